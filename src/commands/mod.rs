@@ -1,0 +1,19 @@
+//! One file per subcommand. Commands are thin: translate arguments, call the pipeline or a provider, report.
+
+mod completions;
+mod config;
+mod doctor;
+mod init;
+
+use crate::cli::Command;
+use crate::error::CliError;
+use crate::settings::Settings;
+
+pub async fn run(command: Command, settings: &Settings) -> Result<(), CliError> {
+    match command {
+        Command::Init(args) => init::run(args, settings).await,
+        Command::Config(cmd) => config::run(cmd, settings),
+        Command::Doctor => doctor::run(settings).await,
+        Command::Completions { shell } => completions::run(shell, settings),
+    }
+}

@@ -1,0 +1,349 @@
+//! The ship.toml schema. Doc comments here become the descriptions in `shipit config schema`, which editors
+//! (Taplo / Even Better TOML) show on hover, so write them for the person editing the file.
+//!
+//! Every table denies unknown keys: a typo must fail loudly rather than silently fall back to a default.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use super::values::{Date, DurationStr, IString, Severity};
+
+/// shipit's configuration file, `ship.toml`, at the root of the repository.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The application being shipped.
+    pub app: App,
+    /// How the image is built.
+    #[serde(default)]
+    pub build: Build,
+    /// Checks on the commit before anything is built.
+    #[serde(default)]
+    pub check: Check,
+    /// The vulnerability and secret scan of the built image.
+    #[serde(default)]
+    pub scan: Scan,
+    /// Where images are pushed, by name. Environments refer to these names.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, Registry>")]
+    pub registries: BTreeMap<String, Spanned<Registry>>,
+    /// Where the image runs, by environment name (`staging`, `production`, …).
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, Environment>")]
+    pub environments: BTreeMap<String, Spanned<Environment>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct App {
+    /// Application name, used in messages, labels and the default ECR repository name.
+    pub name: IString,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Build {
+    /// Build context directory, relative to ship.toml. `.dockerignore` in it is honoured.
+    pub context: IString,
+    /// Dockerfile path, relative to the context.
+    pub dockerfile: IString,
+    /// Build stage to stop at (`docker build --target`).
+    pub target: Option<IString>,
+    /// Target platform, e.g. `linux/amd64`.
+    pub platform: Option<IString>,
+    /// Tag templates. Placeholders: `{sha}` (full commit), `{short_sha}` (12 chars), `{branch}`, `{version}`
+    /// (the tag on HEAD, if any). `latest` is refused unless `allow_latest = true`.
+    pub tags: Vec<IString>,
+    /// Allow a `latest` tag. Deploys still use the digest, never a tag.
+    pub allow_latest: bool,
+    /// Build arguments (`--build-arg`). Values may use `${VAR}`.
+    pub args: BTreeMap<String, IString>,
+    /// Extra image labels. The OCI labels (revision, source, created, version) are added automatically.
+    pub labels: BTreeMap<String, IString>,
+}
+
+impl Default for Build {
+    fn default() -> Self {
+        Build {
+            context: IString(".".into()),
+            dockerfile: IString("Dockerfile".into()),
+            target: None,
+            platform: None,
+            tags: vec![IString("{sha}".into()), IString("{short_sha}".into())],
+            allow_latest: false,
+            args: BTreeMap::new(),
+            labels: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Check {
+    /// Branches allowed to ship (globs, e.g. `release/*`). Empty: any branch.
+    pub branches: Vec<IString>,
+    /// Refuse a working tree with uncommitted or untracked changes.
+    pub require_clean: bool,
+    /// Refuse a HEAD that its upstream branch does not contain.
+    pub require_pushed: bool,
+    /// Refuse a HEAD without a tag.
+    pub require_tag: bool,
+    /// GitHub checks and pull-request approval for the commit.
+    pub github: Option<GitHubCheck>,
+    /// SonarQube quality gate for the commit.
+    pub sonarqube: Option<SonarQube>,
+}
+
+impl Default for Check {
+    fn default() -> Self {
+        Check {
+            branches: Vec::new(),
+            require_clean: true,
+            require_pushed: true,
+            require_tag: false,
+            github: None,
+            sonarqube: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GitHubCheck {
+    /// `owner/name`. Default: taken from the `origin` remote.
+    pub repository: Option<IString>,
+    /// API base URL, for GitHub Enterprise Server (e.g. `https://github.acme.dev/api/v3`).
+    #[serde(default = "default_github_api")]
+    pub api_url: IString,
+    /// Check-runs and statuses that must succeed, by name. Empty: all of them.
+    #[serde(default)]
+    pub required: Vec<IString>,
+    /// Require the commit to belong to a merged pull request, or an open one with an approving review.
+    #[serde(default)]
+    pub require_approval: bool,
+    /// How long `--wait` waits for pending checks.
+    #[serde(default = "default_github_wait")]
+    pub wait_timeout: DurationStr,
+}
+
+fn default_github_api() -> IString {
+    IString("https://api.github.com".into())
+}
+fn default_github_wait() -> DurationStr {
+    DurationStr(std::time::Duration::from_secs(15 * 60))
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SonarQube {
+    /// Server URL, e.g. `https://sonar.acme.dev`.
+    pub url: IString,
+    /// Project key.
+    pub project_key: IString,
+    /// Token; use `${SONAR_TOKEN}` rather than writing it here.
+    pub token: Option<IString>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Scan {
+    /// Run the Trivy scan at all. Turning it off is recorded in every release.
+    pub enabled: bool,
+    /// The lowest severity that blocks a release.
+    pub fail_on: Severity,
+    /// Ignore findings with no fixed version available.
+    pub ignore_unfixed: bool,
+    /// Also scan for secrets (keys, tokens) baked into the image.
+    pub secrets: bool,
+    /// How long the scan may take.
+    pub timeout: DurationStr,
+    /// A TOML file with more `[[exceptions]]`, relative to ship.toml (e.g. a security-owned register).
+    pub exceptions_file: Option<IString>,
+    /// Accepted findings. Each needs a reason and an expiry date; expired exceptions stop applying.
+    pub exceptions: Vec<Exception>,
+}
+
+impl Default for Scan {
+    fn default() -> Self {
+        Scan {
+            enabled: true,
+            fail_on: Severity::High,
+            ignore_unfixed: false,
+            secrets: true,
+            timeout: DurationStr(std::time::Duration::from_secs(10 * 60)),
+            exceptions_file: None,
+            exceptions: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Exception {
+    /// Vulnerability or secret rule id, e.g. `CVE-2019-18224`.
+    pub id: IString,
+    /// Only for this package (optional).
+    pub package: Option<IString>,
+    /// Why this finding is accepted. Shown in every scan verdict that uses it.
+    pub reason: IString,
+    /// Last day the exception applies (YYYY-MM-DD).
+    pub expires: Date,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistryKind {
+    /// Amazon ECR; credentials from the AWS credential chain.
+    Ecr,
+    /// GitHub Container Registry; `GITHUB_TOKEN`, `GH_TOKEN` or `gh auth token`.
+    Ghcr,
+    /// Any OCI registry; credentials from docker's config.json and credential helpers.
+    Oci,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Registry {
+    /// `ecr`, `ghcr` or `oci`.
+    #[serde(rename = "type")]
+    pub kind: RegistryKind,
+    /// Image repository without tag: `123456789012.dkr.ecr.us-east-1.amazonaws.com/api`, `ghcr.io/acme/api`,
+    /// `registry.acme.dev/team/api`.
+    #[schemars(with = "String")]
+    pub repository: Spanned<IString>,
+    /// ECR: create the repository when it does not exist.
+    #[serde(default)]
+    pub create_repository: bool,
+    /// ECR: AWS region. Default: the one in the repository host.
+    pub region: Option<IString>,
+    /// ECR: AWS API endpoint override (LocalStack, moto, VPC endpoints).
+    pub endpoint_url: Option<IString>,
+    /// Host that images are actually pushed to, when it differs from the repository's host (a pull-through
+    /// proxy, a test registry). Deploys still reference `repository`.
+    pub push_host: Option<IString>,
+    /// Talk plain HTTP to this registry (only for localhost registries).
+    #[serde(default)]
+    pub insecure: bool,
+    /// Username for `oci` registries when not using docker's config (`password_env` holds the secret).
+    pub username: Option<IString>,
+    /// Name of the environment variable holding the password or token.
+    pub password_env: Option<IString>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    /// An Amazon ECS service (new task-definition revision pinned by digest).
+    Ecs,
+    /// A Kubernetes Deployment (patched to image@digest).
+    Kubernetes,
+    /// A container on a plain Docker host.
+    Docker,
+}
+
+impl TargetKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Ecs => "ecs",
+            TargetKind::Kubernetes => "kubernetes",
+            TargetKind::Docker => "docker",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Approval {
+    /// Deploy without asking.
+    None,
+    /// Ask on a terminal; in CI require `--yes` or `SHIPIT_APPROVE=<env>`.
+    #[default]
+    Manual,
+}
+
+/// An environment. `target` decides which of the other keys are required:
+/// ecs: `cluster`, `service`; kubernetes: `deployment`; docker: `container_name`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// `ecs`, `kubernetes` or `docker`.
+    pub target: TargetKind,
+    /// Registry (a key of `[registries]`) whose image this environment runs. Optional with one registry.
+    #[schemars(with = "Option<String>")]
+    pub registry: Option<Spanned<IString>>,
+    /// Ask before deploying: `manual` (default) or `none`.
+    #[serde(default)]
+    pub approval: Approval,
+    /// How long to wait for the rollout.
+    #[serde(default = "default_deploy_timeout")]
+    pub timeout: DurationStr,
+    /// Put the previous release back when the rollout fails (exit code 5).
+    #[serde(default)]
+    pub auto_rollback: bool,
+    /// Branches allowed to deploy here (globs); overrides `[check].branches`.
+    pub branches: Option<Vec<IString>>,
+
+    // --- ecs ---
+    /// ecs: cluster name or ARN.
+    pub cluster: Option<IString>,
+    /// ecs: service name.
+    pub service: Option<IString>,
+    /// ecs and docker: the container (in the task definition) whose image is replaced. Default: `app.name`.
+    pub container: Option<IString>,
+    /// ecs: AWS region. Default: the AWS chain's region.
+    pub region: Option<IString>,
+    /// ecs: AWS API endpoint override.
+    pub endpoint_url: Option<IString>,
+    /// ecs: where to write imagedefinitions.json (CodePipeline), relative to ship.toml.
+    pub image_definitions: Option<IString>,
+
+    // --- kubernetes ---
+    /// kubernetes: kubeconfig context. Default: the current context.
+    pub context: Option<IString>,
+    /// kubernetes: namespace. Default: the context's namespace, else `default`.
+    pub namespace: Option<IString>,
+    /// kubernetes: Deployment name.
+    pub deployment: Option<IString>,
+    /// kubernetes: containers (init containers included) whose image is replaced. Default: `[app.name]`.
+    pub containers: Option<Vec<IString>>,
+    /// kubernetes: kubeconfig path. Default: `KUBECONFIG`, then ~/.kube/config.
+    pub kubeconfig: Option<IString>,
+
+    // --- docker ---
+    /// docker: engine address, e.g. `unix:///var/run/docker.sock` or `tcp://127.0.0.1:2375`. Default: `DOCKER_HOST`.
+    pub host: Option<IString>,
+    /// docker: name of the container to replace.
+    pub container_name: Option<IString>,
+    /// docker: published ports, `HOST:CONTAINER`.
+    #[serde(default)]
+    pub ports: Vec<IString>,
+    /// docker: environment variables for the container.
+    #[serde(default)]
+    pub env: BTreeMap<String, IString>,
+    /// docker: network mode (`host`, `none`, or a network name).
+    pub network: Option<IString>,
+}
+
+fn default_deploy_timeout() -> DurationStr {
+    DurationStr(std::time::Duration::from_secs(10 * 60))
+}
+
+impl Environment {
+    /// The keys each target requires and the keys that only make sense for one target.
+    pub fn target_keys(target: TargetKind) -> (&'static [&'static str], &'static [&'static str]) {
+        match target {
+            TargetKind::Ecs => (
+                &["cluster", "service"],
+                &["cluster", "service", "container", "region", "endpoint_url", "image_definitions"],
+            ),
+            TargetKind::Kubernetes => (
+                &["deployment"],
+                &["context", "namespace", "deployment", "containers", "kubeconfig"],
+            ),
+            TargetKind::Docker => (&["container_name"], &["host", "container_name", "container", "ports", "env", "network"]),
+        }
+    }
+}

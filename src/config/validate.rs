@@ -1,0 +1,423 @@
+//! Semantic checks the type system cannot express: repository formats, target-specific keys, references
+//! between tables. All problems are collected, so one run of `shipit config validate` shows every one.
+
+use std::ops::Range;
+use std::path::Path;
+
+use super::diagnostic::{Diagnostic, did_you_mean};
+use super::schema::{Config, Environment, RegistryKind, TargetKind};
+
+pub fn validate(path: &Path, source: &str, config: &Config) -> Result<(), Vec<Diagnostic>> {
+    let mut v = Validator { path, source, problems: Vec::new() };
+    v.app(config);
+    v.build(config);
+    v.check(config);
+    v.scan(config);
+    v.registries(config);
+    v.environments(config);
+    if v.problems.is_empty() { Ok(()) } else { Err(v.problems) }
+}
+
+struct Validator<'a> {
+    path: &'a Path,
+    source: &'a str,
+    problems: Vec<Diagnostic>,
+}
+
+impl Validator<'_> {
+    fn report(&mut self, span: Option<Range<usize>>, message: String, hint: Option<String>) {
+        let mut d = Diagnostic::new(self.path, self.source, span, message);
+        if let Some(h) = hint {
+            d = d.with_hint(h);
+        }
+        self.problems.push(d);
+    }
+
+    /// Span of the first `key = …` line inside `[table]`, for values that carry no span of their own.
+    fn key_span(&self, table: &str, key: &str) -> Option<Range<usize>> {
+        let header = format!("[{table}]");
+        let mut offset = 0;
+        let mut in_table = table.is_empty();
+        for line in self.source.split_inclusive('\n') {
+            let t = line.trim_start();
+            if t.starts_with('[') {
+                in_table = t.trim_end().starts_with(&header);
+            } else if in_table && t.starts_with(key) && t[key.len()..].trim_start().starts_with('=') {
+                let start = offset + (line.len() - t.len());
+                return Some(start..start + key.len());
+            }
+            offset += line.len();
+        }
+        None
+    }
+
+    fn app(&mut self, c: &Config) {
+        let name = c.app.name.as_str();
+        if name.is_empty() || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)) {
+            self.report(
+                self.key_span("app", "name"),
+                format!("invalid app name \"{name}\""),
+                Some("use letters, digits, `-`, `_` and `.` only".into()),
+            );
+        }
+    }
+
+    fn build(&mut self, c: &Config) {
+        let b = &c.build;
+        if b.tags.is_empty() {
+            self.report(
+                self.key_span("build", "tags"),
+                "`build.tags` is empty; at least one tag is needed to push".into(),
+                Some("the default is [\"{sha}\", \"{short_sha}\"]".into()),
+            );
+        }
+        for tag in &b.tags {
+            if let Err(msg) = check_tag_template(tag, b.allow_latest) {
+                self.report(self.key_span("build", "tags"), msg, None);
+            }
+        }
+        if let Some(p) = &b.platform {
+            let parts: Vec<&str> = p.split('/').collect();
+            if !(2..=3).contains(&parts.len()) || parts.iter().any(|s| s.is_empty()) {
+                self.report(
+                    self.key_span("build", "platform"),
+                    format!("invalid platform \"{p}\""),
+                    Some("expected OS/ARCH[/VARIANT], e.g. \"linux/amd64\" or \"linux/arm64/v8\"".into()),
+                );
+            }
+        }
+    }
+
+    fn check(&mut self, c: &Config) {
+        let globs = c.check.branches.iter().chain(c.environments.values().flat_map(|e| e.get_ref().branches.iter().flatten()));
+        for g in globs {
+            if let Err(e) = globset::Glob::new(g) {
+                self.report(self.key_span("check", "branches"), format!("invalid branch pattern \"{g}\": {e}"), None);
+            }
+        }
+        if let Some(gh) = &c.check.github {
+            if let Some(repo) = &gh.repository {
+                let ok = repo.split('/').count() == 2 && repo.split('/').all(|p| !p.is_empty());
+                if !ok {
+                    self.report(
+                        self.key_span("check.github", "repository"),
+                        format!("invalid GitHub repository \"{repo}\""),
+                        Some("expected OWNER/NAME, e.g. \"acme/api\"".into()),
+                    );
+                }
+            }
+            if !gh.api_url.starts_with("http://") && !gh.api_url.starts_with("https://") {
+                self.report(
+                    self.key_span("check.github", "api_url"),
+                    format!("invalid URL \"{}\"", gh.api_url),
+                    Some("expected https://…".into()),
+                );
+            }
+        }
+        if let Some(sq) = &c.check.sonarqube
+            && !sq.url.starts_with("http://")
+            && !sq.url.starts_with("https://")
+        {
+            self.report(
+                self.key_span("check.sonarqube", "url"),
+                format!("invalid URL \"{}\"", sq.url),
+                Some("expected https://…".into()),
+            );
+        }
+    }
+
+    fn scan(&mut self, c: &Config) {
+        for e in &c.scan.exceptions {
+            if e.id.trim().is_empty() || e.reason.trim().is_empty() {
+                self.report(
+                    self.key_span("[scan.exceptions]", "id"),
+                    "every scan exception needs a non-empty `id` and `reason`".into(),
+                    Some("the reason is shown in every verdict that uses the exception".into()),
+                );
+            }
+        }
+    }
+
+    fn registries(&mut self, c: &Config) {
+        for (name, reg) in &c.registries {
+            if !valid_name(name) {
+                self.report(
+                    Some(reg.span()),
+                    format!("invalid registry name `{name}`"),
+                    Some("use lowercase letters, digits, `-` and `_`".into()),
+                );
+            }
+            let r = reg.get_ref();
+            if let Err((msg, hint)) = check_repository(r.kind, r.repository.get_ref()) {
+                self.report(Some(r.repository.span()), msg, Some(hint));
+            }
+            let ecr_only = [
+                ("create_repository", r.create_repository),
+                ("region", r.region.is_some()),
+                ("endpoint_url", r.endpoint_url.is_some()),
+            ];
+            for (key, set) in ecr_only {
+                if set && r.kind != RegistryKind::Ecr {
+                    self.report(
+                        Some(reg.span()),
+                        format!("`{key}` in registry `{name}` only applies to type = \"ecr\""),
+                        None,
+                    );
+                }
+            }
+        }
+    }
+
+    fn environments(&mut self, c: &Config) {
+        let registry_names: Vec<&str> = c.registries.keys().map(String::as_str).collect();
+        for (name, env) in &c.environments {
+            let span = env.span();
+            let e = env.get_ref();
+            if !valid_name(name) {
+                self.report(
+                    Some(span.clone()),
+                    format!("invalid environment name `{name}`"),
+                    Some("use lowercase letters, digits, `-` and `_`, starting with a letter or digit".into()),
+                );
+            }
+            let (required, allowed) = Environment::target_keys(e.target);
+            let present = present_target_keys(e);
+            for key in required {
+                if !present.contains(key) {
+                    self.report(
+                        Some(span.clone()),
+                        format!("environment `{name}` (target = \"{}\") is missing `{key}`", e.target.as_str()),
+                        Some(format!("required for target \"{}\": {}", e.target.as_str(), required.join(", "))),
+                    );
+                }
+            }
+            for key in &present {
+                if !allowed.contains(key) {
+                    let owner = [TargetKind::Ecs, TargetKind::Kubernetes, TargetKind::Docker]
+                        .into_iter()
+                        .filter(|t| Environment::target_keys(*t).1.contains(key))
+                        .map(|t| format!("\"{}\"", t.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(" or ");
+                    self.report(
+                        Some(span.clone()),
+                        format!("`{key}` does not apply to environment `{name}` (target = \"{}\")", e.target.as_str()),
+                        Some(format!("`{key}` is for target = {owner}")),
+                    );
+                }
+            }
+            if let Some(containers) = &e.containers
+                && containers.is_empty()
+            {
+                self.report(Some(span.clone()), format!("environment `{name}`: `containers` is empty"), None);
+            }
+            for p in &e.ports {
+                let ok = p.split(':').count() >= 2 && p.split(':').all(|s| !s.is_empty());
+                if !ok {
+                    self.report(
+                        Some(span.clone()),
+                        format!("environment `{name}`: invalid port mapping \"{p}\""),
+                        Some("expected HOST:CONTAINER, e.g. \"8080:8080\"".into()),
+                    );
+                }
+            }
+            match &e.registry {
+                Some(r) if !c.registries.contains_key(r.get_ref().as_str()) => {
+                    let hint = did_you_mean(r.get_ref(), registry_names.iter().copied()).unwrap_or_else(|| {
+                        if registry_names.is_empty() {
+                            "define it in a [registries.<name>] table".to_string()
+                        } else {
+                            format!("registries defined: {}", registry_names.join(", "))
+                        }
+                    });
+                    self.report(
+                        Some(r.span()),
+                        format!("environment `{name}` uses registry `{}`, which is not defined", r.get_ref()),
+                        Some(hint),
+                    );
+                }
+                Some(_) => {}
+                None if registry_names.len() == 1 => {}
+                None if registry_names.is_empty() => self.report(
+                    Some(span.clone()),
+                    format!("environment `{name}` needs a registry to deploy from, and none is defined"),
+                    Some("add a [registries.<name>] table (type = \"ecr\", \"ghcr\" or \"oci\")".into()),
+                ),
+                None => self.report(
+                    Some(span.clone()),
+                    format!("environment `{name}` must say which registry it uses (`registry = \"…\"`)"),
+                    Some(format!("registries defined: {}", registry_names.join(", "))),
+                ),
+            }
+        }
+    }
+}
+
+fn present_target_keys(e: &Environment) -> Vec<&'static str> {
+    let mut keys = Vec::new();
+    let mut add = |k: &'static str, set: bool| {
+        if set {
+            keys.push(k);
+        }
+    };
+    add("cluster", e.cluster.is_some());
+    add("service", e.service.is_some());
+    add("container", e.container.is_some());
+    add("region", e.region.is_some());
+    add("endpoint_url", e.endpoint_url.is_some());
+    add("image_definitions", e.image_definitions.is_some());
+    add("context", e.context.is_some());
+    add("namespace", e.namespace.is_some());
+    add("deployment", e.deployment.is_some());
+    add("containers", e.containers.is_some());
+    add("kubeconfig", e.kubeconfig.is_some());
+    add("host", e.host.is_some());
+    add("container_name", e.container_name.is_some());
+    add("ports", !e.ports.is_empty());
+    add("env", !e.env.is_empty());
+    add("network", e.network.is_some());
+    keys
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+const PLACEHOLDERS: [&str; 4] = ["sha", "short_sha", "branch", "version"];
+
+fn check_tag_template(template: &str, allow_latest: bool) -> Result<(), String> {
+    if template == "latest" && !allow_latest {
+        return Err(
+            "tag \"latest\" is refused: a mutable tag cannot identify a release (set `allow_latest = true` to push it anyway)"
+                .into(),
+        );
+    }
+    let mut rest = template;
+    let mut literal = String::new();
+    while let Some(open) = rest.find('{') {
+        literal.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}') else {
+            return Err(format!("tag template \"{template}\" has an unclosed `{{`"));
+        };
+        let name = &rest[open + 1..open + close];
+        if !PLACEHOLDERS.contains(&name) {
+            let hint = did_you_mean(name, PLACEHOLDERS).map(|h| format!(" ({h})")).unwrap_or_default();
+            return Err(format!(
+                "tag template \"{template}\" uses unknown placeholder `{{{name}}}`{hint}; known: {{sha}}, {{short_sha}}, {{branch}}, {{version}}"
+            ));
+        }
+        literal.push('x');
+        rest = &rest[open + close + 1..];
+    }
+    literal.push_str(rest);
+    if literal.is_empty()
+        || literal.len() > 128
+        || literal.starts_with(['.', '-'])
+        || !literal.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    {
+        return Err(format!(
+            "tag template \"{template}\" would not make a valid tag (letters, digits, `_`, `.`, `-`; at most 128 characters)"
+        ));
+    }
+    Ok(())
+}
+
+/// Check a repository reference (no tag, no digest) against what each registry kind accepts.
+pub fn check_repository(kind: RegistryKind, repo: &str) -> Result<(), (String, String)> {
+    let bad = |why: &str, hint: &str| Err((format!("invalid repository \"{repo}\": {why}"), hint.to_string()));
+    if repo.contains('@') {
+        return bad("a repository has no digest", "remove the `@sha256:…` part");
+    }
+    let Some((host, path)) = repo.split_once('/') else {
+        return bad("it has no registry host", "expected HOST/PATH, e.g. \"ghcr.io/acme/api\"");
+    };
+    if path.contains(':') {
+        return bad("a repository has no tag", "tags come from `build.tags`; remove the `:tag` part");
+    }
+    let path_ok = path.split('/').all(|c| {
+        !c.is_empty()
+            && c.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "._-".contains(ch))
+            && !c.starts_with(['.', '_', '-'])
+    });
+    if !path_ok {
+        return bad(
+            "path components must be lowercase letters, digits, `.`, `_` or `-`",
+            "Docker repository names are lowercase",
+        );
+    }
+    match kind {
+        RegistryKind::Ecr => {
+            let parts: Vec<&str> = host.split('.').collect();
+            let ok = parts.len() >= 6
+                && parts[0].len() == 12
+                && parts[0].chars().all(|c| c.is_ascii_digit())
+                && parts[1] == "dkr"
+                && parts[2] == "ecr"
+                && !parts[3].is_empty()
+                && parts[4] == "amazonaws"
+                && (parts[5..] == ["com"] || parts[5..] == ["com", "cn"]);
+            if !ok {
+                return bad(
+                    "not an ECR repository",
+                    "expected ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME, e.g. \"123456789012.dkr.ecr.us-east-1.amazonaws.com/api\"",
+                );
+            }
+        }
+        RegistryKind::Ghcr => {
+            if host != "ghcr.io" || path.split('/').count() < 2 {
+                return bad("not a GHCR repository", "expected ghcr.io/OWNER/NAME, e.g. \"ghcr.io/acme/api\"");
+            }
+        }
+        RegistryKind::Oci => {
+            let looks_like_host = host.contains('.') || host.contains(':') || host == "localhost";
+            if !looks_like_host {
+                return bad(
+                    "the first component must be a registry host",
+                    "expected HOST[:PORT]/PATH, e.g. \"registry.acme.dev/team/api\" or \"127.0.0.1:5000/api\"",
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The AWS region of an ECR repository host (`…dkr.ecr.REGION.amazonaws.com`).
+pub fn ecr_region(repo: &str) -> Option<&str> {
+    repo.split('/').next()?.split('.').nth(3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repositories() {
+        use RegistryKind::*;
+        assert!(check_repository(Ecr, "123456789012.dkr.ecr.us-east-1.amazonaws.com/api").is_ok());
+        assert!(check_repository(Ecr, "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/team/api").is_ok());
+        assert!(check_repository(Ecr, "12345.dkr.ecr.us-east-1.amazonaws.com/api").is_err());
+        assert!(check_repository(Ecr, "ghcr.io/acme/api").is_err());
+        assert!(check_repository(Ghcr, "ghcr.io/acme/api").is_ok());
+        assert!(check_repository(Ghcr, "ghcr.io/api").is_err());
+        assert!(check_repository(Ghcr, "ghcr.io/Acme/api").is_err());
+        assert!(check_repository(Ghcr, "ghcr.io/acme/api:latest").is_err());
+        assert!(check_repository(Oci, "127.0.0.1:5000/api").is_ok());
+        assert!(check_repository(Oci, "localhost/api").is_ok());
+        assert!(check_repository(Oci, "acme/api").is_err());
+        assert!(check_repository(Oci, "registry.acme.dev/api@sha256:abc").is_err());
+        assert_eq!(ecr_region("123456789012.dkr.ecr.eu-west-1.amazonaws.com/api"), Some("eu-west-1"));
+    }
+
+    #[test]
+    fn tag_templates() {
+        assert!(check_tag_template("{sha}", false).is_ok());
+        assert!(check_tag_template("v{version}-{short_sha}", false).is_ok());
+        assert!(check_tag_template("latest", false).is_err());
+        assert!(check_tag_template("latest", true).is_ok());
+        assert!(check_tag_template("{shaa}", false).unwrap_err().contains("did you mean `sha`"));
+        assert!(check_tag_template("a b", false).is_err());
+        assert!(check_tag_template("{sha", false).is_err());
+    }
+}

@@ -1,0 +1,48 @@
+//! shipit: take one commit to production. See README.md for the tour and DESIGN notes in docs/.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod providers;
+pub mod report;
+pub mod settings;
+pub mod ui;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::Cli;
+use crate::error::CliError;
+use crate::settings::Settings;
+
+pub fn main() -> ExitCode {
+    // kube, octocrab and the AWS SDK all use rustls; pin one process-wide crypto provider so none of them has
+    // to guess (see FACTS.md: two compiled-in providers make the first kube client panic).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+
+    let cli = Cli::parse();
+    let settings = Settings::new(&cli.global);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        tokio::select! {
+            r = commands::run(cli.command, &settings) => r,
+            _ = tokio::signal::ctrl_c() => Err(CliError::interrupted("interrupted")
+                .hint("nothing was changed after the interruption; run `shipit status <env>` to see what each environment runs")),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            settings.ui.error(&err);
+            ExitCode::from(err.exit_code())
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! One module per real system. Providers never print; they report progress through `report::Reporter` and
+//! return typed errors that the command layer turns into messages with hints.
+
+pub mod aws;
+pub mod docker;
+pub mod git;
+pub mod github;
+pub mod kube;
+pub mod trivy;

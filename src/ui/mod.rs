@@ -1,0 +1,142 @@
+//! The only module that knows a terminal exists. Everything user-visible goes through `Ui`:
+//! stdout carries data (JSON, tables), stderr carries progress and messages.
+
+mod progress;
+mod prompt;
+pub mod table;
+
+use std::io::{IsTerminal, Write};
+
+use console::style;
+use serde::Serialize;
+
+use crate::cli::{ColorChoice, OutputFormat};
+use crate::error::CliError;
+
+pub use progress::Stage;
+
+#[derive(Debug, Clone)]
+pub struct Ui {
+    pub output: OutputFormat,
+    /// Prompts allowed: stdin and stderr are terminals, not CI, no `--yes`.
+    pub interactive: bool,
+    /// `--yes`: approvals are given, choices take their defaults.
+    pub assume_yes: bool,
+    /// Live spinners and bars allowed (stderr is a terminal, not quiet, not JSON).
+    pub live: bool,
+    pub quiet: bool,
+    pub verbose: u8,
+    pub ci: bool,
+}
+
+impl Ui {
+    pub fn new(output: OutputFormat, color: ColorChoice, assume_yes: bool, quiet: bool, verbose: u8) -> Ui {
+        let stderr_tty = std::io::stderr().is_terminal();
+        let stdin_tty = std::io::stdin().is_terminal();
+        let ci = env_true("CI");
+        let colors = match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+                    false
+                } else if std::env::var("CLICOLOR_FORCE").is_ok_and(|v| !v.is_empty() && v != "0") {
+                    true
+                } else if std::env::var("CLICOLOR").is_ok_and(|v| v == "0") {
+                    false
+                } else {
+                    stderr_tty
+                }
+            }
+        };
+        console::set_colors_enabled(colors);
+        console::set_colors_enabled_stderr(colors);
+        let json = output == OutputFormat::Json;
+        Ui {
+            output,
+            interactive: stdin_tty && stderr_tty && !ci && !assume_yes,
+            assume_yes,
+            live: stderr_tty && !quiet && !json && !ci,
+            quiet,
+            verbose,
+            ci,
+        }
+    }
+
+    pub fn json(&self) -> bool {
+        self.output == OutputFormat::Json
+    }
+
+    /// A message on stderr (suppressed by `-q`).
+    pub fn info(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", msg.as_ref());
+        }
+    }
+
+    pub fn success(&self, msg: impl AsRef<str>) {
+        self.info(format!("{} {}", style("✔").green(), msg.as_ref()));
+    }
+
+    pub fn warn(&self, msg: impl AsRef<str>) {
+        eprintln!("{} {}", style("warning:").yellow().bold(), msg.as_ref());
+    }
+
+    /// Debug output for `-v`.
+    pub fn debug(&self, msg: impl AsRef<str>) {
+        if self.verbose > 0 {
+            eprintln!("{} {}", style("debug:").dim(), msg.as_ref());
+        }
+    }
+
+    pub fn error(&self, err: &CliError) {
+        let mut out = String::new();
+        out.push_str(&format!("{} {}\n", style("error:").red().bold(), err.message));
+        if let Some(detail) = &err.detail {
+            out.push_str(detail.trim_end());
+            out.push('\n');
+        }
+        for h in &err.hints {
+            out.push_str(&format!("{} {h}\n", style("hint:").cyan().bold()));
+        }
+        let _ = std::io::stderr().write_all(out.as_bytes());
+        if self.json() {
+            self.print_json(&serde_json::json!({
+                "ok": false,
+                "error": {
+                    "message": err.message,
+                    "detail": err.detail,
+                    "hints": err.hints,
+                    "class": err.class,
+                    "exit_code": err.exit_code(),
+                }
+            }));
+        }
+    }
+
+    /// Data for stdout, as pretty JSON.
+    pub fn print_json<T: Serialize + ?Sized>(&self, value: &T) {
+        let text = serde_json::to_string_pretty(value).expect("JSON output serializes");
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{text}");
+    }
+
+    /// Data for stdout, as text (tables, schemas, completion scripts).
+    pub fn print_data(&self, text: impl AsRef<str>) {
+        let mut stdout = std::io::stdout().lock();
+        let text = text.as_ref();
+        let _ = stdout.write_all(text.as_bytes());
+        if !text.ends_with('\n') {
+            let _ = stdout.write_all(b"\n");
+        }
+    }
+
+    /// A stage of the pipeline with a live spinner (terminal) or plain status lines (CI).
+    pub fn stage(&self, name: &'static str) -> Stage {
+        Stage::new(self.clone(), name)
+    }
+}
+
+fn env_true(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+}
