@@ -3,8 +3,10 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod deploy;
 pub mod error;
 pub mod providers;
+pub mod release;
 pub mod report;
 pub mod settings;
 pub mod ui;
