@@ -51,3 +51,71 @@ mod tests {
         assert_eq!(github_slug("https://github.com/acme"), None);
     }
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("{0} is not inside a git repository")]
+    NotARepo(PathBuf),
+    #[error("the repository has no commits yet")]
+    NoCommits,
+    #[error("git: {0}")]
+    Git(#[from] git2::Error),
+}
+
+impl From<GitError> for crate::error::CliError {
+    fn from(e: GitError) -> Self {
+        let hint = match &e {
+            GitError::NotARepo(_) => "shipit identifies a release by its commit: run it inside a git repository",
+            GitError::NoCommits => "commit something first (`git commit`)",
+            GitError::Git(_) => "check the repository with `git status`",
+        };
+        crate::error::CliError::failure(e.to_string()).hint(hint)
+    }
+}
+
+/// HEAD as a release sees it: SHA, branch, author, the tag on it, and whether the tree is dirty.
+pub fn head_commit(dir: &Path) -> Result<crate::release::Commit, GitError> {
+    let repo = open(dir).map_err(|_| GitError::NotARepo(dir.to_path_buf()))?;
+    let head = repo.head().map_err(|_| GitError::NoCommits)?;
+    let commit = head.peel_to_commit().map_err(|_| GitError::NoCommits)?;
+    let sha = commit.id().to_string();
+    let branch = head.is_branch().then(|| head.shorthand().map(str::to_string)).flatten();
+    let author = commit.author().name().map(str::to_string);
+    let message = commit.summary().map(str::to_string);
+    let tag = tag_at(&repo, commit.id());
+    Ok(crate::release::Commit {
+        short_sha: sha[..12].to_string(),
+        sha,
+        branch,
+        author,
+        message,
+        tag,
+        dirty: !dirty_paths(&repo)?.is_empty(),
+    })
+}
+
+fn tag_at(repo: &Repository, id: git2::Oid) -> Option<String> {
+    let mut found = None;
+    repo.tag_foreach(|oid, name| {
+        let target = repo
+            .find_object(oid, None)
+            .ok()
+            .and_then(|o| o.peel_to_commit().ok())
+            .map(|c| c.id());
+        if target == Some(id) {
+            found = std::str::from_utf8(name).ok().and_then(|n| n.strip_prefix("refs/tags/")).map(str::to_string);
+            return false;
+        }
+        true
+    })
+    .ok();
+    found
+}
+
+/// Paths with uncommitted changes, untracked files included (ignored files are not).
+pub fn dirty_paths(repo: &Repository) -> Result<Vec<String>, git2::Error> {
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false);
+    let statuses = repo.statuses(Some(&mut opts))?;
+    Ok(statuses.iter().filter_map(|s| s.path().map(str::to_string)).collect())
+}
