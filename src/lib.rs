@@ -1,10 +1,13 @@
 //! shipit: take one commit to production. See README.md for the tour and DESIGN notes in docs/.
 
+pub mod build_context;
+pub mod ci;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod deploy;
 pub mod error;
+pub mod pipeline;
 pub mod providers;
 pub mod release;
 pub mod report;

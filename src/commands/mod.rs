@@ -1,9 +1,11 @@
 //! One file per subcommand. Commands are thin: translate arguments, call the pipeline or a provider, report.
 
+mod build;
 mod completions;
 mod config;
 mod doctor;
 mod init;
+mod push;
 
 use crate::cli::Command;
 use crate::error::CliError;
@@ -14,6 +16,8 @@ pub async fn run(command: Command, settings: &Settings) -> Result<(), CliError> 
         Command::Init(args) => init::run(args, settings).await,
         Command::Config(cmd) => config::run(cmd, settings),
         Command::Doctor => doctor::run(settings).await,
+        Command::Build(args) => build::run(args, settings).await,
+        Command::Push(args) => push::run(args, settings).await,
         Command::Completions { shell } => completions::run(shell, settings),
     }
 }
