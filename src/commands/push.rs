@@ -66,10 +66,12 @@ pub async fn run(args: PushArgs, settings: &Settings) -> Result<(), CliError> {
         }
     };
     let retried = if totals.attempts > 1 { format!("; {} attempts", totals.attempts) } else { String::new() };
+    let plural = |n: usize| if n == 1 { "layer" } else { "layers" };
     stage.ok(format!(
-        "{}  ({} layers uploaded, {}; {} already there{retried})",
+        "{}  ({} {} uploaded, {}; {} already there{retried})",
         short_pinned(&release),
         totals.layers_uploaded,
+        plural(totals.layers_uploaded),
         indicatif::HumanBytes(totals.bytes_uploaded),
         totals.layers_existing
     ));

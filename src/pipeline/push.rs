@@ -143,14 +143,15 @@ pub async fn run(
     let host = &session.target.push_host;
     let mut totals = PushTotals::default();
     let mut engine_digest: Option<String> = None;
-    for tag in &built.tags {
+    for (i, tag) in built.tags.iter().enumerate() {
         reporter.status(&format!("pushing {push_repo}:{tag}"));
         let (outcome, attempts) = push_with_retries(session, engine, &push_repo, tag, PushRetry::default(), reporter).await?;
-        totals.layers_uploaded += outcome.layers_uploaded;
-        totals.layers_existing = totals.layers_existing.max(outcome.layers_existing);
-        totals.bytes_uploaded += outcome.bytes_uploaded;
         totals.attempts = totals.attempts.max(attempts);
-        if engine_digest.is_none() {
+        // The first tag carries the layers; the others only add a tag to the same manifest.
+        if i == 0 {
+            totals.layers_uploaded = outcome.layers_uploaded;
+            totals.layers_existing = outcome.layers_existing;
+            totals.bytes_uploaded = outcome.bytes_uploaded;
             engine_digest = outcome.digest;
         }
     }

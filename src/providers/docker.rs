@@ -182,8 +182,10 @@ pub async fn build(
             item = stream.next() => item,
             _ = ticker.tick(), if receiving && sent.is_some() => {
                 let n = sent.as_ref().map(|s| s.load(Ordering::Relaxed)).unwrap_or(0);
-                reporter.status(&format!("sending build context: {}", indicatif::HumanBytes(n)));
-                reporter.bytes(n, None);
+                if n > 0 {
+                    reporter.status(&format!("sending build context: {}", indicatif::HumanBytes(n)));
+                    reporter.bytes(n, None);
+                }
                 continue;
             }
         };
@@ -210,14 +212,14 @@ pub async fn build(
         partial.push_str(&text);
         while let Some(nl) = partial.find('\n') {
             let line: String = partial.drain(..=nl).collect();
-            let line = line.trim_end().to_string();
+            let line = strip_ansi(line.trim_end());
             if line.is_empty() {
                 continue;
             }
             if let Some((n, total)) = parse_step(&line) {
                 outcome.steps = outcome.steps.max(total);
-                reporter.status(&format!("{line}  (builder: classic)"));
                 let _ = n;
+                reporter.status(&line);
                 step = Some(line.clone());
                 tail.clear();
             } else if line.trim() == "---> Using cache" {
@@ -245,12 +247,33 @@ pub async fn build(
 }
 
 fn flush_partial(partial: &mut String, tail: &mut VecDeque<String>, reporter: &dyn Reporter) {
-    let rest = partial.trim_end();
+    let rest = strip_ansi(partial.trim_end());
     if !rest.is_empty() {
-        reporter.detail(rest);
-        tail.push_back(rest.to_string());
+        reporter.detail(&rest);
+        tail.push_back(rest);
     }
     partial.clear();
+}
+
+/// The classic builder colours a step's stderr (`ESC[91m … ESC[0m`); keep the text, drop the escapes.
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for d in chars.by_ref() {
+                    if d.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// `Step 3/7 : RUN make` → (3, 7).
@@ -564,6 +587,12 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ansi_is_stripped() {
+        assert_eq!(strip_ansi("\u{1b}[91mabout to fail\u{1b}[0m"), "about to fail");
+        assert_eq!(strip_ansi("plain"), "plain");
+    }
 
     #[test]
     fn steps() {
