@@ -56,12 +56,9 @@ impl Needs {
 fn check(name: &'static str, needed: bool, result: Result<String, (String, String)>) -> Check {
     match result {
         Ok(detail) => Check { name, status: Status::Ok, detail, hint: None },
-        Err((detail, hint)) => Check {
-            name,
-            status: if needed { Status::Fail } else { Status::Warn },
-            detail,
-            hint: Some(hint),
-        },
+        Err((detail, hint)) => {
+            Check { name, status: if needed { Status::Fail } else { Status::Warn }, detail, hint: Some(hint) }
+        }
     }
 }
 
@@ -127,13 +124,13 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
 
 async fn check_docker() -> Result<String, (String, String)> {
     let fail = |e: docker::DockerError| (e.to_string(), e.hint().to_string());
-    let (client, host) = docker::connect(None).map_err(fail)?;
-    let ping = tokio::time::timeout(std::time::Duration::from_secs(5), docker::ping(&client, &host)).await;
-    match ping {
-        Ok(Ok(info)) => Ok(format!(
-            "engine {} (API {}, {}) at {host}",
-            info.version, info.api_version, info.os_arch
-        )),
+    let host = docker::host(None);
+    let probe = async {
+        let (client, host) = docker::connect(None).await?;
+        docker::ping(&client, &host).await
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(5), probe).await {
+        Ok(Ok(info)) => Ok(format!("engine {} (API {}, {}) at {host}", info.version, info.api_version, info.os_arch)),
         Ok(Err(e)) => Err(fail(e)),
         Err(_) => Err((
             format!("the Docker engine at {host} did not answer within 5s"),
@@ -176,9 +173,10 @@ async fn check_aws(loaded: &Result<Loaded, CliError>) -> Result<String, (String,
         .and_then(|l| {
             l.config.registries.values().map(|r| r.get_ref()).find(|r| r.kind == RegistryKind::Ecr).map(|r| {
                 (
-                    r.region.as_ref().map(|s| s.to_string()).or_else(|| {
-                        crate::config::ecr_region(r.repository.get_ref()).map(str::to_string)
-                    }),
+                    r.region
+                        .as_ref()
+                        .map(|s| s.to_string())
+                        .or_else(|| crate::config::ecr_region(r.repository.get_ref()).map(str::to_string)),
                     r.endpoint_url.as_ref().map(|s| s.to_string()),
                 )
             })
@@ -196,16 +194,13 @@ async fn check_aws(loaded: &Result<Loaded, CliError>) -> Result<String, (String,
 }
 
 fn check_kube() -> Result<String, (String, String)> {
-    kube::current_context()
-        .map(|(ctx, server)| format!("context {ctx} ({server})"))
-        .map_err(|e| (format!("no usable kubeconfig: {e}"), "set KUBECONFIG or run `kubectl config use-context NAME`".into()))
+    kube::current_context().map(|(ctx, server)| format!("context {ctx} ({server})")).map_err(|e| {
+        (format!("no usable kubeconfig: {e}"), "set KUBECONFIG or run `kubectl config use-context NAME`".into())
+    })
 }
 
 fn check_github() -> Result<String, (String, String)> {
     github::token().map(|(_, source)| format!("token from {source}")).ok_or_else(|| {
-        (
-            "no GitHub token".into(),
-            "set GITHUB_TOKEN or GH_TOKEN, or log in with `gh auth login`".into(),
-        )
+        ("no GitHub token".into(), "set GITHUB_TOKEN or GH_TOKEN, or log in with `gh auth login`".into())
     })
 }

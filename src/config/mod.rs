@@ -52,11 +52,9 @@ impl Loaded {
     /// The registry an environment deploys from (validation guarantees it exists).
     pub fn registry_for(&self, env: &Environment) -> Option<(&str, &Registry)> {
         match &env.registry {
-            Some(name) => self
-                .config
-                .registries
-                .get_key_value(name.get_ref().as_str())
-                .map(|(k, v)| (k.as_str(), v.get_ref())),
+            Some(name) => {
+                self.config.registries.get_key_value(name.get_ref().as_str()).map(|(k, v)| (k.as_str(), v.get_ref()))
+            }
             None => self.config.registries.iter().next().map(|(k, v)| (k.as_str(), v.get_ref())),
         }
     }
@@ -72,11 +70,10 @@ pub enum ConfigError {
 impl From<ConfigError> for CliError {
     fn from(e: ConfigError) -> Self {
         match e {
-            ConfigError::NotFound { start } => CliError::usage(format!(
-                "no {FILE_NAME} found in {} or any parent directory",
-                start.display()
-            ))
-            .hint("run `shipit init` to create one, or point at it with `--config PATH` / SHIPIT_CONFIG"),
+            ConfigError::NotFound { start } => {
+                CliError::usage(format!("no {FILE_NAME} found in {} or any parent directory", start.display()))
+                    .hint("run `shipit init` to create one, or point at it with `--config PATH` / SHIPIT_CONFIG")
+            }
             ConfigError::Io { path, error } => {
                 let err = CliError::usage(format!("cannot read {}: {error}", path.display()));
                 if error.kind() == std::io::ErrorKind::NotFound {

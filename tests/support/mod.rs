@@ -1,0 +1,4 @@
+//! Shared helpers for the integration tests: the test environment's endpoints, fake servers.
+#![allow(dead_code)]
+
+pub mod env;
