@@ -96,8 +96,9 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     checks.push(check("kubernetes", needs.kube, check_kube()));
     checks.push(check("github", needs.github, check_github()));
 
+    let failed: Vec<&str> = checks.iter().filter(|c| c.status == Status::Fail).map(|c| c.name).collect();
     if ui.json() {
-        ui.print_json(&serde_json::json!({ "checks": checks }));
+        ui.print_json(&serde_json::json!({ "ok": failed.is_empty(), "checks": checks }));
     } else {
         let mut out = String::new();
         for c in &checks {
@@ -113,12 +114,12 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         }
         ui.print_data(out.trim_end());
     }
-    let failed: Vec<&str> = checks.iter().filter(|c| c.status == Status::Fail).map(|c| c.name).collect();
     if failed.is_empty() {
         Ok(())
     } else {
         Err(CliError::failure(format!("{} check(s) failed: {}", failed.len(), failed.join(", ")))
-            .hint("fix the lines marked ✘ above; `!` lines are not needed by this ship.toml"))
+            .hint("fix the lines marked ✘ above; `!` lines are not needed by this ship.toml")
+            .json_printed())
     }
 }
 

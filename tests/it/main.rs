@@ -4,4 +4,6 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cli_basics;
+mod config_errors;
 mod services;
