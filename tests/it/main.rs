@@ -6,4 +6,5 @@ mod support;
 
 mod cli_basics;
 mod config_errors;
+mod docker_target;
 mod services;

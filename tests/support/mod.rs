@@ -3,3 +3,5 @@
 
 pub mod cli;
 pub mod env;
+pub mod images;
+pub mod tmux;
