@@ -3,9 +3,13 @@
 mod build;
 mod completions;
 mod config;
+mod deploy;
 mod doctor;
+mod history;
 mod init;
 mod push;
+mod rollback;
+mod status;
 
 use crate::cli::Command;
 use crate::error::CliError;
@@ -18,6 +22,10 @@ pub async fn run(command: Command, settings: &Settings) -> Result<(), CliError> 
         Command::Doctor => doctor::run(settings).await,
         Command::Build(args) => build::run(args, settings).await,
         Command::Push(args) => push::run(args, settings).await,
+        Command::Deploy(args) => deploy::run(args, settings).await,
+        Command::Status(args) => status::run(args, settings).await,
+        Command::History(args) => history::run(args, settings).await,
+        Command::Rollback(args) => rollback::run(args, settings).await,
         Command::Completions { shell } => completions::run(shell, settings),
     }
 }

@@ -1,4 +1,6 @@
-//! The stages of a release, shared by the single-stage commands (`build`, `push`) and `ship`.
+//! The release pipeline: each stage is a module with a plain function; `commands::ship` strings them together.
 
+pub mod approve;
 pub mod build;
+pub mod deploy;
 pub mod push;

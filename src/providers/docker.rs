@@ -31,7 +31,9 @@ pub fn host(explicit: Option<&str>) -> String {
         .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
 }
 
-pub fn connect(explicit_host: Option<&str>) -> Result<(Docker, String), DockerError> {
+/// Connect and agree on an API version: bollard asks for a newer API than many engines speak (Debian's 20.10
+/// speaks 1.41 and refuses newer), so the version is negotiated down before any call.
+pub async fn connect(explicit_host: Option<&str>) -> Result<(Docker, String), DockerError> {
     let host = host(explicit_host);
     let result = if let Some(path) = host.strip_prefix("unix://") {
         Docker::connect_with_unix(path, 600, bollard::API_DEFAULT_VERSION)
@@ -40,7 +42,12 @@ pub fn connect(explicit_host: Option<&str>) -> Result<(Docker, String), DockerEr
     } else {
         Docker::connect_with_unix(&host, 600, bollard::API_DEFAULT_VERSION)
     };
-    result.map(|d| (d, host.clone())).map_err(|source| DockerError::Connect { host, source })
+    let docker = result.map_err(|source| DockerError::Connect { host: host.clone(), source })?;
+    let docker = docker
+        .negotiate_version()
+        .await
+        .map_err(|e| DockerError::Unreachable { host: host.clone(), detail: crate::error::chain(&e) })?;
+    Ok((docker, host))
 }
 
 pub struct EngineInfo {
@@ -89,14 +96,9 @@ pub struct Engine {
 
 impl Engine {
     pub async fn connect(explicit_host: Option<&str>) -> Result<Engine, DockerError> {
-        let (docker, host) = connect(explicit_host)?;
+        let (docker, host) = connect(explicit_host).await?;
         // Builds can take long; the per-request timeout must not cut a build stream.
-        let docker = docker.with_timeout(Duration::from_secs(4 * 3600));
-        let api = docker.negotiate_version().await.map_err(|e| DockerError::Unreachable {
-            host: host.clone(),
-            detail: crate::error::chain(&e),
-        })?;
-        Ok(Engine { api, host })
+        Ok(Engine { api: docker.with_timeout(Duration::from_secs(4 * 3600)), host })
     }
 }
 

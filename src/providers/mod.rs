@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod credentials;
 pub mod docker;
+pub mod docker_host;
 pub mod ecr;
 pub mod git;
 pub mod github;

@@ -1,0 +1,8 @@
+//! Shared helpers for the integration tests: the test environment's endpoints, fake servers.
+#![allow(dead_code)]
+
+pub mod cli;
+pub mod env;
+pub mod fault_proxy;
+pub mod images;
+pub mod tmux;
