@@ -47,7 +47,9 @@ impl From<ContextError> for CliError {
             ContextError::NotADirectory(_) => "check `build.context` in ship.toml (relative to ship.toml)",
             ContextError::DockerfileMissing(_) => "check `build.dockerfile` in ship.toml (relative to the context)",
             ContextError::DockerfileOutside { .. } => "move the Dockerfile into the context, or widen `build.context`",
-            ContextError::BadPattern { .. } => "fix the pattern; see https://docs.docker.com/build/concepts/context/#dockerignore-files",
+            ContextError::BadPattern { .. } => {
+                "fix the pattern; see https://docs.docker.com/build/concepts/context/#dockerignore-files"
+            }
             ContextError::Io { .. } => "fix the permissions, or exclude the path in .dockerignore",
             ContextError::Changed { .. } => "something is writing into the build context; exclude it in .dockerignore",
             ContextError::Aborted => "the engine's own error (below) says why",
@@ -92,7 +94,8 @@ impl DockerIgnore {
             let mut builder = GitignoreBuilder::new("");
             // docker (Go's filepath.Match) rejects `[abc` as a bad pattern; git would read it literally.
             builder.allow_unclosed_class(false);
-            let bad = |detail: String| ContextError::BadPattern { line: i + 1, pattern: raw.trim().to_string(), detail };
+            let bad =
+                |detail: String| ContextError::BadPattern { line: i + 1, pattern: raw.trim().to_string(), detail };
             builder.add_line(None, &format!("/{cleaned}")).map_err(|e| bad(e.to_string()))?;
             let matcher = builder.build().map_err(|e| bad(e.to_string()))?;
             rules.push(Rule { pattern: cleaned, exclude, matcher });
@@ -197,7 +200,10 @@ impl Context {
         }
         let rel = clean(&dockerfile.replace('\\', "/"));
         if rel.starts_with("..") || rel.starts_with('/') {
-            return Err(ContextError::DockerfileOutside { dockerfile: dockerfile.to_string(), context: dir.to_path_buf() });
+            return Err(ContextError::DockerfileOutside {
+                dockerfile: dockerfile.to_string(),
+                context: dir.to_path_buf(),
+            });
         }
         if !dir.join(&rel).is_file() {
             return Err(ContextError::DockerfileMissing(dir.join(&rel)));
@@ -282,7 +288,7 @@ impl Context {
         for entry in entries {
             let child_abs = entry.path();
             let child_rel = rel.join(entry.file_name());
-            if self.always_excluded.iter().any(|x| child_rel == *x) {
+            if self.always_excluded.contains(&child_rel) {
                 continue;
             }
             let meta = std::fs::symlink_metadata(&child_abs).map_err(|e| self.io_error(&child_abs, e))?;
@@ -517,7 +523,8 @@ mod tests {
 
     #[test]
     fn dockerfile_in_an_excluded_directory_is_still_sent() {
-        let dir = tree(&[("docker/Dockerfile", "FROM scratch\n"), ("docker/other", "o"), (".dockerignore", "docker\n")]);
+        let dir =
+            tree(&[("docker/Dockerfile", "FROM scratch\n"), ("docker/other", "o"), (".dockerignore", "docker\n")]);
         let ctx = Context::open(dir.path(), "docker/Dockerfile", vec![]).unwrap();
         let names = ctx.list().unwrap();
         assert!(names.contains(&"docker/Dockerfile".to_string()), "{names:?}");

@@ -228,7 +228,13 @@ pub fn render_tags(templates: &[String], commit: &Commit, allow_latest: bool) ->
             return Err(CliError::usage(format!("tag \"{tag}\" (from \"{template}\") is longer than 128 characters"))
                 .hint("shorten the template in `build.tags`, e.g. use {short_sha} instead of {sha}"));
         }
-        let rank = if template.contains("{sha}") { 2 } else if template.contains("{short_sha}") { 1 } else { 0 };
+        let rank = if template.contains("{sha}") {
+            2
+        } else if template.contains("{short_sha}") {
+            1
+        } else {
+            0
+        };
         if rank > identity_rank {
             identity_rank = rank;
             out.identity = Some(tag.clone());
@@ -242,7 +248,9 @@ pub fn render_tags(templates: &[String], commit: &Commit, allow_latest: bool) ->
         for n in &out.notes {
             err = err.hint(n.clone());
         }
-        return Err(err.hint("include {sha} or {short_sha} in `build.tags` (the default is [\"{sha}\", \"{short_sha}\"])"));
+        return Err(
+            err.hint("include {sha} or {short_sha} in `build.tags` (the default is [\"{sha}\", \"{short_sha}\"])")
+        );
     }
     Ok(out)
 }
@@ -355,7 +363,12 @@ impl BuiltImage {
 }
 
 /// Stream the context and build it with the classic builder, then add the remaining tags.
-pub async fn run(plan: &Plan, engine: &Engine, options: &BuildOptions, reporter: &dyn Reporter) -> Result<BuiltImage, CliError> {
+pub async fn run(
+    plan: &Plan,
+    engine: &Engine,
+    options: &BuildOptions,
+    reporter: &dyn Reporter,
+) -> Result<BuiltImage, CliError> {
     let started = Instant::now();
     let excluded: Vec<PathBuf> = state_dir_within(&plan.context_dir, &plan.root).into_iter().collect();
     let context = Context::open(&plan.context_dir, &plan.dockerfile, excluded)?;
@@ -467,7 +480,10 @@ mod tests {
     #[test]
     fn source_urls() {
         assert_eq!(https_source("git@github.com:acme/api.git").as_deref(), Some("https://github.com/acme/api"));
-        assert_eq!(https_source("ssh://git@gitlab.acme.dev:2222/team/api.git").as_deref(), Some("https://gitlab.acme.dev/team/api"));
+        assert_eq!(
+            https_source("ssh://git@gitlab.acme.dev:2222/team/api.git").as_deref(),
+            Some("https://gitlab.acme.dev/team/api")
+        );
         assert_eq!(
             https_source("https://x-access-token:ghs_secret@github.com/acme/api.git").as_deref(),
             Some("https://github.com/acme/api")

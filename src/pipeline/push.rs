@@ -72,7 +72,8 @@ pub async fn connect(plan: &Plan, reporter: &dyn Reporter) -> Result<Session, Cl
             reporter.status("ECR: GetAuthorizationToken");
             let auth = ecr::login(&sdk).await?;
             reporter.status(&format!("ECR: checking repository {}", target.path));
-            match ecr::ensure_repository(&sdk, ecr::account_id(&target.repository), &target.path, c.create_repository).await
+            match ecr::ensure_repository(&sdk, ecr::account_id(&target.repository), &target.path, c.create_repository)
+                .await
             {
                 Ok(ecr::RepositoryState::Created) => reporter.line(&format!("created ECR repository {}", target.path)),
                 Ok(ecr::RepositoryState::Exists) => {}
@@ -145,7 +146,8 @@ pub async fn run(
     let mut engine_digest: Option<String> = None;
     for (i, tag) in built.tags.iter().enumerate() {
         reporter.status(&format!("pushing {push_repo}:{tag}"));
-        let (outcome, attempts) = push_with_retries(session, engine, &push_repo, tag, PushRetry::default(), reporter).await?;
+        let (outcome, attempts) =
+            push_with_retries(session, engine, &push_repo, tag, PushRetry::default(), reporter).await?;
         totals.attempts = totals.attempts.max(attempts);
         // The first tag carries the layers; the others only add a tag to the same manifest.
         if i == 0 {
@@ -263,7 +265,9 @@ fn push_error(e: PushError, session: &Session, repository: &str, tag: &str, atte
     } else if matches!(e, PushError::Api { .. }) {
         err.hint("check the Docker engine (`shipit doctor`)")
     } else if e.is_transient() {
-        err.hint(format!("registry {host} kept failing; check its status and run `shipit push` again (layers already sent are kept)"))
+        err.hint(format!(
+            "registry {host} kept failing; check its status and run `shipit push` again (layers already sent are kept)"
+        ))
     } else {
         err
     }

@@ -65,14 +65,18 @@ pub enum CredentialError {
 impl From<CredentialError> for CliError {
     fn from(e: CredentialError) -> Self {
         let hint = match &e {
-            CredentialError::PasswordEnvMissing { var, .. } => format!("export {var}=<password or token> and try again"),
+            CredentialError::PasswordEnvMissing { var, .. } => {
+                format!("export {var}=<password or token> and try again")
+            }
             CredentialError::PasswordEnvNotConfigured { .. } => {
                 "add `password_env = \"NAME\"` (the variable holding the password) next to `username`".into()
             }
             CredentialError::NoGitHubToken => {
                 "set GITHUB_TOKEN (in Actions: `permissions: packages: write`) or run `gh auth login`".into()
             }
-            CredentialError::DockerConfig { .. } => "fix or remove the file (DOCKER_CONFIG points at its directory)".into(),
+            CredentialError::DockerConfig { .. } => {
+                "fix or remove the file (DOCKER_CONFIG points at its directory)".into()
+            }
             CredentialError::Helper { helper, .. } => format!(
                 "check that docker-credential-{helper} is installed and unlocked, or remove it from ~/.docker/config.json"
             ),
@@ -108,7 +112,12 @@ impl Lookup {
 /// Credentials for pushing to `host` (the push host, which may differ from the repository's host).
 /// `Ok(None)`: nothing configured; the registry may still allow anonymous access (the preflight check tells).
 /// ECR is not handled here (see `providers::ecr::login`).
-pub fn resolve(name: &str, registry: &Registry, host: &str, lookup: &Lookup) -> Result<Option<RegistryAuth>, CredentialError> {
+pub fn resolve(
+    name: &str,
+    registry: &Registry,
+    host: &str,
+    lookup: &Lookup,
+) -> Result<Option<RegistryAuth>, CredentialError> {
     if let Some(auth) = from_ship_toml(name, registry)? {
         return Ok(Some(auth));
     }
@@ -146,9 +155,10 @@ fn from_ship_toml(name: &str, registry: &Registry) -> Result<Option<RegistryAuth
         }
         return Ok(None);
     };
-    let password = std::env::var(var.as_str()).ok().filter(|p| !p.is_empty()).ok_or_else(|| {
-        CredentialError::PasswordEnvMissing { registry: name.to_string(), var: var.to_string() }
-    })?;
+    let password = std::env::var(var.as_str())
+        .ok()
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| CredentialError::PasswordEnvMissing { registry: name.to_string(), var: var.to_string() })?;
     let username = match (&registry.username, registry.kind) {
         (Some(u), _) => u.to_string(),
         (None, RegistryKind::Ghcr) => ghcr_username(registry),

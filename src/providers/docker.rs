@@ -376,6 +376,7 @@ struct LayerProgress {
     total: u64,
     done: bool,
     existed: bool,
+    retrying: bool,
 }
 
 #[derive(Deserialize)]
@@ -434,8 +435,7 @@ pub async fn push(
         return Err(PushError::Engine { message: format!("engine answered {status}: {message}") });
     }
 
-    let mut layers: BTreeMap<String, LayerProgress> = BTreeMap::new();
-    let mut outcome = PushOutcome::default();
+    let mut tracker = PushTracker::default();
     let mut buf = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| api_err(crate::error::chain(&e)))?;
@@ -443,69 +443,96 @@ pub async fn push(
         buf.extend_from_slice(&data);
         while let Some(nl) = buf.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = buf.drain(..=nl).collect();
-            let Ok(msg) = serde_json::from_slice::<PushMessage>(trim_ascii(&line)) else { continue };
-            if let Some(message) = msg.error_detail.and_then(|e| e.message).or(msg.error) {
-                return Err(PushError::Engine { message });
-            }
-            if let Some(d) = msg.aux.and_then(|a| a.digest) {
-                outcome.digest = Some(d);
-            }
-            let Some(status) = msg.status else { continue };
-            reporter.detail(&match &msg.id {
-                Some(id) => format!("{id}: {status}"),
-                None => status.clone(),
-            });
-            let Some(id) = msg.id else {
-                if let Some(d) = status.split("digest: ").nth(1).and_then(|r| r.split_whitespace().next())
-                    && outcome.digest.is_none()
-                {
-                    outcome.digest = Some(d.to_string());
-                }
-                continue;
-            };
-            let layer = layers.entry(id.clone()).or_default();
-            match status.as_str() {
-                "Pushing" => {
-                    if let Some(p) = msg.progress {
-                        layer.current = p.current.unwrap_or(layer.current);
-                        layer.total = p.total.unwrap_or(layer.total).max(layer.current);
-                    }
-                    let (done, total) = layers
-                        .values()
-                        .filter(|l| !l.existed)
-                        .fold((0, 0), |(d, t), l| (d + l.current, t + l.total.max(l.current)));
-                    reporter.bytes(done, Some(total));
-                }
-                "Pushed" => {
-                    layer.done = true;
-                    layer.current = layer.total.max(layer.current);
-                    reporter.status(&format!(
-                        "layer {id} pushed ({}); {}",
-                        indicatif::HumanBytes(layer.current),
-                        summary(&layers)
-                    ));
-                }
-                s if s == "Layer already exists" || s.starts_with("Mounted from") => {
-                    layer.done = true;
-                    layer.existed = true;
-                    reporter.status(&format!("layer {id} already in the registry; {}", summary(&layers)));
-                }
-                s if s.starts_with("Retrying in") => {
-                    reporter.line(&format!("layer {id}: upload failed, the engine is {}", s.to_ascii_lowercase()));
-                }
-                _ => {}
-            }
+            tracker.handle(&line, reporter)?;
         }
     }
-    outcome.layers_uploaded = layers.values().filter(|l| l.done && !l.existed).count();
-    outcome.layers_existing = layers.values().filter(|l| l.existed).count();
-    outcome.bytes_uploaded = layers.values().filter(|l| !l.existed).map(|l| l.current).sum();
-    Ok(outcome)
+    tracker.handle(&buf, reporter)?;
+    Ok(tracker.finish())
 }
 
-fn summary(layers: &BTreeMap<String, LayerProgress>) -> String {
-    let done = layers.values().filter(|l| l.done).count();
-    format!("{done}/{} layers done", layers.len())
+/// Follows the engine's push messages: per-layer bytes, layers done or already there, the engine's own
+/// upload retries, and the manifest digest.
+#[derive(Default)]
+struct PushTracker {
+    layers: BTreeMap<String, LayerProgress>,
+    digest: Option<String>,
+}
+
+impl PushTracker {
+    fn handle(&mut self, line: &[u8], reporter: &dyn Reporter) -> Result<(), PushError> {
+        let Ok(msg) = serde_json::from_slice::<PushMessage>(trim_ascii(line)) else { return Ok(()) };
+        if let Some(message) = msg.error_detail.and_then(|e| e.message).or(msg.error) {
+            return Err(PushError::Engine { message });
+        }
+        if let Some(d) = msg.aux.and_then(|a| a.digest) {
+            self.digest = Some(d);
+        }
+        let Some(status) = msg.status else { return Ok(()) };
+        reporter.detail(&match &msg.id {
+            Some(id) => format!("{id}: {status}"),
+            None => status.clone(),
+        });
+        let Some(id) = msg.id else {
+            // "<tag>: digest: sha256:… size: 528"
+            if let Some(d) = status.split("digest: ").nth(1).and_then(|r| r.split_whitespace().next())
+                && self.digest.is_none()
+            {
+                self.digest = Some(d.to_string());
+            }
+            return Ok(());
+        };
+        let layer = self.layers.entry(id.clone()).or_default();
+        match status.as_str() {
+            "Pushing" => {
+                layer.retrying = false;
+                if let Some(p) = msg.progress {
+                    layer.current = p.current.unwrap_or(layer.current);
+                    layer.total = p.total.unwrap_or(layer.total).max(layer.current);
+                }
+                let (done, total) = self
+                    .layers
+                    .values()
+                    .filter(|l| !l.existed)
+                    .fold((0, 0), |(d, t), l| (d + l.current, t + l.total.max(l.current)));
+                reporter.bytes(done, Some(total));
+            }
+            "Pushed" => {
+                layer.done = true;
+                layer.current = layer.total.max(layer.current);
+                let size = indicatif::HumanBytes(layer.current);
+                reporter.status(&format!("layer {id} pushed ({size}); {}", self.summary()));
+            }
+            s if s == "Layer already exists" || s.starts_with("Mounted from") => {
+                layer.done = true;
+                layer.existed = true;
+                reporter.status(&format!("layer {id} already in the registry; {}", self.summary()));
+            }
+            // The engine counts down ("Retrying in 5 seconds", "… 4 seconds", …); say it once per retry.
+            s if s.starts_with("Retrying in") => {
+                if !layer.retrying {
+                    let when = s.trim_start_matches("Retrying in").trim();
+                    reporter.line(&format!("layer {id}: upload interrupted; the engine retries it in {when}"));
+                }
+                layer.retrying = true;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn summary(&self) -> String {
+        let done = self.layers.values().filter(|l| l.done).count();
+        format!("{done}/{} layers done", self.layers.len())
+    }
+
+    fn finish(self) -> PushOutcome {
+        PushOutcome {
+            digest: self.digest,
+            layers_uploaded: self.layers.values().filter(|l| l.done && !l.existed).count(),
+            layers_existing: self.layers.values().filter(|l| l.existed).count(),
+            bytes_uploaded: self.layers.values().filter(|l| !l.existed).map(|l| l.current).sum(),
+        }
+    }
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {
@@ -556,7 +583,8 @@ async fn engine_request(
         .map_err(|e| api_err(e.to_string()))?;
     let host = engine.host.as_str();
     if let Some(addr) = host.strip_prefix("tcp://").or_else(|| host.strip_prefix("http://")) {
-        let stream = tokio::net::TcpStream::connect(addr.trim_end_matches('/')).await.map_err(|e| api_err(e.to_string()))?;
+        let stream =
+            tokio::net::TcpStream::connect(addr.trim_end_matches('/')).await.map_err(|e| api_err(e.to_string()))?;
         send_over(stream, request).await.map_err(api_err)
     } else {
         #[cfg(unix)]
@@ -597,6 +625,58 @@ mod tests {
     }
 
     #[test]
+    fn push_progress_per_layer() {
+        // A real 20.10 push stream: one new layer (with an engine-side retry), one already in the registry.
+        let stream = [
+            r#"{"status":"The push refers to repository [127.0.0.1:5000/api]"}"#,
+            r#"{"status":"Preparing","progressDetail":{},"id":"aaa"}"#,
+            r#"{"status":"Preparing","progressDetail":{},"id":"bbb"}"#,
+            r#"{"status":"Layer already exists","progressDetail":{},"id":"bbb"}"#,
+            r#"{"status":"Pushing","progressDetail":{"current":512,"total":2048},"progress":"[==>  ]","id":"aaa"}"#,
+            r#"{"status":"Retrying in 5 seconds","progressDetail":{},"id":"aaa"}"#,
+            r#"{"status":"Retrying in 4 seconds","progressDetail":{},"id":"aaa"}"#,
+            r#"{"status":"Pushing","progressDetail":{"current":2048,"total":2048},"progress":"[=====>]","id":"aaa"}"#,
+            r#"{"status":"Pushed","progressDetail":{},"id":"aaa"}"#,
+            r#"{"status":"v1: digest: sha256:1111111111111111111111111111111111111111111111111111111111111111 size: 528"}"#,
+            r#"{"progressDetail":{},"aux":{"Tag":"v1","Digest":"sha256:2222222222222222222222222222222222222222222222222222222222222222","Size":528}}"#,
+        ];
+        let rec = crate::report::Recorder::default();
+        let mut t = PushTracker::default();
+        for line in stream {
+            t.handle(line.as_bytes(), &rec).unwrap();
+        }
+        let o = t.finish();
+        assert_eq!(o.layers_uploaded, 1);
+        assert_eq!(o.layers_existing, 1);
+        assert_eq!(o.bytes_uploaded, 2048);
+        // The aux message wins over the status line.
+        assert_eq!(
+            o.digest.as_deref(),
+            Some("sha256:2222222222222222222222222222222222222222222222222222222222222222")
+        );
+        let events = rec.lines();
+        assert!(events.contains(&"bytes: 512/Some(2048)".to_string()), "{events:?}");
+        assert!(events.contains(&"bytes: 2048/Some(2048)".to_string()), "{events:?}");
+        assert!(
+            events.contains(&"status: layer bbb already in the registry; 1/2 layers done".to_string()),
+            "{events:?}"
+        );
+        assert!(events.contains(&"status: layer aaa pushed (2.00 KiB); 2/2 layers done".to_string()), "{events:?}");
+        let retries: Vec<_> = events.iter().filter(|e| e.contains("retries it in")).collect();
+        assert_eq!(retries, vec!["line: layer aaa: upload interrupted; the engine retries it in 5 seconds"]);
+    }
+
+    #[test]
+    fn push_errors_end_the_stream() {
+        let mut t = PushTracker::default();
+        let err = t
+            .handle(br#"{"errorDetail":{"message":"unauthorized: authentication required"},"error":"unauthorized: authentication required"}"#, &crate::report::Silent)
+            .unwrap_err();
+        assert_eq!(err.to_string(), "unauthorized: authentication required");
+        assert!(!err.is_transient());
+    }
+
+    #[test]
     fn steps() {
         assert_eq!(parse_step("Step 3/7 : RUN make"), Some((3, 7)));
         assert_eq!(parse_step(" ---> Running in 1234"), None);
@@ -606,7 +686,9 @@ mod tests {
     fn transient_push_errors() {
         let e = |m: &str| PushError::Engine { message: m.into() };
         assert!(e("received unexpected HTTP status: 503 Service Unavailable").is_transient());
-        assert!(e("Patch \"http://127.0.0.1:5999/v2/x/blobs/uploads/1\": read: connection reset by peer").is_transient());
+        assert!(
+            e("Patch \"http://127.0.0.1:5999/v2/x/blobs/uploads/1\": read: connection reset by peer").is_transient()
+        );
         assert!(!e("unauthorized: authentication required").is_transient());
         assert!(!e("denied: requested access to the resource is denied").is_transient());
     }

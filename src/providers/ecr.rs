@@ -45,7 +45,9 @@ fn api_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt:
     let detail = crate::error::chain(&e);
     let code = e.code().map(str::to_string);
     let lower = detail.to_ascii_lowercase();
-    if lower.contains("credentials") && (lower.contains("no ") || lower.contains("failed to load") || lower.contains("not load")) {
+    if lower.contains("credentials")
+        && (lower.contains("no ") || lower.contains("failed to load") || lower.contains("not load"))
+    {
         return EcrError::NoCredentials { detail };
     }
     let detail = match (e.code(), e.message()) {

@@ -79,7 +79,10 @@ enum Scheme {
     /// Not yet asked, or the registry let us in without credentials.
     Anonymous,
     Basic,
-    Bearer { realm: String, service: Option<String> },
+    Bearer {
+        realm: String,
+        service: Option<String>,
+    },
 }
 
 pub struct Client {
@@ -108,6 +111,9 @@ impl Client {
     /// which the Docker engine also treats as insecure registries.
     pub fn new(host: &str, insecure: bool, auth: Option<RegistryAuth>, credentials_hint: String) -> Client {
         let plain = insecure || is_loopback(host);
+        // reqwest is built without a crypto provider of its own; main() installs one, but a library caller
+        // (tests, `ship`) must not depend on that.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let http = reqwest::Client::builder()
             .user_agent(concat!("shipit/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
@@ -184,11 +190,8 @@ impl Client {
                 .await?;
             match resp.status() {
                 s if s.is_success() => {
-                    let digest = resp
-                        .headers()
-                        .get("Docker-Content-Digest")
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_string);
+                    let digest =
+                        resp.headers().get("Docker-Content-Digest").and_then(|v| v.to_str().ok()).map(str::to_string);
                     return match digest {
                         Some(d) if d.starts_with("sha256:") => Ok(Some(d)),
                         _ => Err(RegistryError::Unexpected {
@@ -226,7 +229,12 @@ impl Client {
     }
 
     /// The Authorization header value for `scheme`, fetching (and caching) a bearer token for `scope`.
-    async fn authorization(&self, scheme: &Scheme, scope: &str, reporter: &dyn Reporter) -> Result<String, RegistryError> {
+    async fn authorization(
+        &self,
+        scheme: &Scheme,
+        scope: &str,
+        reporter: &dyn Reporter,
+    ) -> Result<String, RegistryError> {
         let auth = self.auth.as_ref().ok_or_else(|| self.needs_credentials())?;
         match scheme {
             Scheme::Anonymous | Scheme::Basic => {
@@ -235,8 +243,12 @@ impl Client {
                 Ok(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw)))
             }
             Scheme::Bearer { realm, service } => {
-                if let Some(t) = self.tokens.lock().unwrap().get(scope) {
-                    return Ok(format!("Bearer {t}"));
+                {
+                    // A pull,push token (from the preflight) also serves pulls.
+                    let tokens = self.tokens.lock().unwrap();
+                    if let Some(t) = tokens.get(scope).or_else(|| tokens.get(&format!("{scope},push"))) {
+                        return Ok(format!("Bearer {t}"));
+                    }
                 }
                 let token = self.fetch_token(realm, service.as_deref(), scope, auth, reporter).await?;
                 self.tokens.lock().unwrap().insert(scope.to_string(), token.clone());
@@ -349,11 +361,7 @@ impl Client {
     }
 
     fn rejected(&self) -> RegistryError {
-        let (user, source) = self
-            .auth
-            .as_ref()
-            .map(|a| (a.username.clone(), a.source.clone()))
-            .unwrap_or_default();
+        let (user, source) = self.auth.as_ref().map(|a| (a.username.clone(), a.source.clone())).unwrap_or_default();
         RegistryError::Rejected {
             host: self.host.clone(),
             user,
@@ -487,6 +495,127 @@ mod tests {
         let body = r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required","detail":null}]}"#;
         assert_eq!(registry_error_message(body), "UNAUTHORIZED: authentication required");
         assert_eq!(registry_error_message("plain text\n"), "plain text");
+    }
+
+    use crate::providers::credentials::Secret;
+    use wiremock::matchers::{header, method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn auth(user: &str, pw: &str) -> RegistryAuth {
+        RegistryAuth {
+            username: user.into(),
+            password: Secret::new(pw),
+            identity_token: None,
+            source: "TEST_TOKEN".into(),
+        }
+    }
+
+    fn client(server: &MockServer, auth: Option<RegistryAuth>) -> Client {
+        let host = server.uri().trim_start_matches("http://").to_string();
+        let mut c = Client::new(&host, true, auth, "set TEST_TOKEN".into());
+        c.retry = Retry { attempts: 3, first_delay: Duration::from_millis(10) };
+        c
+    }
+
+    /// ghcr.io's flow: 401 with a Bearer challenge, a token from the realm for the repository scope (basic
+    /// auth with the user's token), then requests with `Authorization: Bearer`.
+    async fn bearer_registry(good_password: &'static str) -> MockServer {
+        let server = MockServer::start().await;
+        let realm = format!("{}/token", server.uri());
+        let challenge = format!("Bearer realm=\"{realm}\",service=\"ghcr.test\"");
+        Mock::given(method("GET"))
+            .and(path("/v2/"))
+            .and(header("Authorization", "Bearer T0KEN"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v2/"))
+            .respond_with(ResponseTemplate::new(401).insert_header("WWW-Authenticate", challenge.as_str()))
+            .mount(&server)
+            .await;
+        use base64::Engine as _;
+        let basic =
+            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("octo:{good_password}")));
+        Mock::given(method("GET"))
+            .and(path("/token"))
+            .and(query_param("service", "ghcr.test"))
+            .and(query_param("scope", "repository:acme/api:pull,push"))
+            .and(header("Authorization", basic.as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"token": "T0KEN"})))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/token"))
+            .respond_with(ResponseTemplate::new(401).set_body_string(r#"{"errors":[{"code":"DENIED"}]}"#))
+            .mount(&server)
+            .await;
+        Mock::given(method("HEAD"))
+            .and(path("/v2/acme/api/manifests/v1"))
+            .and(header("Authorization", "Bearer T0KEN"))
+            .respond_with(ResponseTemplate::new(200).insert_header("Docker-Content-Digest", "sha256:abc"))
+            .mount(&server)
+            .await;
+        Mock::given(method("HEAD"))
+            .and(path("/v2/acme/api/manifests/missing"))
+            .and(header("Authorization", "Bearer T0KEN"))
+            .respond_with(ResponseTemplate::new(404))
+            .mount(&server)
+            .await;
+        server
+    }
+
+    #[tokio::test]
+    async fn bearer_token_flow_like_ghcr() {
+        let server = bearer_registry("right").await;
+        let c = client(&server, Some(auth("octo", "right")));
+        let access = c.check("acme/api", &crate::report::Silent).await.unwrap();
+        assert_eq!(access, Access::Authenticated { user: "octo".into(), source: "TEST_TOKEN".into() });
+        // The push,pull token is reused for the manifest lookup.
+        assert_eq!(
+            c.manifest_digest("acme/api", "v1", &crate::report::Silent).await.unwrap().as_deref(),
+            Some("sha256:abc")
+        );
+        assert_eq!(c.manifest_digest("acme/api", "missing", &crate::report::Silent).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn bearer_token_refused_is_a_rejection_naming_the_source() {
+        let server = bearer_registry("right").await;
+        let c = client(&server, Some(auth("octo", "wrong")));
+        let err = c.check("acme/api", &crate::report::Silent).await.unwrap_err();
+        assert!(matches!(err, RegistryError::Rejected { .. }), "{err}");
+        assert!(err.to_string().contains("(from TEST_TOKEN)"), "{err}");
+        let cli: CliError = err.into();
+        assert!(cli.hints[0].contains("TEST_TOKEN"), "{:?}", cli.hints);
+    }
+
+    #[tokio::test]
+    async fn no_credentials_for_a_registry_that_wants_them() {
+        let server = bearer_registry("right").await;
+        let err = client(&server, None).check("acme/api", &crate::report::Silent).await.unwrap_err();
+        assert!(matches!(err, RegistryError::NeedsCredentials { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn server_errors_are_retried_then_reported() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v2/"))
+            .respond_with(ResponseTemplate::new(503))
+            .up_to_n_times(2)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET")).and(path("/v2/")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+        let rec = crate::report::Recorder::default();
+        assert_eq!(client(&server, None).check("a", &rec).await.unwrap(), Access::Open);
+        let retries = rec.lines().iter().filter(|l| l.starts_with("status:") && l.contains("retrying")).count();
+        assert_eq!(retries, 2, "{:?}", rec.lines());
+
+        let always = MockServer::start().await;
+        Mock::given(method("GET")).respond_with(ResponseTemplate::new(502)).mount(&always).await;
+        let err = client(&always, None).check("a", &crate::report::Silent).await.unwrap_err();
+        assert!(matches!(err, RegistryError::Unavailable { attempts: 3, .. }), "{err}");
     }
 
     #[test]

@@ -133,7 +133,10 @@ async fn image_files(docker: &bollard::Docker, image: &str) -> Vec<String> {
         tar_bytes.extend_from_slice(&chunk.expect("export container"));
     }
     let _ = docker
-        .remove_container(&created.id, Some(bollard::query_parameters::RemoveContainerOptions { force: true, ..Default::default() }))
+        .remove_container(
+            &created.id,
+            Some(bollard::query_parameters::RemoveContainerOptions { force: true, ..Default::default() }),
+        )
         .await;
     let mut archive = tar::Archive::new(&tar_bytes[..]);
     archive
@@ -146,7 +149,11 @@ async fn image_files(docker: &bollard::Docker, image: &str) -> Vec<String> {
 async fn remove_images(docker: &bollard::Docker, references: &[String]) {
     for r in references {
         let _ = docker
-            .remove_image(r, Some(bollard::query_parameters::RemoveImageOptions { force: true, ..Default::default() }), None)
+            .remove_image(
+                r,
+                Some(bollard::query_parameters::RemoveImageOptions { force: true, ..Default::default() }),
+                None,
+            )
             .await;
     }
 }
@@ -180,7 +187,8 @@ async fn push_to_open_registry_honours_dockerignore_labels_digest_and_skips_when
     let outputs = project.home.join("gh-output");
     let summary = project.home.join("gh-summary.md");
 
-    let first = run(project.shipit(env).arg("push").env("GITHUB_OUTPUT", &outputs).env("GITHUB_STEP_SUMMARY", &summary));
+    let first =
+        run(project.shipit(env).arg("push").env("GITHUB_OUTPUT", &outputs).env("GITHUB_STEP_SUMMARY", &summary));
     assert_eq!(first.code, 0, "{first}");
     assert!(first.stdout.trim().starts_with(&format!("{repo}@sha256:")), "{first}");
     let digest = pinned_digest(&first.stdout);
@@ -192,9 +200,10 @@ async fn push_to_open_registry_honours_dockerignore_labels_digest_and_skips_when
     assert_eq!(registry_digest(&env.registry_open, &name, &sha[..12], None).await.as_deref(), Some(digest.as_str()));
 
     // The release record.
-    let record: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(project.dir.join(format!(".shipit/releases/{sha}.json"))).unwrap())
-            .unwrap();
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(project.dir.join(format!(".shipit/releases/{sha}.json"))).unwrap(),
+    )
+    .unwrap();
     assert_eq!(record["image"]["digest"], digest.as_str());
     assert_eq!(record["image"]["repository"], repo.as_str());
     assert_eq!(record["commit"]["sha"], sha.as_str());
@@ -213,7 +222,10 @@ async fn push_to_open_registry_honours_dockerignore_labels_digest_and_skips_when
     let inspect = docker.inspect_image(&image).await.unwrap();
     let labels = inspect.config.and_then(|c| c.labels).unwrap_or_default();
     assert_eq!(labels.get("org.opencontainers.image.revision"), Some(&sha));
-    assert_eq!(labels.get("org.opencontainers.image.source").map(String::as_str), Some(format!("https://github.com/acme/{name}").as_str()));
+    assert_eq!(
+        labels.get("org.opencontainers.image.source").map(String::as_str),
+        Some(format!("https://github.com/acme/{name}").as_str())
+    );
     assert_eq!(labels.get("org.opencontainers.image.version").map(String::as_str), Some("v1.2.3"));
     assert!(labels.get("org.opencontainers.image.created").is_some_and(|c| c.ends_with('Z')), "{labels:?}");
     assert!(inspect.repo_digests.unwrap_or_default().contains(&format!("{repo}@{digest}")));
@@ -239,7 +251,7 @@ async fn push_to_open_registry_honours_dockerignore_labels_digest_and_skips_when
     // --rebuild builds and pushes again.
     let forced = run(project.shipit(env).args(["push", "--rebuild", "--output", "json"]));
     assert_eq!(forced.code, 0, "{forced}");
-    assert!(forced.stderr.contains("Step 1/"), "{forced}");
+    assert!(forced.stderr.contains("✔ build ") && !forced.stderr.contains("already in the registry"), "{forced}");
     let record: serde_json::Value = serde_json::from_str(&forced.stdout).expect("--output json prints the record");
     let rebuilt = record["image"]["digest"].as_str().unwrap().to_string();
     assert_eq!(registry_digest(&env.registry_open, &name, &sha, None).await, Some(rebuilt));
@@ -252,7 +264,8 @@ async fn build_refuses_a_dirty_tree_unless_allowed_and_then_tags_say_dirty() {
     let env = crate::require_env!("docker");
     let name = unique_name("bp-dirty");
     let repo = format!("127.0.0.1:5999/{name}");
-    let project = Project::new(&name, &oci_toml(&name, &repo), &[("Dockerfile", DOCKERFILE.as_bytes()), ("a.txt", b"a")]);
+    let project =
+        Project::new(&name, &oci_toml(&name, &repo), &[("Dockerfile", DOCKERFILE.as_bytes()), ("a.txt", b"a")]);
     std::fs::write(project.dir.join("a.txt"), "changed").unwrap();
 
     let refused = run(project.shipit(env).arg("build"));
@@ -286,6 +299,12 @@ async fn a_failing_step_is_named_with_its_output() {
         &oci_toml(&name, &format!("127.0.0.1:5999/{name}")),
         &[("Dockerfile", dockerfile.as_bytes()), ("busybox", &busybox)],
     );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(project.dir.join("busybox"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        git(&project.dir, &["commit", "-qam", "executable"]);
+    }
     let r = run(project.shipit(env).arg("build"));
     assert_eq!(r.code, 1, "{r}");
     assert!(r.stderr.contains("error: build failed at Step 3/"), "{r}");
@@ -320,7 +339,11 @@ async fn ghcr_token_is_used_and_never_printed() {
     for text in [&r.stdout, &r.stderr, &record] {
         assert!(!text.contains(&env.ghcr_password), "the token leaked:\n{text}");
     }
-    remove_images(&env.docker().await, &[format!("{}/{path}:{sha}", env.registry_auth), format!("{}/{path}:{}", env.registry_auth, &sha[..12])]).await;
+    remove_images(
+        &env.docker().await,
+        &[format!("{}/{path}:{sha}", env.registry_auth), format!("{}/{path}:{}", env.registry_auth, &sha[..12])],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -338,7 +361,8 @@ async fn wrong_password_fails_in_seconds_before_any_build_step() {
     assert_eq!(r.code, 1, "{r}");
     assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
     assert!(
-        r.stderr.contains(&format!("registry {} rejected the credentials of user `{}`", env.registry_auth, env.ghcr_user)),
+        r.stderr
+            .contains(&format!("registry {} rejected the credentials of user `{}`", env.registry_auth, env.ghcr_user)),
         "{r}"
     );
     assert!(r.stderr.contains("SHIPIT_TEST_REGISTRY_PASSWORD"), "the hint names the variable:\n{r}");
@@ -402,7 +426,11 @@ async fn registry_down_is_a_clear_error() {
     // A port nothing listens on.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let name = unique_name("bp-down");
-    let project = Project::new(&name, &oci_toml(&name, &format!("127.0.0.1:{port}/{name}")), &[("Dockerfile", DOCKERFILE.as_bytes())]);
+    let project = Project::new(
+        &name,
+        &oci_toml(&name, &format!("127.0.0.1:{port}/{name}")),
+        &[("Dockerfile", DOCKERFILE.as_bytes())],
+    );
     let started = Instant::now();
     let r = run(project.shipit(env).arg("push"));
     assert_eq!(r.code, 1, "{r}");
@@ -413,7 +441,8 @@ async fn registry_down_is_a_clear_error() {
     assert!(!r.stderr.contains("Step 1/"), "{r}");
 }
 
-#[tokio::test]
+// Multi-threaded: the proxy runs on the test's runtime while the test thread waits for shipit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transient_registry_errors_are_retried() {
     let env = crate::require_env!("docker", "registry_open");
     // Two 503s for the preflight (absorbed by shipit's HTTP retries), then a 502 on the manifest upload that
@@ -441,7 +470,7 @@ async fn transient_registry_errors_are_retried() {
     remove_images(&env.docker().await, &[format!("{repo}:{sha}"), format!("{repo}:{}", &sha[..12])]).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_reset_mid_upload_is_retried() {
     let env = crate::require_env!("docker", "registry_open");
     let proxy = FaultProxy::start(
@@ -453,10 +482,12 @@ async fn a_connection_reset_mid_upload_is_retried() {
     let repo = format!("{}/{name}", proxy.host());
     // Incompressible content, so the layer upload is large enough to be cut.
     let noise: Vec<u8> = (0..256 * 1024u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
-    let project = Project::new(&name, &oci_toml(&name, &repo), &[("Dockerfile", DOCKERFILE.as_bytes()), ("noise.bin", &noise)]);
+    let project =
+        Project::new(&name, &oci_toml(&name, &repo), &[("Dockerfile", DOCKERFILE.as_bytes()), ("noise.bin", &noise)]);
     let r = run(project.shipit(env).arg("push"));
     assert_eq!(r.code, 0, "{r}\nproxy saw:\n{}", proxy.requests().join("\n"));
     assert_eq!(proxy.injected(), 1, "proxy saw:\n{}", proxy.requests().join("\n"));
+    assert!(r.stderr.contains("upload interrupted; the engine retries it in"), "{r}");
     let digest = registry_digest(&env.registry_open, &name, &project.sha(), None).await;
     assert_eq!(digest, Some(pinned_digest(&r.stdout)));
     let sha = project.sha();
@@ -514,5 +545,9 @@ async fn ecr_token_from_moto_logs_in_to_the_push_host_and_never_shows() {
     assert!(r.stderr.contains("create_repository = true"), "{r}");
     assert!(!r.stderr.contains("Step 1/"), "{r}");
 
-    remove_images(&env.docker().await, &[format!("{}/{name}:{sha}", env.registry_auth), format!("{}/{name}:{}", env.registry_auth, &sha[..12])]).await;
+    remove_images(
+        &env.docker().await,
+        &[format!("{}/{name}:{sha}", env.registry_auth), format!("{}/{name}:{}", env.registry_auth, &sha[..12])],
+    )
+    .await;
 }

@@ -112,6 +112,14 @@ async fn handle(mut client: TcpStream, state: Arc<State>) -> std::io::Result<()>
             return Ok(());
         }
         buf.extend_from_slice(&chunk[..n]);
+        // The engine tries HTTPS first even for insecure registries; answer like a plain-HTTP server does,
+        // so it falls back at once instead of waiting for a handshake timeout.
+        if buf[0] == 0x16 {
+            let _ = client
+                .write_all(b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+                .await;
+            return Ok(());
+        }
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             break i + 4;
         }
