@@ -55,7 +55,8 @@ impl EcsError {
         EcsError::Api { op, code, message }
     }
 
-    pub(crate) fn code(&self) -> Option<&str> {
+    /// The service's error code (`ThrottlingException`, `AccessDeniedException`…), when ECS answered with one.
+    pub fn code(&self) -> Option<&str> {
         match self {
             EcsError::Api { code, .. } => code.as_deref(),
             _ => None,
