@@ -3,7 +3,11 @@
 
 pub mod aws;
 pub mod docker;
+<<<<<<< HEAD
 pub mod ecs;
+=======
+pub mod docker_host;
+>>>>>>> main
 pub mod git;
 pub mod github;
 pub mod kube;

@@ -1,6 +1,11 @@
-//! The one integration-test binary: each module tests one area against real or faithfully faked systems.
+//! One integration-test binary (links once, runs everything). Service tests read the endpoints that
+//! `scripts/test-env` wrote; see tests/support/env.rs.
 
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cli_basics;
+mod config_errors;
+mod docker_target;
 mod ecs;
+mod services;

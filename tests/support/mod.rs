@@ -1,4 +1,8 @@
-//! Shared test helpers and fake servers.
+//! Shared helpers for the integration tests: the test environment's endpoints, fake servers.
 #![allow(dead_code)]
 
+pub mod cli;
+pub mod env;
 pub mod fake_ecs;
+pub mod images;
+pub mod tmux;
