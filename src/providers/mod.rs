@@ -3,11 +3,8 @@
 
 pub mod aws;
 pub mod docker;
-<<<<<<< HEAD
-pub mod ecs;
-=======
 pub mod docker_host;
->>>>>>> main
+pub mod ecs;
 pub mod git;
 pub mod github;
 pub mod kube;

@@ -11,9 +11,10 @@ use shipit::providers::ecs::{EcsError, EcsTarget};
 use shipit::release::ImageRef;
 use shipit::report::Recorder;
 
+use crate::support::env::unique_name;
 use crate::support::fake_ecs::{FakeEcs, Script};
 
-const REPO: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/api";
+pub const REPO: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/api";
 
 fn digest(n: u8) -> String {
     format!("sha256:{}", format!("{n:02x}").repeat(32))
@@ -24,7 +25,11 @@ fn image(n: u8) -> ImageRef {
 }
 
 fn meta(commit: &str) -> DeployMeta {
-    DeployMeta { commit: commit.into(), deployer: "Jane Doe <jane@acme.dev>".into(), cause: format!("shipit deploy {commit}") }
+    DeployMeta {
+        commit: commit.into(),
+        deployer: "Jane Doe <jane@acme.dev>".into(),
+        cause: format!("shipit deploy {commit}"),
+    }
 }
 
 fn opts(timeout_ms: u64, auto_rollback: bool, force: bool) -> DeployOptions {
@@ -151,7 +156,10 @@ async fn rollout_completes_with_progress_and_keeps_every_field() {
     assert_eq!(outcome, Outcome::Completed { revision: "2".into() });
     assert!(fake.service_task_definition("c-complete", "api").ends_with("task-definition/api:2"));
     let log = lines(&rec);
-    assert!(log.contains("status: PRIMARY api:2 1/2 running, 1 pending, IN_PROGRESS; ACTIVE api:1 1/2 running, COMPLETED"), "{log}");
+    assert!(
+        log.contains("status: PRIMARY api:2 1/2 running, 1 pending, IN_PROGRESS; ACTIVE api:1 1/2 running, COMPLETED"),
+        "{log}"
+    );
     assert!(log.contains("status: PRIMARY api:2 2/2 running, COMPLETED"), "{log}");
     assert!(log.contains("line: (service api) has reached a steady state."), "{log}");
 
@@ -163,7 +171,11 @@ async fn rollout_completes_with_progress_and_keeps_every_field() {
     let described = fake.task_definition("api", 1);
     assert_eq!(without_image_and_tags(sent.clone()), without_image_and_tags(described.clone()));
     assert_eq!(described["containerDefinitions"].as_array().unwrap().len(), 2);
-    assert_eq!(described["containerDefinitions"][0]["healthCheck"]["startPeriod"], json!(20), "the comparison covers nested fields");
+    assert_eq!(
+        described["containerDefinitions"][0]["healthCheck"]["startPeriod"],
+        json!(20),
+        "the comparison covers nested fields"
+    );
     let tags: Vec<(String, String)> = sent["tags"]
         .as_array()
         .unwrap()
@@ -198,6 +210,11 @@ async fn same_digest_again_is_nothing_to_do() {
     assert_eq!(again, Outcome::Completed { revision: "2".into() });
     assert_eq!(fake.revisions("api"), 2, "no third revision for the same digest");
     assert_eq!(fake.count("UpdateService"), 1);
+
+    // --force deploys it again: fresh tasks of the same revision, still nothing registered.
+    let forced = ecs.deploy(&image(1), &meta("a"), &opts(30_000, false, true), &rec).await.unwrap();
+    assert_eq!(forced, Outcome::Completed { revision: "2".into() });
+    assert_eq!((fake.revisions("api"), fake.count("UpdateService")), (2, 2));
 }
 
 fn failing(rollback: bool) -> Script {
@@ -240,7 +257,9 @@ async fn auto_rollback_restores_the_previous_revision() {
 
     let outcome = ecs.deploy(&image(2), &meta("bad"), &opts(30_000, true, false), &rec).await.unwrap();
 
-    let Outcome::RolledBack { revision, restored, reason } = outcome else { panic!("expected RolledBack, got {outcome:?}") };
+    let Outcome::RolledBack { revision, restored, reason } = outcome else {
+        panic!("expected RolledBack, got {outcome:?}")
+    };
     assert_eq!((revision.as_str(), restored.as_str()), ("2", "1"));
     assert!(reason.contains("exit code 137"), "{reason}");
     assert!(fake.service_task_definition("c-auto", "api").ends_with(":1"));
@@ -302,7 +321,10 @@ async fn a_timeout_with_auto_rollback_restores() {
     let outcome = ecs.deploy(&image(3), &meta("slow"), &opts(1_500, true, false), &Recorder::default()).await.unwrap();
     let Outcome::RolledBack { reason, restored, .. } = outcome else { panic!("expected RolledBack, got {outcome:?}") };
     assert_eq!(restored, "1");
-    assert!(reason.starts_with("the rollout did not finish within 1s; last seen: PRIMARY api:2 0/2 running"), "{reason}");
+    assert!(
+        reason.starts_with("the rollout did not finish within 1s; last seen: PRIMARY api:2 0/2 running"),
+        "{reason}"
+    );
 }
 
 #[tokio::test]
@@ -342,7 +364,8 @@ async fn a_deployment_in_progress_is_not_interrupted_without_force() {
     let theirs = fake.start_deployment("c-busy", "api", "api:1");
     let ecs = target("staging", "c-busy", "api", &fake.url).await;
 
-    let err = ecs.deploy(&image(5), &meta("mine"), &opts(30_000, false, false), &Recorder::default()).await.unwrap_err();
+    let err =
+        ecs.deploy(&image(5), &meta("mine"), &opts(30_000, false, false), &Recorder::default()).await.unwrap_err();
 
     assert!(matches!(err, EcsError::InProgress { .. }), "{err:?}");
     let cli: CliError = err.into();
@@ -363,7 +386,8 @@ async fn history_and_rollback_over_several_revisions() {
     fake.register(rich_task_definition("api-worker", "worker:1"), vec![]);
     let ecs = target("staging", "c-history", "api", &fake.url).await;
     for (n, commit) in [(1, "aaa1111"), (2, "bbb2222"), (3, "ccc3333")] {
-        let outcome = ecs.deploy(&image(n), &meta(commit), &opts(30_000, false, false), &Recorder::default()).await.unwrap();
+        let outcome =
+            ecs.deploy(&image(n), &meta(commit), &opts(30_000, false, false), &Recorder::default()).await.unwrap();
         assert!(matches!(outcome, Outcome::Completed { .. }));
     }
 
@@ -451,36 +475,12 @@ async fn missing_service_and_container_say_what_to_fix() {
 // moto: a second, independent implementation of the ECS API. Its services never roll out (deployments stay as
 // created), so waits end in an honest timeout; what is checked is what ECS stores.
 
-fn moto_url() -> Option<String> {
-    let path = std::env::var("SHIPIT_TEST_ENV").unwrap_or_else(|_| "/work/main/.test-env/endpoints.json".into());
-    let url = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-        .and_then(|v| v["moto"].as_str().map(str::to_string));
-    let reachable = url.as_deref().and_then(|u| u.strip_prefix("http://")).is_some_and(|hostport| {
-        hostport.parse().is_ok_and(|addr| std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok())
-    });
-    if reachable {
-        return url;
-    }
-    if std::env::var("SHIPIT_TEST_REQUIRE_SERVICES").as_deref() == Ok("1") {
-        panic!("moto is required (SHIPIT_TEST_REQUIRE_SERVICES=1) but not reachable via {path}");
-    }
-    eprintln!("SKIPPED: moto not reachable (set SHIPIT_TEST_ENV to the test environment's endpoints.json)");
-    None
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000)
-}
-
 /// A cluster, a rich task definition and a service in moto. Returns (cluster, family, sdk client).
 async fn moto_service(url: &str) -> (String, String, aws_sdk_ecs::Client) {
     use aws_sdk_ecs::types::*;
     let client = aws_sdk_ecs::Client::new(&sdk_config(url).await);
-    let cluster = unique("shipit-it");
-    let family = unique("api");
+    let cluster = unique_name("shipit-it");
+    let family = unique_name("api");
     client.create_cluster().cluster_name(&cluster).send().await.unwrap();
     let kv = |n: &str, v: &str| KeyValuePair::builder().name(n).value(v).build();
     let api = ContainerDefinition::builder()
@@ -490,12 +490,24 @@ async fn moto_service(url: &str) -> (String, String, aws_sdk_ecs::Client) {
         .memory(512)
         .memory_reservation(256)
         .essential(true)
-        .port_mappings(PortMapping::builder().container_port(8080).host_port(8080).protocol(TransportProtocol::Tcp).build())
+        .port_mappings(
+            PortMapping::builder().container_port(8080).host_port(8080).protocol(TransportProtocol::Tcp).build(),
+        )
         .environment(kv("RUST_LOG", "info"))
-        .secrets(Secret::builder().name("DB").value_from("arn:aws:ssm:us-east-1:123456789012:parameter/db").build().unwrap())
+        .secrets(
+            Secret::builder().name("DB").value_from("arn:aws:ssm:us-east-1:123456789012:parameter/db").build().unwrap(),
+        )
         .command("serve")
-        .health_check(HealthCheck::builder().command("CMD-SHELL").command("true").interval(10).retries(4).build().unwrap())
-        .log_configuration(LogConfiguration::builder().log_driver(LogDriver::Awslogs).options("awslogs-group", "/ecs/api").build().unwrap())
+        .health_check(
+            HealthCheck::builder().command("CMD-SHELL").command("true").interval(10).retries(4).build().unwrap(),
+        )
+        .log_configuration(
+            LogConfiguration::builder()
+                .log_driver(LogDriver::Awslogs)
+                .options("awslogs-group", "/ecs/api")
+                .build()
+                .unwrap(),
+        )
         .ulimits(Ulimit::builder().name(UlimitName::Nofile).soft_limit(4096).hard_limit(8192).build().unwrap())
         .docker_labels("team", "payments")
         .stop_timeout(30)
@@ -512,8 +524,15 @@ async fn moto_service(url: &str) -> (String, String, aws_sdk_ecs::Client) {
         .memory("1024")
         .container_definitions(api)
         .container_definitions(envoy)
-        .volumes(Volume::builder().name("scratch").host(HostVolumeProperties::builder().source_path("/tmp").build()).build())
-        .runtime_platform(RuntimePlatform::builder().cpu_architecture(CpuArchitecture::Arm64).operating_system_family(OsFamily::Linux).build())
+        .volumes(
+            Volume::builder().name("scratch").host(HostVolumeProperties::builder().source_path("/tmp").build()).build(),
+        )
+        .runtime_platform(
+            RuntimePlatform::builder()
+                .cpu_architecture(CpuArchitecture::Arm64)
+                .operating_system_family(OsFamily::Linux)
+                .build(),
+        )
         .ephemeral_storage(EphemeralStorage::builder().size_in_gib(30).build())
         .tags(Tag::builder().key("team").value("payments").build())
         .send()
@@ -531,7 +550,10 @@ async fn moto_service(url: &str) -> (String, String, aws_sdk_ecs::Client) {
     (cluster, family, client)
 }
 
-async fn moto_describe(client: &aws_sdk_ecs::Client, name: &str) -> (aws_sdk_ecs::types::TaskDefinition, Vec<aws_sdk_ecs::types::Tag>) {
+async fn moto_describe(
+    client: &aws_sdk_ecs::Client,
+    name: &str,
+) -> (aws_sdk_ecs::types::TaskDefinition, Vec<aws_sdk_ecs::types::Tag>) {
     let out = client
         .describe_task_definition()
         .task_definition(name)
@@ -544,17 +566,19 @@ async fn moto_describe(client: &aws_sdk_ecs::Client, name: &str) -> (aws_sdk_ecs
 
 #[tokio::test]
 async fn moto_deploy_registers_the_digest_and_keeps_every_field() {
-    let Some(url) = moto_url() else { return };
+    let url = crate::require_env!("moto").moto.clone();
     let (cluster, family, client) = moto_service(&url).await;
     let ecs = target("staging", &cluster, "api", &url).await;
 
     // moto's services stay IN_PROGRESS forever unless its server runs with MOTO_ECS_SERVICE_RUNNING: a deploy
     // is refused, naming that deployment.
-    let err = ecs.deploy(&image(7), &meta("7777777"), &opts(1_000, false, false), &Recorder::default()).await.unwrap_err();
+    let err =
+        ecs.deploy(&image(7), &meta("7777777"), &opts(1_000, false, false), &Recorder::default()).await.unwrap_err();
     assert!(matches!(err, EcsError::InProgress { .. }), "{err:?}");
 
     // Forced, it registers and updates; moto never starts a deployment, and the wait says so.
-    let err = ecs.deploy(&image(7), &meta("7777777"), &opts(1_000, false, true), &Recorder::default()).await.unwrap_err();
+    let err =
+        ecs.deploy(&image(7), &meta("7777777"), &opts(1_000, false, true), &Recorder::default()).await.unwrap_err();
     let EcsError::TimedOut { last_seen, .. } = &err else { panic!("expected TimedOut, got {err:?}") };
     assert!(last_seen.starts_with(&format!("waiting for ECS to start a deployment of {family}:2")), "{last_seen}");
 
@@ -568,7 +592,9 @@ async fn moto_deploy_registers_the_digest_and_keeps_every_field() {
     expected.revision = 2;
     expected.registered_at = after.registered_at;
     assert_eq!(after, expected, "only the image changed");
-    let tag = |tags: &[aws_sdk_ecs::types::Tag], k: &str| tags.iter().find(|t| t.key() == Some(k)).and_then(|t| t.value().map(str::to_string));
+    let tag = |tags: &[aws_sdk_ecs::types::Tag], k: &str| {
+        tags.iter().find(|t| t.key() == Some(k)).and_then(|t| t.value().map(str::to_string))
+    };
     assert_eq!(tag(&before_tags, "team"), tag(&after_tags, "team"));
     assert_eq!(tag(&after_tags, "shipit:commit").as_deref(), Some("7777777"));
     assert_eq!(tag(&after_tags, "shipit:digest"), Some(digest(7)));
@@ -576,17 +602,24 @@ async fn moto_deploy_registers_the_digest_and_keeps_every_field() {
 
 #[tokio::test]
 async fn moto_history_and_rollback_over_several_revisions() {
-    let Some(url) = moto_url() else { return };
+    let url = crate::require_env!("moto").moto.clone();
     let (cluster, family, client) = moto_service(&url).await;
     let ecs = target("staging", &cluster, "api", &url).await;
     for n in [1u8, 2, 3] {
-        let err = ecs.deploy(&image(n), &meta(&format!("c{n}")), &opts(300, false, true), &Recorder::default()).await.unwrap_err();
+        let err = ecs
+            .deploy(&image(n), &meta(&format!("c{n}")), &opts(300, false, true), &Recorder::default())
+            .await
+            .unwrap_err();
         assert!(matches!(err, EcsError::TimedOut { .. }), "{err:?}");
     }
 
     let history = ecs.history(10).await.unwrap();
-    let got: Vec<(&str, Option<&str>, bool)> = history.iter().map(|r| (r.revision.as_str(), r.commit.as_deref(), r.live)).collect();
-    assert_eq!(got, vec![("4", Some("c3"), true), ("3", Some("c2"), false), ("2", Some("c1"), false), ("1", None, false)]);
+    let got: Vec<(&str, Option<&str>, bool)> =
+        history.iter().map(|r| (r.revision.as_str(), r.commit.as_deref(), r.live)).collect();
+    assert_eq!(
+        got,
+        vec![("4", Some("c3"), true), ("3", Some("c2"), false), ("2", Some("c1"), false), ("1", None, false)]
+    );
     assert_eq!(history[2].digest, Some(digest(1)));
 
     let err = ecs.rollback(&history[2], &meta("c1"), &opts(300, false, true), &Recorder::default()).await.unwrap_err();

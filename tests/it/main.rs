@@ -8,4 +8,5 @@ mod cli_basics;
 mod config_errors;
 mod docker_target;
 mod ecs;
+mod ecs_cli;
 mod services;

@@ -157,7 +157,14 @@ impl FakeEcs {
 
     /// Register `task_definition` (a RegisterTaskDefinition body) and create a service running it, settled:
     /// one COMPLETED deployment with `desired` tasks running. Returns the task definition ARN.
-    pub fn add_service(&self, cluster: &str, service: &str, task_definition: Value, desired: i64, circuit_breaker: (bool, bool)) -> String {
+    pub fn add_service(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_definition: Value,
+        desired: i64,
+        circuit_breaker: (bool, bool),
+    ) -> String {
         let mut st = self.state.lock().unwrap();
         if !st.clusters.iter().any(|c| c == cluster) {
             st.clusters.push(cluster.to_string());
@@ -265,19 +272,28 @@ fn next_id(st: &mut State, prefix: &str) -> String {
     format!("{prefix}{:016x}", 0x5eed_0000_0000u64 + st.seq * 7919)
 }
 
-fn error(status: StatusCode, kind: &str, message: &str) -> Response {
-    let body = json!({ "__type": kind, "message": message }).to_string();
-    (status, [(header::CONTENT_TYPE, "application/x-amz-json-1.1")], body).into_response()
+/// An ECS error answer: HTTP 400 with `{"__type": kind, "message": …}`.
+#[derive(Debug)]
+struct Fault {
+    kind: String,
+    message: String,
 }
 
-fn client_error(kind: &str, message: &str) -> Response {
-    error(StatusCode::BAD_REQUEST, kind, message)
+impl IntoResponse for Fault {
+    fn into_response(self) -> Response {
+        let body = json!({ "__type": self.kind, "message": self.message }).to_string();
+        (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "application/x-amz-json-1.1")], body).into_response()
+    }
+}
+
+fn client_error(kind: &str, message: &str) -> Fault {
+    Fault { kind: kind.into(), message: message.into() }
 }
 
 fn handle(state: &Mutex<State>, headers: &HeaderMap, body: &[u8]) -> Response {
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
     let Some(op) = target.strip_prefix("AmazonEC2ContainerServiceV20141113.") else {
-        return client_error("UnknownOperationException", &format!("unknown target {target:?}"));
+        return client_error("UnknownOperationException", &format!("unknown target {target:?}")).into_response();
     };
     let req: Value = if body.is_empty() { json!({}) } else { serde_json::from_slice(body).unwrap_or(json!({})) };
     let mut st = state.lock().unwrap();
@@ -286,7 +302,7 @@ fn handle(state: &Mutex<State>, headers: &HeaderMap, body: &[u8]) -> Response {
         && *n > 0
     {
         *n -= 1;
-        return client_error("ThrottlingException", "Rate exceeded");
+        return client_error("ThrottlingException", "Rate exceeded").into_response();
     }
     advance_all(&mut st);
     let result = match op {
@@ -337,7 +353,7 @@ fn handle(state: &Mutex<State>, headers: &HeaderMap, body: &[u8]) -> Response {
             v.to_string(),
         )
             .into_response(),
-        Err(resp) => resp,
+        Err(fault) => fault.into_response(),
     }
 }
 
@@ -349,7 +365,14 @@ fn register(st: &mut State, mut body: Value) -> (Value, Vec<Value>) {
     let compat = body.get("requiresCompatibilities").cloned().unwrap_or(json!(["EC2"]));
     // ECS fills in container defaults and describes them back.
     for c in body["containerDefinitions"].as_array_mut().into_iter().flatten() {
-        for (key, default) in [("cpu", json!(0)), ("essential", json!(true)), ("portMappings", json!([])), ("environment", json!([])), ("mountPoints", json!([])), ("volumesFrom", json!([]))] {
+        for (key, default) in [
+            ("cpu", json!(0)),
+            ("essential", json!(true)),
+            ("portMappings", json!([])),
+            ("environment", json!([])),
+            ("mountPoints", json!([])),
+            ("volumesFrom", json!([])),
+        ] {
             c.as_object_mut().unwrap().entry(key).or_insert(default);
         }
     }
@@ -381,7 +404,7 @@ fn find_td_mut<'a>(st: &'a mut State, name: &str) -> Option<&'a mut (Value, Vec<
     st.families.get_mut(family)?.get_mut(rev.parse::<usize>().ok()?.checked_sub(1)?)
 }
 
-fn describe_task_definition(st: &State, req: &Value) -> Result<Value, Response> {
+fn describe_task_definition(st: &State, req: &Value) -> Result<Value, Fault> {
     let name = req["taskDefinition"].as_str().unwrap_or_default();
     let Some((td, tags)) = find_td(st, name) else {
         return Err(client_error("ClientException", "Unable to describe task definition."));
@@ -402,9 +425,13 @@ fn list_task_definitions(st: &State, req: &Value) -> Value {
         .iter()
         .filter(|(f, _)| f.starts_with(prefix))
         .flat_map(|(f, revs)| {
-            revs.iter()
-                .filter(|(td, _)| status == "ALL" || td["status"] == status)
-                .map(|(td, _)| (f.clone(), td["revision"].as_u64().unwrap() as usize, td["taskDefinitionArn"].as_str().unwrap().to_string()))
+            revs.iter().filter(|(td, _)| status == "ALL" || td["status"] == status).map(|(td, _)| {
+                (
+                    f.clone(),
+                    td["revision"].as_u64().unwrap() as usize,
+                    td["taskDefinitionArn"].as_str().unwrap().to_string(),
+                )
+            })
         })
         .collect();
     arns.sort();
@@ -425,7 +452,7 @@ fn cluster_name(s: &str) -> &str {
     s.rsplit('/').next().unwrap_or(s)
 }
 
-fn describe_services(st: &mut State, req: &Value) -> Result<Value, Response> {
+fn describe_services(st: &mut State, req: &Value) -> Result<Value, Fault> {
     let cluster = cluster_name(req["cluster"].as_str().unwrap_or("default")).to_string();
     if !st.clusters.contains(&cluster) {
         return Err(client_error("ClusterNotFoundException", "Cluster not found."));
@@ -479,7 +506,7 @@ fn service_json(svc: &Svc) -> Value {
     })
 }
 
-fn update_service(st: &mut State, cluster: &str, service: &str, td: &str) -> Result<Value, Response> {
+fn update_service(st: &mut State, cluster: &str, service: &str, td: &str) -> Result<Value, Fault> {
     let cluster = cluster_name(cluster).to_string();
     if !st.clusters.contains(&cluster) {
         return Err(client_error("ClusterNotFoundException", "Cluster not found."));
@@ -488,7 +515,11 @@ fn update_service(st: &mut State, cluster: &str, service: &str, td: &str) -> Res
         return Err(client_error("ClientException", "TaskDefinition not found."));
     };
     let service = service.rsplit('/').next().unwrap_or(service).to_string();
-    let script = st.scripts.get_mut(&service).and_then(VecDeque::pop_front).unwrap_or(Script::Completes { step: Duration::from_millis(150) });
+    let script = st
+        .scripts
+        .get_mut(&service)
+        .and_then(VecDeque::pop_front)
+        .unwrap_or(Script::Completes { step: Duration::from_millis(150) });
     let id = next_id(st, "ecs-svc/");
     let Some(svc) = st.services.iter_mut().find(|s| s.cluster == cluster && s.name == service) else {
         return Err(client_error("ServiceNotFoundException", "Service not found."));
@@ -548,8 +579,7 @@ fn event(st: &mut State, svc_index: usize, at: SystemTime, message: String) {
 /// Move every PRIMARY deployment forward to where its script says it is by now.
 fn advance_all(st: &mut State) {
     for i in 0..st.services.len() {
-        loop {
-            let Some(d) = st.services[i].deployments.first().cloned() else { break };
+        while let Some(d) = st.services[i].deployments.first().cloned() {
             if d.status != "PRIMARY" || d.rollout != "IN_PROGRESS" {
                 break;
             }
@@ -587,7 +617,11 @@ fn step_deployment(st: &mut State, i: usize, at: SystemTime) {
                 if let Some(old) = st.services[i].deployments.iter_mut().skip(1).find(|o| o.running > 0) {
                     old.running -= 1;
                     let old_td = old.task_definition.clone();
-                    if let Some(t) = st.tasks.iter_mut().find(|t| t.service == name && t.task_definition == old_td && t.last_status == "RUNNING") {
+                    if let Some(t) = st
+                        .tasks
+                        .iter_mut()
+                        .find(|t| t.service == name && t.task_definition == old_td && t.last_status == "RUNNING")
+                    {
                         t.last_status = "STOPPED".into();
                         t.stopped_reason = Some(format!("Scaling activity initiated by (deployment {})", d.id));
                         t.exit_code = Some(0);
@@ -597,8 +631,14 @@ fn step_deployment(st: &mut State, i: usize, at: SystemTime) {
                 return;
             }
             // Every new task runs: stop whatever old tasks remain, and the rollout is complete.
-            let old_tds: Vec<String> = st.services[i].deployments.iter().skip(1).map(|o| o.task_definition.clone()).collect();
-            for t in st.tasks.iter_mut().filter(|t| t.service == name && t.last_status == "RUNNING" && old_tds.contains(&t.task_definition) && t.task_definition != d.task_definition) {
+            let old_tds: Vec<String> =
+                st.services[i].deployments.iter().skip(1).map(|o| o.task_definition.clone()).collect();
+            for t in st.tasks.iter_mut().filter(|t| {
+                t.service == name
+                    && t.last_status == "RUNNING"
+                    && old_tds.contains(&t.task_definition)
+                    && t.task_definition != d.task_definition
+            }) {
                 t.last_status = "STOPPED".into();
                 t.stopped_reason = Some(format!("Scaling activity initiated by (deployment {})", d.id));
                 t.stopped_at = Some(at);
@@ -631,13 +671,23 @@ fn step_deployment(st: &mut State, i: usize, at: SystemTime) {
                 dep.pending = 0;
                 dep.reason = "ECS deployment circuit breaker: tasks failed to start.".into();
             }
-            event(st, i, at, format!("(service {name}) (deployment {}) deployment failed: tasks failed to start.", d.id));
+            event(
+                st,
+                i,
+                at,
+                format!("(service {name}) (deployment {}) deployment failed: tasks failed to start.", d.id),
+            );
             if rollback {
                 let previous = st.services[i].deployments.get(1).map(|o| o.task_definition.clone());
                 if let Some(previous) = previous {
                     let id = next_id(st, "ecs-svc/");
                     let desired = st.services[i].desired;
-                    event(st, i, at, format!("(service {name}) rolling back to deployment {id} ({}).", short(&previous)));
+                    event(
+                        st,
+                        i,
+                        at,
+                        format!("(service {name}) rolling back to deployment {id} ({}).", short(&previous)),
+                    );
                     let svc = &mut st.services[i];
                     svc.deployments[0].status = "ACTIVE".into();
                     for o in svc.deployments.iter_mut() {
@@ -654,7 +704,7 @@ fn step_deployment(st: &mut State, i: usize, at: SystemTime) {
     }
 }
 
-fn list_tasks(st: &State, req: &Value) -> Result<Value, Response> {
+fn list_tasks(st: &State, req: &Value) -> Result<Value, Fault> {
     let cluster = cluster_name(req["cluster"].as_str().unwrap_or("default")).to_string();
     if !st.clusters.contains(&cluster) {
         return Err(client_error("ClusterNotFoundException", "Cluster not found."));
@@ -672,7 +722,8 @@ fn list_tasks(st: &State, req: &Value) -> Result<Value, Response> {
 }
 
 fn describe_tasks(st: &State, req: &Value) -> Value {
-    let wanted: Vec<&str> = req["tasks"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let wanted: Vec<&str> =
+        req["tasks"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
     let tasks: Vec<Value> = st
         .tasks
         .iter()

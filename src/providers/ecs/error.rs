@@ -124,14 +124,16 @@ fn api_hints(err: CliError, op: &str, code: Option<&str>) -> CliError {
         Some("UnrecognizedClientException")
         | Some("InvalidSignatureException")
         | Some("ExpiredTokenException")
-        | Some("InvalidClientTokenId") => err
-            .hint("the AWS credentials were refused; refresh them (`aws sso login`, new keys) or pick another AWS_PROFILE"),
+        | Some("InvalidClientTokenId") => err.hint(
+            "the AWS credentials were refused; refresh them (`aws sso login`, new keys) or pick another AWS_PROFILE",
+        ),
         Some("ThrottlingException") => {
             err.hint("ECS kept throttling after several retries; try again in a minute or reduce concurrent deploys")
         }
         Some(_) => err,
-        None if err.message.contains("credential") => err
-            .hint("configure AWS credentials: AWS_PROFILE, `aws sso login`, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"),
+        None if err.message.contains("credential") => err.hint(
+            "configure AWS credentials: AWS_PROFILE, `aws sso login`, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
+        ),
         None => err.hint("check the network, `region` and `endpoint_url` for this environment in ship.toml"),
     }
 }

@@ -35,7 +35,7 @@ pub(crate) async fn revision_arns(client: &Client, family: &str, limit: usize) -
             break;
         }
     }
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|(rev, _)| std::cmp::Reverse(*rev));
     found.truncate(limit);
     Ok(found.into_iter().map(|(_, arn)| arn).collect())
 }

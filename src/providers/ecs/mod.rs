@@ -177,16 +177,26 @@ impl EcsTarget {
             .ok_or_else(|| EcsError::NoTaskDefinition { service: self.service.clone() })?
             .to_string();
         let (td, tags) = self.task_definition(&current).await?;
-        if self.image_of(&td)? == pinned && settled_on(&service, &current) {
-            reporter.line(&format!("{} already runs {}", short_name(&current), image.short_digest()));
-            return Ok(Outcome::Completed { revision: td.revision.to_string() });
+        if self.image_of(&td)? == pinned {
+            if settled_on(&service, &current) && !opts.force {
+                reporter.line(&format!("{} already runs {}", short_name(&current), image.short_digest()));
+                return Ok(Outcome::Completed { revision: td.revision.to_string() });
+            }
+            // Same image, asked again (--force): fresh tasks of the same revision, nothing to register.
+            reporter.line(&format!(
+                "{} already has {}; starting fresh tasks",
+                short_name(&current),
+                image.short_digest()
+            ));
+            return self.roll_out(&service, &current, &current, true, opts, reporter).await;
         }
 
-        let containers = with_image(&td, &self.container, &pinned).map_err(|available| EcsError::ContainerNotFound {
-            container: self.container.clone(),
-            task_definition: short_name(&current),
-            available,
-        })?;
+        let containers =
+            with_image(&td, &self.container, &pinned).map_err(|available| EcsError::ContainerNotFound {
+                container: self.container.clone(),
+                task_definition: short_name(&current),
+                available,
+            })?;
         reporter.status(&format!("registering a new revision of {}", td.family().unwrap_or("?")));
         let request = register_request(
             self.client.register_task_definition(),
@@ -205,7 +215,7 @@ impl EcsTarget {
             })?
             .to_string();
         reporter.line(&format!("registered {} with {} = {}", short_name(&new_arn), self.container, pinned));
-        self.roll_out(&service, &new_arn, &current, opts, reporter).await
+        self.roll_out(&service, &new_arn, &current, false, opts, reporter).await
     }
 
     /// Point the service at an existing revision (no re-register, no rebuild) and wait like a deploy.
@@ -230,21 +240,22 @@ impl EcsTarget {
             reporter.line(&format!("{} is already live", short_name(&target)));
             return Ok(Outcome::Completed { revision: td.revision.to_string() });
         }
-        self.roll_out(&service, &target, &current, opts, reporter).await
+        self.roll_out(&service, &target, &current, false, opts, reporter).await
     }
 
-    /// Update the service to `target`, watch the rollout, and put `previous` back if it fails and the
-    /// environment asks for that.
+    /// Update the service to `target` (with fresh tasks when `fresh`), watch the rollout, and put `previous`
+    /// back if it fails and the environment asks for that.
     async fn roll_out(
         &self,
         before: &Service,
         target: &str,
         previous: &str,
+        fresh: bool,
         opts: &DeployOptions,
         reporter: &dyn Reporter,
     ) -> Result<Outcome, EcsError> {
         let revision = revision_number(target);
-        let deployment_id = self.update_service(target, reporter).await?;
+        let deployment_id = self.update_service(target, fresh, reporter).await?;
         let rollout = self.watch(before, target, deployment_id, opts.timeout, reporter).await?;
         let (reason, replaced_by) = match rollout {
             Rollout::Completed => return Ok(Outcome::Completed { revision }),
@@ -272,7 +283,8 @@ impl EcsTarget {
         };
         // ECS's own circuit breaker may already be putting the previous revision back.
         let ecs_restoring = replaced_by.filter(|(_, td)| same_revision(td, previous));
-        if !opts.auto_rollback {
+        // Restarting the running revision has nothing older to go back to.
+        if !opts.auto_rollback || same_revision(target, previous) {
             let reason = match &ecs_restoring {
                 Some((id, td)) => format!("{reason}; the circuit breaker is rolling back to {td} ({id})"),
                 None => reason,
@@ -297,12 +309,13 @@ impl EcsTarget {
         let before = describe_service(&self.client, &self.cluster, &self.service).await?;
         let deployment_id = match ecs_deployment {
             Some(id) => {
-                reporter.line(&format!("the circuit breaker is rolling back to {}; waiting for it", short_name(previous)));
+                reporter
+                    .line(&format!("the circuit breaker is rolling back to {}; waiting for it", short_name(previous)));
                 Some(id)
             }
             None => {
                 reporter.line(&format!("rolling back to {}", short_name(previous)));
-                self.update_service(previous, reporter).await?
+                self.update_service(previous, false, reporter).await?
             }
         };
         let rollout = self.watch(&before, previous, deployment_id, opts.timeout, reporter).await?;
@@ -344,20 +357,26 @@ impl EcsTarget {
     }
 
     /// UpdateService; the id of the deployment ECS created for `target`, when its answer names one.
-    async fn update_service(&self, target: &str, reporter: &dyn Reporter) -> Result<Option<String>, EcsError> {
+    async fn update_service(
+        &self,
+        target: &str,
+        fresh: bool,
+        reporter: &dyn Reporter,
+    ) -> Result<Option<String>, EcsError> {
         let out = self
             .client
             .update_service()
             .cluster(&self.cluster)
             .service(&self.service)
             .task_definition(target)
+            .force_new_deployment(fresh)
             .send()
             .await
             .map_err(|e| EcsError::api("UpdateService", e))?;
         let deployment = out.service().and_then(|s| {
-            s.deployments().iter().find(|d| {
-                service::is_primary(d) && d.task_definition().is_some_and(|td| same_revision(td, target))
-            })
+            s.deployments()
+                .iter()
+                .find(|d| service::is_primary(d) && d.task_definition().is_some_and(|td| same_revision(td, target)))
         });
         let id = deployment.and_then(|d| d.id().map(str::to_string));
         reporter.line(&format!(
@@ -409,9 +428,7 @@ impl EcsTarget {
                 err => err,
             })?;
         let tags = out.tags().to_vec();
-        let td = out
-            .task_definition
-            .ok_or_else(|| EcsError::RevisionNotFound { task_definition: short_name(name) })?;
+        let td = out.task_definition.ok_or_else(|| EcsError::RevisionNotFound { task_definition: short_name(name) })?;
         Ok((td, tags))
     }
 
@@ -488,14 +505,33 @@ pub fn write_image_definitions(path: &Path, container: &str, image: &str) -> std
     std::fs::write(path, image_definitions_json(container, image))
 }
 
+/// Write the environment's `image_definitions` file (relative to ship.toml's directory) for an image that is
+/// now live. Returns the path written, or `None` when the environment asks for no such file.
+pub fn write_environment_image_definitions(
+    root: &Path,
+    env: &Environment,
+    app_name: &str,
+    image: &ImageRef,
+) -> Result<Option<std::path::PathBuf>, crate::error::CliError> {
+    let Some(rel) = env.image_definitions.as_ref().filter(|_| env.target == crate::config::TargetKind::Ecs) else {
+        return Ok(None);
+    };
+    let path = root.join(rel.as_str());
+    let container = env.container.as_ref().map_or(app_name, |c| c.as_str());
+    write_image_definitions(&path, container, &image.pinned()).map_err(|e| {
+        crate::error::CliError::failure(format!("cannot write {}: {e}", path.display()))
+            .hint("the deploy itself succeeded; check `image_definitions` in ship.toml and the directory's permissions")
+    })?;
+    Ok(Some(path))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn image_definitions_for_codepipeline() {
-        let json: serde_json::Value =
-            serde_json::from_str(&image_definitions_json("api", "r/api@sha256:abc")).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&image_definitions_json("api", "r/api@sha256:abc")).unwrap();
         assert_eq!(json, serde_json::json!([{"name": "api", "imageUri": "r/api@sha256:abc"}]));
     }
 }

@@ -80,9 +80,14 @@ pub(crate) fn deployments_summary(service: &Service) -> String {
     deployments.iter().map(|d| deployment_line(d)).collect::<Vec<_>>().join("; ")
 }
 
-/// `ecs-svc/123 (api:8, started 4m ago, 1/3 running)` — names a deployment so a person can find it.
+/// `ecs-svc/123 (PRIMARY api:8, started 4m ago, 1/3 running, IN_PROGRESS)` — names a deployment so a person
+/// can find it.
 pub(crate) fn describe_deployment(d: &Deployment) -> String {
-    let mut parts = vec![d.task_definition().map(short_name).unwrap_or_else(|| "?".into())];
+    let mut parts = vec![format!(
+        "{} {}",
+        d.status().unwrap_or("?"),
+        d.task_definition().map(short_name).unwrap_or_else(|| "?".into())
+    )];
     if let Some(created) = d.created_at().and_then(super::to_chrono) {
         let ago = (chrono::Utc::now() - created).to_std().unwrap_or_default();
         parts.push(format!("started {} ago", super::human(ago)));

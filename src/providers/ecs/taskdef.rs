@@ -81,7 +81,11 @@ pub(crate) fn register_request(
 }
 
 /// The container list with `container`'s image replaced; every other container and field untouched.
-pub(crate) fn with_image(td: &TaskDefinition, container: &str, image: &str) -> Result<Vec<ContainerDefinition>, Vec<String>> {
+pub(crate) fn with_image(
+    td: &TaskDefinition,
+    container: &str,
+    image: &str,
+) -> Result<Vec<ContainerDefinition>, Vec<String>> {
     let mut containers = td.container_definitions.clone().unwrap_or_default();
     match containers.iter_mut().find(|c| c.name.as_deref() == Some(container)) {
         Some(c) => {
@@ -105,7 +109,8 @@ pub(crate) fn container_image<'a>(td: &'a TaskDefinition, container: &str) -> Op
 pub(crate) fn deploy_tags(existing: &[Tag], meta: &DeployMeta, digest: &str) -> Vec<Tag> {
     let mut tags: Vec<Tag> =
         existing.iter().filter(|t| !t.key().is_some_and(|k| k.starts_with("shipit:"))).cloned().collect();
-    for (key, value) in [(TAG_COMMIT, meta.commit.as_str()), (TAG_DIGEST, digest), (TAG_DEPLOYER, meta.deployer.as_str())]
+    for (key, value) in
+        [(TAG_COMMIT, meta.commit.as_str()), (TAG_DIGEST, digest), (TAG_DEPLOYER, meta.deployer.as_str())]
     {
         let value = tag_value(value);
         if !value.is_empty() {
@@ -118,11 +123,8 @@ pub(crate) fn deploy_tags(existing: &[Tag], meta: &DeployMeta, digest: &str) -> 
 /// ECS tag values allow letters, digits, spaces and `_ . : / = + - @`, up to 256 characters. A deployer like
 /// `Jane Doe <jane@acme.dev>` would be refused, so everything else becomes a space.
 pub(crate) fn tag_value(raw: &str) -> String {
-    let cleaned: String = raw
-        .chars()
-        .map(|c| if c.is_alphanumeric() || " _.:/=+-@".contains(c) { c } else { ' ' })
-        .take(256)
-        .collect();
+    let cleaned: String =
+        raw.chars().map(|c| if c.is_alphanumeric() || " _.:/=+-@".contains(c) { c } else { ' ' }).take(256).collect();
     cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -179,7 +181,12 @@ mod tests {
             current.push(c);
         }
         parts.push(current);
-        parts.iter().filter_map(|p| p.split(':').next()).map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect()
+        parts
+            .iter()
+            .filter_map(|p| p.split(':').next())
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect()
     }
 
     #[test]
@@ -189,7 +196,8 @@ mod tests {
         let known: BTreeSet<String> = CARRIED_OVER.iter().chain(SET_BY_ECS).map(|s| s.to_string()).collect();
         assert_eq!(described, known, "TaskDefinition fields vs CARRIED_OVER ∪ SET_BY_ECS");
 
-        let input = aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput::builder().build().unwrap();
+        let input =
+            aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput::builder().build().unwrap();
         let accepted = debug_fields(&format!("{input:?}"));
         let mut expected: BTreeSet<String> = CARRIED_OVER.iter().map(|s| s.to_string()).collect();
         expected.insert("tags".into());
@@ -213,9 +221,13 @@ mod tests {
             .memory(512)
             .memory_reservation(256)
             .essential(true)
-            .port_mappings(PortMapping::builder().container_port(8080).protocol(TransportProtocol::Tcp).name("http").build())
+            .port_mappings(
+                PortMapping::builder().container_port(8080).protocol(TransportProtocol::Tcp).name("http").build(),
+            )
             .environment(kv("RUST_LOG", "info"))
-            .secrets(Secret::builder().name("DB_URL").value_from("arn:aws:ssm:us-east-1:1:parameter/db").build().unwrap())
+            .secrets(
+                Secret::builder().name("DB_URL").value_from("arn:aws:ssm:us-east-1:1:parameter/db").build().unwrap(),
+            )
             .command("serve")
             .health_check(
                 HealthCheck::builder()
@@ -304,8 +316,12 @@ mod tests {
         let td = rich_task_definition();
         let pinned = format!("registry.acme.dev/api@sha256:{}", "b".repeat(64));
         let containers = with_image(&td, "api", &pinned).unwrap();
-        let meta = DeployMeta { commit: "3f2c1ab".into(), deployer: "Jane <jane@acme.dev>".into(), cause: String::new() };
-        let existing = [Tag::builder().key("team").value("payments").build(), Tag::builder().key("shipit:commit").value("old").build()];
+        let meta =
+            DeployMeta { commit: "3f2c1ab".into(), deployer: "Jane <jane@acme.dev>".into(), cause: String::new() };
+        let existing = [
+            Tag::builder().key("team").value("payments").build(),
+            Tag::builder().key("shipit:commit").value("old").build(),
+        ];
         let tags = deploy_tags(&existing, &meta, "sha256:bb");
         let request = register_request(client().register_task_definition(), &td, containers, tags);
         let input = request.as_input().clone().build().unwrap();

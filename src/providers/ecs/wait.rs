@@ -34,7 +34,9 @@ pub(crate) enum Rollout {
         replaced_by: Option<(String, String)>,
     },
     /// Still going when time ran out; `last_seen` says how far it got.
-    TimedOut { last_seen: String },
+    TimedOut {
+        last_seen: String,
+    },
 }
 
 pub(crate) struct Watch<'a> {
@@ -169,11 +171,8 @@ impl Watch<'_> {
 
     fn report_events(&mut self, service: &Service) {
         // ECS lists events newest first; print them in the order they happened.
-        let fresh: Vec<_> = service
-            .events()
-            .iter()
-            .filter(|e| e.id().is_some_and(|id| !self.known_events.contains(id)))
-            .collect();
+        let fresh: Vec<_> =
+            service.events().iter().filter(|e| e.id().is_some_and(|id| !self.known_events.contains(id))).collect();
         for event in fresh.into_iter().rev() {
             self.known_events.insert(event.id().unwrap_or_default().to_string());
             if let Some(msg) = event.message() {
@@ -203,12 +202,9 @@ pub(crate) fn stopped_summary(stopped: &[StoppedTask]) -> String {
             None => reasons.push((s, 1)),
         }
     }
-    reasons.sort_by(|a, b| b.1.cmp(&a.1));
-    let shown: Vec<String> = reasons
-        .iter()
-        .take(3)
-        .map(|(r, n)| if *n > 1 { format!("{r} ×{n}") } else { r.clone() })
-        .collect();
+    reasons.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    let shown: Vec<String> =
+        reasons.iter().take(3).map(|(r, n)| if *n > 1 { format!("{r} ×{n}") } else { r.clone() }).collect();
     let noun = if stopped.len() == 1 { "task" } else { "tasks" };
     format!("{} {noun} stopped: {}", stopped.len(), shown.join("; "))
 }
