@@ -363,7 +363,10 @@ fn register(st: &mut State, mut body: Value) -> (Value, Vec<Value>) {
     let revisions = st.families.entry(family.clone()).or_default();
     let revision = revisions.len() + 1;
     let compat = body.get("requiresCompatibilities").cloned().unwrap_or(json!(["EC2"]));
-    // ECS fills in container defaults and describes them back.
+    // ECS fills in defaults and describes them back.
+    for key in ["volumes", "placementConstraints"] {
+        body.as_object_mut().unwrap().entry(key).or_insert(json!([]));
+    }
     for c in body["containerDefinitions"].as_array_mut().into_iter().flatten() {
         for (key, default) in [
             ("cpu", json!(0)),

@@ -17,10 +17,10 @@ use super::tasks::{StoppedTask, stopped_tasks};
 use super::{EcsError, describe_service};
 use crate::report::Reporter;
 
-const FIRST_POLL: Duration = Duration::from_millis(500);
+const FIRST_POLL: Duration = Duration::from_millis(250);
 const MAX_POLL: Duration = Duration::from_secs(5);
 /// While only the last step remains, poll at least this often: completion must be reported within a second.
-const NEAR_DONE_POLL: Duration = Duration::from_millis(750);
+const NEAR_DONE_POLL: Duration = Duration::from_millis(500);
 
 #[derive(Debug)]
 pub(crate) enum Rollout {
