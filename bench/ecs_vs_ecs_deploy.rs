@@ -155,6 +155,9 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench -- --list` asks harness-less benches for their tests
     }
+    if std::env::args().any(|a| a == "--serve") {
+        return serve();
+    }
     let rounds: u32 = std::env::var("BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     let steps: Vec<Duration> = std::env::var("BENCH_STEP_MS")
         .unwrap_or_else(|_| "0,250,2000".into())
@@ -214,6 +217,33 @@ fn main() {
         table.push(format!("| {label} | rollout completed → reported | {} | {} | |", lat(&ours_lat), lat(&theirs_lat)));
     }
     println!("{}", table.join("\n"));
+}
+
+/// `-- --serve`: the scripted ECS with cluster `demo`, service `api`, for trying shipit by hand. Rollouts take
+/// 3 × 1.5 s; `BENCH_SCRIPT=fail` makes them fail by circuit breaker instead.
+fn serve() {
+    let fake = FakeEcs::start();
+    fake.add_service("demo", "api", task_definition(), DESIRED, (true, false));
+    let step = Duration::from_millis(1500);
+    for _ in 0..100 {
+        fake.script(
+            "api",
+            match std::env::var("BENCH_SCRIPT").as_deref() {
+                Ok("fail") => Script::CircuitBreaker {
+                    step,
+                    failures: 3,
+                    reason: "Essential container in task exited".into(),
+                    exit_code: 137,
+                    rollback: false,
+                },
+                _ => Script::Completes { step },
+            },
+        );
+    }
+    println!("{}", fake.url);
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
 }
 
 fn measure(step: Duration, rounds: u32, bin: &Path, ecs: Option<&Path>) -> (Samples, Samples) {

@@ -632,3 +632,20 @@ async fn moto_history_and_rollback_over_several_revisions() {
     let live: Vec<String> = ecs.history(10).await.unwrap().into_iter().filter(|r| r.live).map(|r| r.revision).collect();
     assert_eq!(live, vec!["2"]);
 }
+
+#[tokio::test]
+async fn a_failed_rollback_reports_only_its_own_stopped_tasks() {
+    // Revision 1's first tasks were stopped by the deploy of revision 2 ("Scaling activity…"); when a rollback
+    // to revision 1 then fails, only the tasks that rollback started explain why.
+    let fake = fake_with_service("c-own-tasks", (true, false));
+    let ecs = target("staging", "c-own-tasks", "api", &fake.url).await;
+    ecs.deploy(&image(1), &meta("a"), &opts(30_000, false, false), &Recorder::default()).await.unwrap();
+    fake.script("api", failing(false));
+    let to = ecs.history(10).await.unwrap().into_iter().find(|r| r.revision == "1").unwrap();
+
+    let outcome = ecs.rollback(&to, &meta("old"), &opts(30_000, false, false), &Recorder::default()).await.unwrap();
+
+    let Outcome::Failed { reason, .. } = outcome else { panic!("expected Failed, got {outcome:?}") };
+    assert!(reason.contains("3 tasks stopped: Essential container in task exited (api: exit code 137) ×3"), "{reason}");
+    assert!(!reason.contains("Scaling activity"), "{reason}");
+}

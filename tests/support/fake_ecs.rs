@@ -73,6 +73,8 @@ struct Task {
     exit_code: Option<i32>,
     container: String,
     stopped_at: Option<SystemTime>,
+    started_by: String,
+    created: SystemTime,
 }
 
 #[derive(Default)]
@@ -197,7 +199,7 @@ impl FakeEcs {
             circuit_breaker,
         });
         for _ in 0..desired {
-            start_task(&mut st, cluster, service, &td_arn, "RUNNING");
+            start_task(&mut st, (cluster, service), &td_arn, &id, "RUNNING", now);
         }
         td_arn
     }
@@ -553,7 +555,15 @@ fn new_deployment(id: String, td: String, desired: i64, script: Script) -> Deplo
     }
 }
 
-fn start_task(st: &mut State, cluster: &str, service: &str, td: &str, status: &str) -> String {
+/// A task of `service` started by deployment `by` (ECS's `startedBy`).
+fn start_task(
+    st: &mut State,
+    (cluster, service): (&str, &str),
+    td: &str,
+    by: &str,
+    status: &str,
+    at: SystemTime,
+) -> String {
     let id = next_id(st, "");
     let task_arn = arn("task", &format!("{cluster}/{id}"));
     let container = find_td(st, td)
@@ -569,6 +579,8 @@ fn start_task(st: &mut State, cluster: &str, service: &str, td: &str, status: &s
         exit_code: None,
         container,
         stopped_at: None,
+        started_by: by.to_string(),
+        created: at,
     });
     id
 }
@@ -611,7 +623,7 @@ fn step_deployment(st: &mut State, i: usize, at: SystemTime) {
     match d.script.clone() {
         Script::Completes { .. } => {
             if d.running < d.desired {
-                let task = start_task(st, &cluster, &name, &d.task_definition, "RUNNING");
+                let task = start_task(st, (&cluster, &name), &d.task_definition, &d.id, "RUNNING", at);
                 let dep = &mut st.services[i].deployments[0];
                 dep.running += 1;
                 dep.pending = if dep.running < dep.desired { 1 } else { 0 };
@@ -657,7 +669,7 @@ fn step_deployment(st: &mut State, i: usize, at: SystemTime) {
         }
         Script::CircuitBreaker { failures, reason, exit_code, rollback, step } => {
             if (d.failed as u32) < failures {
-                let task = start_task(st, &cluster, &name, &d.task_definition, "STOPPED");
+                let task = start_task(st, (&cluster, &name), &d.task_definition, &d.id, "STOPPED", at);
                 if let Some(t) = st.tasks.iter_mut().find(|t| t.arn.ends_with(&task)) {
                     t.stopped_reason = Some(reason.clone());
                     t.exit_code = Some(exit_code);
@@ -740,6 +752,7 @@ fn describe_tasks(st: &State, req: &Value) -> Value {
                 "taskArn": t.arn, "clusterArn": arn("cluster", &t.cluster), "taskDefinitionArn": t.task_definition,
                 "lastStatus": t.last_status, "desiredStatus": if t.last_status == "STOPPED" { "STOPPED" } else { "RUNNING" },
                 "group": format!("service:{}", t.service), "launchType": "FARGATE", "containers": [container],
+                "startedBy": t.started_by, "createdAt": epoch(t.created),
             });
             if let Some(reason) = &t.stopped_reason {
                 task["stoppedReason"] = json!(reason);

@@ -260,8 +260,9 @@ impl EcsTarget {
         let (reason, replaced_by) = match rollout {
             Rollout::Completed => return Ok(Outcome::Completed { revision }),
             Rollout::Failed { reason, stopped, replaced_by } => {
+                // One line per fact: the lead line, then why tasks stopped.
                 let reason =
-                    if stopped.is_empty() { reason } else { format!("{reason}; {}", stopped_summary(&stopped)) };
+                    if stopped.is_empty() { reason } else { format!("{reason}\n{}", stopped_summary(&stopped)) };
                 (reason, replaced_by)
             }
             Rollout::TimedOut { last_seen } if opts.auto_rollback => (
@@ -286,7 +287,7 @@ impl EcsTarget {
         // Restarting the running revision has nothing older to go back to.
         if !opts.auto_rollback || same_revision(target, previous) {
             let reason = match &ecs_restoring {
-                Some((id, td)) => format!("{reason}; the circuit breaker is rolling back to {td} ({id})"),
+                Some((id, td)) => format!("{reason}\nthe circuit breaker is rolling back to {td} ({id})"),
                 None => reason,
             };
             return Ok(Outcome::Failed { revision, reason });
@@ -322,7 +323,7 @@ impl EcsTarget {
         let failed_too = match rollout {
             Rollout::Completed => return Ok(Outcome::RolledBack { revision, restored, reason }),
             Rollout::Failed { reason: r, stopped, .. } if stopped.is_empty() => r,
-            Rollout::Failed { reason: r, stopped, .. } => format!("{r}; {}", stopped_summary(&stopped)),
+            Rollout::Failed { reason: r, stopped, .. } => format!("{r}\n{}", stopped_summary(&stopped)),
             Rollout::TimedOut { last_seen } => format!(
                 "it did not finish within {}; last seen: {last_seen}",
                 humantime::format_duration(round_duration(opts.timeout))
@@ -330,7 +331,7 @@ impl EcsTarget {
         };
         Ok(Outcome::Failed {
             revision,
-            reason: format!("{reason}; rolling back to {} did not complete either: {failed_too}", short_name(previous)),
+            reason: format!("{reason}\nrolling back to {} did not complete either: {failed_too}", short_name(previous)),
         })
     }
 

@@ -2,7 +2,7 @@
 //! and ECS keeps that on the stopped tasks, not on the deployment.
 
 use aws_sdk_ecs::Client;
-use aws_sdk_ecs::types::{DesiredStatus, Task};
+use aws_sdk_ecs::types::{Deployment, DesiredStatus, Task};
 
 use super::EcsError;
 use super::taskdef::same_revision;
@@ -30,12 +30,14 @@ impl StoppedTask {
     }
 }
 
-/// Stopped tasks of the service that ran `task_definition` (ECS keeps them for about an hour).
+/// Stopped tasks of the service that ran `task_definition`, started by `deployment` (ECS keeps stopped tasks
+/// for about an hour, so earlier tasks of the same revision — replaced by a previous deploy — must not count).
 pub(crate) async fn stopped_tasks(
     client: &Client,
     cluster: &str,
     service: &str,
     task_definition: &str,
+    deployment: Option<&Deployment>,
 ) -> Result<Vec<StoppedTask>, EcsError> {
     let listed = client
         .list_tasks()
@@ -61,9 +63,21 @@ pub(crate) async fn stopped_tasks(
         .tasks()
         .iter()
         .filter(|t| t.task_definition_arn().is_some_and(|td| same_revision(td, task_definition)))
+        .filter(|t| deployment.is_none_or(|d| started_by(t, d)))
         .collect();
     tasks.sort_by_key(|t| t.stopped_at().map(|d| (d.secs(), d.subsec_nanos())));
     Ok(tasks.into_iter().map(stopped_task).collect())
+}
+
+/// Service tasks carry their deployment's id in `startedBy`; without it, the creation time decides.
+fn started_by(task: &Task, deployment: &Deployment) -> bool {
+    match (task.started_by(), deployment.id()) {
+        (Some(by), Some(id)) => by == id,
+        _ => match (task.created_at(), deployment.created_at()) {
+            (Some(t), Some(d)) => t.secs() >= d.secs(),
+            _ => true,
+        },
+    }
 }
 
 fn stopped_task(task: &Task) -> StoppedTask {

@@ -91,13 +91,13 @@ impl Watch<'_> {
                 && d.failed_tasks > failed_seen
             {
                 failed_seen = d.failed_tasks;
-                self.collect_stopped(&mut seen_tasks, &mut stopped).await?;
+                self.collect_stopped(ours.as_ref(), &mut seen_tasks, &mut stopped).await?;
             }
 
             match self.verdict(&service, ours.as_ref()) {
                 Verdict::Completed => return Ok(Rollout::Completed),
                 Verdict::Failed { reason, replaced_by } => {
-                    self.collect_stopped(&mut seen_tasks, &mut stopped).await?;
+                    self.collect_stopped(ours.as_ref(), &mut seen_tasks, &mut stopped).await?;
                     return Ok(Rollout::Failed { reason, stopped, replaced_by });
                 }
                 Verdict::Waiting { near_done } => {
@@ -181,8 +181,13 @@ impl Watch<'_> {
         }
     }
 
-    async fn collect_stopped(&self, seen: &mut HashSet<String>, all: &mut Vec<StoppedTask>) -> Result<(), EcsError> {
-        for task in stopped_tasks(self.client, self.cluster, self.service, self.task_definition).await? {
+    async fn collect_stopped(
+        &self,
+        ours: Option<&Deployment>,
+        seen: &mut HashSet<String>,
+        all: &mut Vec<StoppedTask>,
+    ) -> Result<(), EcsError> {
+        for task in stopped_tasks(self.client, self.cluster, self.service, self.task_definition, ours).await? {
             if seen.insert(task.arn.clone()) {
                 self.reporter.line(&format!("task {} stopped: {}", task.id(), task.summary()));
                 all.push(task);
