@@ -88,6 +88,32 @@ Examples:
   shipit doctor --output json")]
     Doctor,
 
+    /// Check that HEAD may ship: clean tree, allowed branch, pushed, GitHub checks and approval, SonarQube.
+    #[command(after_long_help = "\
+Each line of the verdict says what was checked and, when it failed, what to do. Exit code 3 when a check
+says no, 1 when a check could not be done (GitHub or SonarQube unreachable, bad token).
+
+Examples:
+  shipit check                         Check HEAD against [check] in ship.toml
+  shipit check production              Use production's `branches` instead of [check].branches
+  shipit check --wait                  Wait for pending GitHub checks (up to [check.github] wait_timeout)
+  shipit check --output json           The full report on stdout")]
+    Check(CheckArgs),
+
+    /// Scan an image with Trivy and apply the scan gate (fail_on, ignore_unfixed, exceptions).
+    #[command(after_long_help = "\
+Without IMAGE, scans the local image of HEAD: <repository>:<full sha> of the registry in ship.toml.
+The full Trivy report is saved to .shipit/releases/<sha>.scan.json and the summary goes into the release
+record. Exit code 3 when findings block the release.
+
+Examples:
+  shipit scan                          Scan HEAD's image
+  shipit scan ghcr.io/acme/api:3f2c1ab Scan a given local image
+  shipit scan --registry ecr           Pick the registry's repository when ship.toml has several
+  shipit scan --output json            The verdict on stdout
+  shipit scan --skip-scan --reason \"INC-1234: trivy mirror down, hotfix\"   Record a skipped scan (loud)")]
+    Scan(ScanArgs),
+
     /// Print a shell completion script.
     #[command(after_long_help = "\
 Examples:
@@ -99,6 +125,40 @@ Examples:
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Check against this environment's `branches` (default: [check].branches).
+    #[arg(value_name = "ENV")]
+    pub env: Option<String>,
+
+    /// Wait for pending GitHub checks instead of failing, up to [check.github] wait_timeout.
+    #[arg(long)]
+    pub wait: bool,
+
+    /// How often to poll GitHub while waiting.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::config::values::parse_duration, hide = true)]
+    pub poll_interval: std::time::Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ScanArgs {
+    /// Local image to scan (default: <repository>:<HEAD sha>).
+    #[arg(value_name = "IMAGE")]
+    pub image: Option<String>,
+
+    /// Registry (a key of [registries]) whose repository names the default image.
+    #[arg(long, value_name = "NAME")]
+    pub registry: Option<String>,
+
+    /// Do not scan; record that the scan was skipped, and why, in the release record. For emergencies.
+    #[arg(long, requires = "reason")]
+    pub skip_scan: bool,
+
+    /// Why the scan is skipped (required with --skip-scan).
+    #[arg(long, value_name = "TEXT", requires = "skip_scan")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,9 +5,11 @@ pub mod commands;
 pub mod config;
 pub mod deploy;
 pub mod error;
+pub mod pipeline;
 pub mod providers;
 pub mod release;
 pub mod report;
+pub mod scan;
 pub mod settings;
 pub mod ui;
 

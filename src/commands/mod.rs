@@ -1,9 +1,11 @@
 //! One file per subcommand. Commands are thin: translate arguments, call the pipeline or a provider, report.
 
+mod check;
 mod completions;
 mod config;
 mod doctor;
 mod init;
+mod scan;
 
 use crate::cli::Command;
 use crate::error::CliError;
@@ -15,5 +17,7 @@ pub async fn run(command: Command, settings: &Settings) -> Result<(), CliError> 
         Command::Config(cmd) => config::run(cmd, settings),
         Command::Doctor => doctor::run(settings).await,
         Command::Completions { shell } => completions::run(shell, settings),
+        Command::Check(args) => check::run(args, settings).await,
+        Command::Scan(args) => scan::run(args, settings).await,
     }
 }
