@@ -3,9 +3,13 @@
 mod check;
 mod completions;
 mod config;
+mod deploy;
 mod doctor;
+mod history;
 mod init;
+mod rollback;
 mod scan;
+mod status;
 
 use crate::cli::Command;
 use crate::error::CliError;
@@ -16,6 +20,10 @@ pub async fn run(command: Command, settings: &Settings) -> Result<(), CliError> 
         Command::Init(args) => init::run(args, settings).await,
         Command::Config(cmd) => config::run(cmd, settings),
         Command::Doctor => doctor::run(settings).await,
+        Command::Deploy(args) => deploy::run(args, settings).await,
+        Command::Status(args) => status::run(args, settings).await,
+        Command::History(args) => history::run(args, settings).await,
+        Command::Rollback(args) => rollback::run(args, settings).await,
         Command::Completions { shell } => completions::run(shell, settings),
         Command::Check(args) => check::run(args, settings).await,
         Command::Scan(args) => scan::run(args, settings).await,

@@ -1,4 +1,6 @@
-//! The stages of a release. Each is callable alone (`shipit check`, `shipit scan`) and from `shipit ship`.
+//! The release pipeline: each stage is a module with a plain function; `commands::ship` strings them together.
 
+pub mod approve;
 pub mod check;
+pub mod deploy;
 pub mod scan;
