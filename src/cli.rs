@@ -90,28 +90,29 @@ Examples:
 
     /// Check that HEAD may ship: clean tree, allowed branch, pushed, GitHub checks and approval, SonarQube.
     #[command(after_long_help = "\
-Each line of the verdict says what was checked and, when it failed, what to do. Exit code 3 when a check
-says no, 1 when a check could not be done (GitHub or SonarQube unreachable, bad token).
+One line per check; a failed one says what to do. Exit code 3 when a check says no,
+1 when a check could not be done (GitHub or SonarQube unreachable, bad token).
 
 Examples:
-  shipit check                         Check HEAD against [check] in ship.toml
-  shipit check production              Use production's `branches` instead of [check].branches
-  shipit check --wait                  Wait for pending GitHub checks (up to [check.github] wait_timeout)
-  shipit check --output json           The full report on stdout")]
+  shipit check                  Check HEAD against [check] in ship.toml
+  shipit check production       Use production's `branches` instead of [check].branches
+  shipit check --wait           Wait for pending GitHub checks ([check.github] wait_timeout)
+  shipit check --output json    The full report on stdout")]
     Check(CheckArgs),
 
     /// Scan an image with Trivy and apply the scan gate (fail_on, ignore_unfixed, exceptions).
     #[command(after_long_help = "\
-Without IMAGE, scans the local image of HEAD: <repository>:<full sha> of the registry in ship.toml.
-The full Trivy report is saved to .shipit/releases/<sha>.scan.json and the summary goes into the release
-record. Exit code 3 when findings block the release.
+Without IMAGE, scans HEAD's local image: <repository>:<full sha> of the registry in ship.toml.
+The Trivy report is saved as .shipit/releases/<sha>.scan.json; the summary goes into the
+release record. Exit code 3 when findings block the release.
 
 Examples:
-  shipit scan                          Scan HEAD's image
-  shipit scan ghcr.io/acme/api:3f2c1ab Scan a given local image
-  shipit scan --registry ecr           Pick the registry's repository when ship.toml has several
-  shipit scan --output json            The verdict on stdout
-  shipit scan --skip-scan --reason \"INC-1234: trivy mirror down, hotfix\"   Record a skipped scan (loud)")]
+  shipit scan                         Scan HEAD's image
+  shipit scan ghcr.io/acme/api:v1.2   Scan a given local image
+  shipit scan --registry ecr          Pick the repository when ship.toml has several registries
+  shipit scan --output json           The verdict on stdout
+  shipit scan --skip-scan --reason \"INC-1234: hotfix, trivy mirror down\"
+                                      Record a skipped scan (emergencies only)")]
     Scan(ScanArgs),
 
     /// Deploy a pushed release (by digest) to an environment and wait for the rollout.

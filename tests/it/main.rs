@@ -6,4 +6,7 @@ mod support;
 
 mod cli_basics;
 mod config_errors;
+mod gates_git;
+mod gates_github;
+mod gates_scan;
 mod services;

@@ -3,3 +3,5 @@
 
 pub mod cli;
 pub mod env;
+pub mod fake_trivy;
+pub mod git_repo;
