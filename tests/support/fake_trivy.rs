@@ -48,6 +48,10 @@ impl FakeTrivy {
         FakeTrivy { _dir: dir, path, args_file }
     }
 
+    pub fn was_run(&self) -> bool {
+        self.args_file.exists()
+    }
+
     /// The arguments of the last run, one per element.
     pub fn args(&self) -> Vec<String> {
         std::fs::read_to_string(&self.args_file)
