@@ -16,6 +16,9 @@ _shipit() {
             ",$1")
                 cmd="shipit"
                 ;;
+            shipit,check)
+                cmd="shipit__subcmd__check"
+                ;;
             shipit,completions)
                 cmd="shipit__subcmd__completions"
                 ;;
@@ -40,6 +43,9 @@ _shipit() {
             shipit,rollback)
                 cmd="shipit__subcmd__rollback"
                 ;;
+            shipit,scan)
+                cmd="shipit__subcmd__scan"
+                ;;
             shipit,status)
                 cmd="shipit__subcmd__status"
                 ;;
@@ -60,6 +66,9 @@ _shipit() {
                 ;;
             shipit__subcmd__config__subcmd__help,validate)
                 cmd="shipit__subcmd__config__subcmd__help__subcmd__validate"
+                ;;
+            shipit__subcmd__help,check)
+                cmd="shipit__subcmd__help__subcmd__check"
                 ;;
             shipit__subcmd__help,completions)
                 cmd="shipit__subcmd__help__subcmd__completions"
@@ -85,6 +94,9 @@ _shipit() {
             shipit__subcmd__help,rollback)
                 cmd="shipit__subcmd__help__subcmd__rollback"
                 ;;
+            shipit__subcmd__help,scan)
+                cmd="shipit__subcmd__help__subcmd__scan"
+                ;;
             shipit__subcmd__help,status)
                 cmd="shipit__subcmd__help__subcmd__status"
                 ;;
@@ -101,12 +113,42 @@ _shipit() {
 
     case "${cmd}" in
         shipit)
-            opts="-y -q -v -h -V --config --yes --output --color --quiet --verbose --help --version init config doctor deploy status history rollback completions help"
+            opts="-y -q -v -h -V --config --yes --output --color --quiet --verbose --help --version init config doctor check scan deploy status history rollback completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shipit__subcmd__check)
+            opts="-y -q -v -h -V --wait --poll-interval --config --yes --output --color --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --poll-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -347,8 +389,22 @@ _shipit() {
             return 0
             ;;
         shipit__subcmd__help)
-            opts="init config doctor deploy status history rollback completions help"
+            opts="init config doctor check scan deploy status history rollback completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shipit__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -500,6 +556,20 @@ _shipit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shipit__subcmd__help__subcmd__scan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shipit__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -602,6 +672,40 @@ _shipit() {
             fi
             case "${prev}" in
                 --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shipit__subcmd__scan)
+            opts="-y -q -v -h -V --registry --skip-scan --reason --config --yes --output --color --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -32,25 +32,23 @@ pub async fn run(args: CheckArgs, settings: &Settings) -> Result<(), CliError> {
         Ok(())
     } else {
         stage.fail(format!("{} may not ship", report.commit.short_sha));
-        ui.info(render(&report));
+        let passed = render(&report);
+        if !passed.is_empty() {
+            ui.info(passed);
+        }
         Err(report.gate_error())
     }
 }
 
-/// One line per check; details under the ones that passed (a failed one's details are in the error).
+/// One line per check that did not fail, with its details; the failed ones, with theirs, are the error that
+/// follows, so they are not repeated here.
 fn render(report: &CheckReport) -> String {
     let mut out = String::new();
-    for i in &report.items {
-        let symbol = match i.outcome {
-            Outcome::Pass => style("✔").green(),
-            Outcome::Fail => style("✘").red(),
-            Outcome::Skip => style("-").dim(),
-        };
+    for i in report.items.iter().filter(|i| i.outcome != Outcome::Fail) {
+        let symbol = if i.outcome == Outcome::Pass { style("✔").green() } else { style("-").dim() };
         out.push_str(&format!("  {symbol} {:<9} {}\n", i.name, i.summary));
-        if i.outcome == Outcome::Pass {
-            for d in &i.details {
-                out.push_str(&format!("      {}\n", style(d).dim()));
-            }
+        for d in &i.details {
+            out.push_str(&format!("      {}\n", style(d).dim()));
         }
     }
     out.trim_end().to_string()

@@ -94,7 +94,8 @@ fn default_repository(loaded: &Loaded, registry: Option<&str>) -> Result<String,
 fn sha_tag(image: &str) -> Option<String> {
     let name = image.split('@').next()?;
     let (_, tag) = name.rsplit_once(':')?;
-    (tag.len() == 40 && !tag.contains('/') && tag.chars().all(|c| c.is_ascii_hexdigit())).then(|| tag.to_ascii_lowercase())
+    (tag.len() == 40 && !tag.contains('/') && tag.chars().all(|c| c.is_ascii_hexdigit()))
+        .then(|| tag.to_ascii_lowercase())
 }
 
 #[cfg(test)]

@@ -82,11 +82,8 @@ pub struct CheckReport {
 impl CheckReport {
     /// `3f2c1ab0c9d1 on main, clean, pushed; GitHub checks 7/7 green; PR #412 approved`.
     pub fn headline(&self) -> String {
-        let mut local = vec![format!(
-            "{} on {}",
-            self.commit.short_sha,
-            self.commit.branch.as_deref().unwrap_or("detached HEAD")
-        )];
+        let mut local =
+            vec![format!("{} on {}", self.commit.short_sha, self.commit.branch.as_deref().unwrap_or("detached HEAD"))];
         let mut remote = Vec::new();
         for i in &self.items {
             if i.outcome == Outcome::Skip || i.name == "branch" {
@@ -117,8 +114,9 @@ impl CheckReport {
                 detail.push_str(&format!("    {d}\n"));
             }
         }
-        let mut err = CliError::gate(format!("commit {} is not ready to ship: {}", self.commit.short_sha, names.join(", ")))
-            .detail(detail);
+        let mut err =
+            CliError::gate(format!("commit {} is not ready to ship: {}", self.commit.short_sha, names.join(", ")))
+                .detail(detail);
         for h in failed.iter().flat_map(|i| &i.hints) {
             err = err.hint(h.clone());
         }
@@ -140,13 +138,21 @@ pub async fn evaluate(
     let repo = git::open(&loaded.root).map_err(git::GitError::from)?;
     let mut items = Vec::new();
 
-    items.push(if check.require_clean { clean_item(&repo)? } else { Item::skip("clean", "not required (check.require_clean = false)") });
+    items.push(if check.require_clean {
+        clean_item(&repo)?
+    } else {
+        Item::skip("clean", "not required (check.require_clean = false)")
+    });
     let globs: Vec<&str> = env_branches.unwrap_or(&check.branches).iter().map(|s| s.as_str()).collect();
     let upstream = git::upstream(&repo)?;
     items.push(branch_item(&repo, &commit, &upstream, &globs)?);
     let pushed = pushed_item(&repo, &upstream)?;
     let is_pushed = pushed.outcome == Outcome::Pass;
-    items.push(if check.require_pushed { pushed } else { Item::skip("pushed", "not required (check.require_pushed = false)") });
+    items.push(if check.require_pushed {
+        pushed
+    } else {
+        Item::skip("pushed", "not required (check.require_pushed = false)")
+    });
     if check.require_tag {
         items.push(match &commit.tag {
             Some(t) => Item::pass("tag", format!("tagged {t}")),
@@ -170,7 +176,8 @@ pub async fn evaluate(
 
     if let Some(sq) = &check.sonarqube {
         reporter.status(&format!("asking SonarQube for the quality gate of {}", sq.project_key));
-        let gate = sonarqube::quality_gate(&sq.url, &sq.project_key, commit.branch.as_deref(), sq.token.as_deref()).await?;
+        let gate =
+            sonarqube::quality_gate(&sq.url, &sq.project_key, commit.branch.as_deref(), sq.token.as_deref()).await?;
         items.push(sonar_item(&gate, &sq.url, &sq.project_key));
     }
 
@@ -208,7 +215,12 @@ fn clean_item(repo: &git2::Repository) -> Result<Item, CliError> {
         .hint("commit or stash the changes (`git stash -u`); a release must be exactly a commit"))
 }
 
-fn branch_item(repo: &git2::Repository, commit: &Commit, upstream: &git::Upstream, globs: &[&str]) -> Result<Item, CliError> {
+fn branch_item(
+    repo: &git2::Repository,
+    commit: &Commit,
+    upstream: &git::Upstream,
+    globs: &[&str],
+) -> Result<Item, CliError> {
     let glob_err = |e: globset::Error| CliError::usage(format!("invalid branch pattern: {e}"));
     let allowed_list = globs.join(", ");
     match (&commit.branch, upstream) {
@@ -242,11 +254,18 @@ fn branch_item(repo: &git2::Repository, commit: &Commit, upstream: &git::Upstrea
                 Ok(Item::pass("branch", format!("detached HEAD, contained in {first}")))
             } else {
                 let where_ = if containing.is_empty() { "no pushed branch".to_string() } else { containing.join(", ") };
-                Ok(Item::fail("branch", format!("detached HEAD is not on an allowed branch (contained in {where_}; allowed: {allowed_list})"))
-                    .hint("check out the branch to ship (`git switch main`), or push HEAD to an allowed branch first"))
+                Ok(Item::fail(
+                    "branch",
+                    format!(
+                        "detached HEAD is not on an allowed branch (contained in {where_}; allowed: {allowed_list})"
+                    ),
+                )
+                .hint("check out the branch to ship (`git switch main`), or push HEAD to an allowed branch first"))
             }
         }
-        (None, _) => Ok(Item::fail("branch", "HEAD is not on a branch").hint("check out the branch to ship (`git switch main`)")),
+        (None, _) => {
+            Ok(Item::fail("branch", "HEAD is not on a branch").hint("check out the branch to ship (`git switch main`)"))
+        }
     }
 }
 
@@ -259,11 +278,15 @@ fn pushed_item(repo: &git2::Repository, upstream: &git::Upstream) -> Result<Item
             }
             Item::pass("pushed", s)
         }
-        git::Upstream::Tracking { branch, name, ahead, .. } => Item::fail("pushed", format!("{ahead} commit(s) ahead of {name}, not pushed"))
-            .details(unpushed(repo, name, 10))
-            .hint(format!("push them: `git push` (branch {branch})")),
-        git::Upstream::NoUpstream { branch } => Item::fail("pushed", format!("branch {branch} has no upstream; it was never pushed"))
-            .hint(format!("push it: `git push -u origin {branch}`")),
+        git::Upstream::Tracking { branch, name, ahead, .. } => {
+            Item::fail("pushed", format!("{ahead} commit(s) ahead of {name}, not pushed"))
+                .details(unpushed(repo, name, 10))
+                .hint(format!("push them: `git push` (branch {branch})"))
+        }
+        git::Upstream::NoUpstream { branch } => {
+            Item::fail("pushed", format!("branch {branch} has no upstream; it was never pushed"))
+                .hint(format!("push it: `git push -u origin {branch}`"))
+        }
         git::Upstream::Detached { containing } if !containing.is_empty() => {
             Item::pass("pushed", format!("pushed (in {})", containing.join(", ")))
         }
@@ -298,13 +321,10 @@ fn github_client(loaded: &Loaded, gh: &GitHubCheck) -> Result<GitHub, CliError> 
             let (o, n) = r.split_once('/').expect("validated as OWNER/NAME");
             (o.to_string(), n.to_string())
         }
-        None => git::remote_url(&loaded.root, "origin")
-            .as_deref()
-            .and_then(any_host_slug)
-            .ok_or_else(|| {
-                CliError::usage("cannot tell which GitHub repository to check: the `origin` remote is not a GitHub URL")
-                    .hint("set `[check.github] repository = \"OWNER/NAME\"` in ship.toml")
-            })?,
+        None => git::remote_url(&loaded.root, "origin").as_deref().and_then(any_host_slug).ok_or_else(|| {
+            CliError::usage("cannot tell which GitHub repository to check: the `origin` remote is not a GitHub URL")
+                .hint("set `[check.github] repository = \"OWNER/NAME\"` in ship.toml")
+        })?,
     };
     Ok(GitHub::new(&gh.api_url, &owner, &repo, github::token())?)
 }
@@ -328,7 +348,13 @@ fn any_host_slug(url: &str) -> Option<(String, String)> {
     (!owner.is_empty() && !repo.is_empty()).then(|| (owner.to_string(), repo.to_string()))
 }
 
-async fn github_checks(client: &GitHub, gh: &GitHubCheck, sha: &str, opts: &CheckOptions, reporter: &dyn Reporter) -> Result<Item, CliError> {
+async fn github_checks(
+    client: &GitHub,
+    gh: &GitHubCheck,
+    sha: &str,
+    opts: &CheckOptions,
+    reporter: &dyn Reporter,
+) -> Result<Item, CliError> {
     let required: Vec<&str> = gh.required.iter().map(|s| s.as_str()).collect();
     let timeout = gh.wait_timeout.get();
     let started = Instant::now();
@@ -344,7 +370,9 @@ async fn github_checks(client: &GitHub, gh: &GitHubCheck, sha: &str, opts: &Chec
         }
         let waited = started.elapsed();
         if !opts.wait {
-            return Ok(v.pending_item("pending").hint("wait for them: `shipit check --wait` (up to `[check.github] wait_timeout`)"));
+            return Ok(v
+                .pending_item("pending")
+                .hint("wait for them: `shipit check --wait` (up to `[check.github] wait_timeout`)"));
         }
         if waited >= timeout {
             return Ok(v
@@ -416,7 +444,8 @@ impl CheckVerdict {
         };
         let mut item = Item::pass("github", summary);
         if !self.ignored_failures.is_empty() {
-            item.details = self.ignored_failures.iter().map(|c| format!("not required, failed: {}", describe(c))).collect();
+            item.details =
+                self.ignored_failures.iter().map(|c| format!("not required, failed: {}", describe(c))).collect();
         }
         item
     }
@@ -431,7 +460,8 @@ impl CheckVerdict {
 
     fn pending_item(&self, why: &str) -> Item {
         let details = self.pending.iter().map(|(n, d)| format!("pending: {n} ({d})")).collect();
-        Item::fail("github", format!("{} of {} GitHub check(s) {why}", self.pending.len(), self.total())).details(details)
+        Item::fail("github", format!("{} of {} GitHub check(s) {why}", self.pending.len(), self.total()))
+            .details(details)
     }
 }
 
@@ -444,7 +474,9 @@ fn describe(c: &CommitCheck) -> String {
 
 fn approval_item(a: PullApproval) -> Item {
     match a {
-        PullApproval::Merged { number, url } => Item::pass("approval", format!("merged in PR #{number}")).details(vec![url]),
+        PullApproval::Merged { number, url } => {
+            Item::pass("approval", format!("merged in PR #{number}")).details(vec![url])
+        }
         PullApproval::Approved { number, url, approvers } => {
             Item::pass("approval", format!("PR #{number} approved by {}", approvers.join(", "))).details(vec![url])
         }
@@ -453,9 +485,11 @@ fn approval_item(a: PullApproval) -> Item {
                 .details(vec![url])
                 .hint("address the review and ask the reviewer to approve")
         }
-        PullApproval::NotApproved { number, url } => Item::fail("approval", format!("PR #{number} has no approving review"))
-            .details(vec![url])
-            .hint("ask for a review; the commit ships once the pull request is approved or merged"),
+        PullApproval::NotApproved { number, url } => {
+            Item::fail("approval", format!("PR #{number} has no approving review"))
+                .details(vec![url])
+                .hint("ask for a review; the commit ships once the pull request is approved or merged")
+        }
         PullApproval::NoPullRequest => Item::fail("approval", "no pull request contains this commit")
             .hint("open a pull request for it (`gh pr create`), or set `[check.github] require_approval = false`"),
     }
@@ -473,9 +507,12 @@ fn sonar_item(gate: &sonarqube::GateStatus, url: &str, project: &str) -> Item {
         other => {
             let mut details: Vec<String> = gate.failing.iter().map(|c| format!("failed:  {}", c.describe())).collect();
             details.push(link);
-            Item::fail("sonarqube", format!("SonarQube quality gate {other}: {} condition(s) failed", gate.failing.len()))
-                .details(details)
-                .hint("fix the failing conditions and re-run the analysis")
+            Item::fail(
+                "sonarqube",
+                format!("SonarQube quality gate {other}: {} condition(s) failed", gate.failing.len()),
+            )
+            .details(details)
+            .hint("fix the failing conditions and re-run the analysis")
         }
     }
 }
@@ -485,7 +522,13 @@ mod tests {
     use super::*;
 
     fn c(name: &str, state: CheckState) -> CommitCheck {
-        CommitCheck { name: name.into(), source: "check-run", state, detail: format!("{state:?}"), url: Some(format!("https://ci/{name}")) }
+        CommitCheck {
+            name: name.into(),
+            source: "check-run",
+            state,
+            detail: format!("{state:?}"),
+            url: Some(format!("https://ci/{name}")),
+        }
     }
 
     #[test]

@@ -34,7 +34,10 @@ impl ScanOutcome {
             v.fail_on,
             self.image
         ))
-        .detail(v.explain());
+        .detail(match &self.summary.report {
+            Some(path) => format!("{}full report: {}\n", v.explain(), path.display()),
+            None => v.explain(),
+        });
         if v.blocking.iter().any(|b| b.finding.kind == report::FindingKind::Secret) {
             err = err.hint("a secret is baked into the image: remove it from the build context (and .dockerignore it), then rotate it");
         }
@@ -42,9 +45,13 @@ impl ScanOutcome {
             err = err.hint("upgrade the packages to the fixed versions shown (often: rebuild on a newer base image)");
         }
         if !v.exceptions_expired.is_empty() {
-            err = err.hint("renew an expired exception by moving its `expires` date, with a fresh reason, or fix the finding");
+            err = err.hint(
+                "renew an expired exception by moving its `expires` date, with a fresh reason, or fix the finding",
+            );
         }
-        err.hint("to accept a finding: add [[scan.exceptions]] with id, reason and expires to ship.toml (docs/gates.md)")
+        err.hint(
+            "to accept a finding: add [[scan.exceptions]] with id, reason and expires to ship.toml (docs/gates.md)",
+        )
     }
 }
 
@@ -70,7 +77,12 @@ pub fn policy(loaded: &Loaded, today: chrono::NaiveDate) -> Result<Policy, CliEr
 
 /// Scan `image` (a local image) and judge it. `sha` keys the saved report; without one (an image not built
 /// from this repository's HEAD) nothing is saved. Errors only when the scan could not be done.
-pub async fn scan(loaded: &Loaded, image: &str, sha: Option<&str>, reporter: &dyn Reporter) -> Result<ScanOutcome, CliError> {
+pub async fn scan(
+    loaded: &Loaded,
+    image: &str,
+    sha: Option<&str>,
+    reporter: &dyn Reporter,
+) -> Result<ScanOutcome, CliError> {
     let policy = policy(loaded, chrono::Local::now().date_naive())?;
     let binary = trivy::locate()?;
     let cfg = &loaded.config.scan;
@@ -82,7 +94,9 @@ pub async fn scan(loaded: &Loaded, image: &str, sha: Option<&str>, reporter: &dy
     let json = trivy::scan_image(&binary, &request, reporter).await?;
     let parsed = report::parse(&json).map_err(|e| {
         let head: String = String::from_utf8_lossy(&json).chars().take(400).collect();
-        CliError::failure(e.to_string()).detail(head).hint("check the trivy version (`shipit doctor`); shipit reads SchemaVersion 2 reports")
+        CliError::failure(e.to_string())
+            .detail(head)
+            .hint("check the trivy version (`shipit doctor`); shipit reads SchemaVersion 2 reports")
     })?;
     let verdict = gate::evaluate(&parsed, &policy);
     let report_path = match sha {
@@ -120,8 +134,9 @@ pub const DISABLED_REASON: &str = "scan disabled in ship.toml (scan.enabled = fa
 pub fn skip(loaded: &Loaded, sha: Option<&str>, reason: &str) -> Result<ScanSummary, CliError> {
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(CliError::usage("--skip-scan needs a non-empty --reason")
-            .hint("say why, e.g. --reason \"hotfix for INC-1234; trivy DB mirror down\"; it is kept in the release record"));
+        return Err(CliError::usage("--skip-scan needs a non-empty --reason").hint(
+            "say why, e.g. --reason \"hotfix for INC-1234; trivy DB mirror down\"; it is kept in the release record",
+        ));
     }
     let summary = ScanSummary {
         passed: true,

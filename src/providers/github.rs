@@ -9,8 +9,8 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use http::StatusCode;
 use octocrab::Octocrab;
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::error::CliError;
 
@@ -52,7 +52,11 @@ fn reset_text(reset: Option<DateTime<Utc>>) -> String {
     match reset {
         Some(t) => {
             let secs = (t - Utc::now()).num_seconds().max(0);
-            format!("; it resets at {} (in {})", t.format("%H:%M:%S UTC"), humantime::format_duration(Duration::from_secs(secs as u64)))
+            format!(
+                "; it resets at {} (in {})",
+                t.format("%H:%M:%S UTC"),
+                humantime::format_duration(Duration::from_secs(secs as u64))
+            )
         }
         None => String::new(),
     }
@@ -112,12 +116,26 @@ pub struct CommitCheck {
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum PullApproval {
     /// The commit reached its branch through a merged pull request.
-    Merged { number: u64, url: String },
+    Merged {
+        number: u64,
+        url: String,
+    },
     /// An open pull request with an approving review and no outstanding change requests.
-    Approved { number: u64, url: String, approvers: Vec<String> },
-    ChangesRequested { number: u64, url: String, by: Vec<String> },
+    Approved {
+        number: u64,
+        url: String,
+        approvers: Vec<String>,
+    },
+    ChangesRequested {
+        number: u64,
+        url: String,
+        by: Vec<String>,
+    },
     /// Open, but nobody has approved it yet.
-    NotApproved { number: u64, url: String },
+    NotApproved {
+        number: u64,
+        url: String,
+    },
     /// No pull request contains this commit.
     NoPullRequest,
 }
@@ -138,7 +156,12 @@ pub struct GitHub {
 
 impl GitHub {
     /// `api_url` is `https://api.github.com` or a GitHub Enterprise `https://HOST/api/v3`.
-    pub fn new(api_url: &str, owner: &str, repo: &str, token: Option<(String, &'static str)>) -> Result<GitHub, GitHubError> {
+    pub fn new(
+        api_url: &str,
+        owner: &str,
+        repo: &str,
+        token: Option<(String, &'static str)>,
+    ) -> Result<GitHub, GitHubError> {
         let api = api_url.trim_end_matches('/').to_string();
         let transport = |detail: String| GitHubError::Transport { api: api.clone(), detail };
         let mut builder = Octocrab::builder()
@@ -161,8 +184,10 @@ impl GitHub {
     /// Every check-run and commit status for `sha`, the latest of each name.
     pub async fn commit_checks(&self, sha: &str) -> Result<Vec<CommitCheck>, GitHubError> {
         let base = format!("/repos/{}/{}/commits/{sha}", self.owner, self.repo);
-        let run_pages: Vec<CheckRunPage> = self.get_pages(&format!("{base}/check-runs?per_page=100"), "check-runs", sha).await?;
-        let status_pages: Vec<CombinedStatus> = self.get_pages(&format!("{base}/status?per_page=100"), "commit statuses", sha).await?;
+        let run_pages: Vec<CheckRunPage> =
+            self.get_pages(&format!("{base}/check-runs?per_page=100"), "check-runs", sha).await?;
+        let status_pages: Vec<CombinedStatus> =
+            self.get_pages(&format!("{base}/status?per_page=100"), "commit statuses", sha).await?;
         let runs = run_pages.into_iter().flat_map(|p| p.check_runs).collect();
         let statuses = status_pages.into_iter().flat_map(|p| p.statuses).collect();
         Ok(merge_checks(runs, statuses))
@@ -171,14 +196,16 @@ impl GitHub {
     /// Whether `sha` belongs to a merged pull request, or an open one that is approved.
     pub async fn pull_approval(&self, sha: &str) -> Result<PullApproval, GitHubError> {
         let path = format!("/repos/{}/{}/commits/{sha}/pulls?per_page=100", self.owner, self.repo);
-        let pulls: Vec<Pull> = self.get_pages::<Vec<Pull>>(&path, "pull requests", sha).await?.into_iter().flatten().collect();
+        let pulls: Vec<Pull> =
+            self.get_pages::<Vec<Pull>>(&path, "pull requests", sha).await?.into_iter().flatten().collect();
         if let Some(p) = pulls.iter().find(|p| p.merged_at.is_some()) {
             return Ok(PullApproval::Merged { number: p.number, url: p.html_url.clone().unwrap_or_default() });
         }
         let mut first = None;
         for p in pulls.iter().filter(|p| p.state.as_deref() == Some("open")) {
             let path = format!("/repos/{}/{}/pulls/{}/reviews?per_page=100", self.owner, self.repo, p.number);
-            let reviews: Vec<Review> = self.get_pages::<Vec<Review>>(&path, "reviews", sha).await?.into_iter().flatten().collect();
+            let reviews: Vec<Review> =
+                self.get_pages::<Vec<Review>>(&path, "reviews", sha).await?.into_iter().flatten().collect();
             let verdict = review_decision(p, &reviews);
             if verdict.ok() {
                 return Ok(verdict);
@@ -197,27 +224,37 @@ impl GitHub {
             if pages.len() >= 50 {
                 break;
             }
-            let resp = self.client._get(uri.as_str()).await.map_err(|e| GitHubError::Transport {
-                api: self.api.clone(),
-                detail: crate::error::chain(&e),
-            })?;
+            let resp = self
+                .client
+                ._get(uri.as_str())
+                .await
+                .map_err(|e| GitHubError::Transport { api: self.api.clone(), detail: crate::error::chain(&e) })?;
             let status = resp.status();
             let headers = resp.headers().clone();
-            let body = self.client.body_to_string(resp).await.map_err(|e| GitHubError::Transport {
-                api: self.api.clone(),
-                detail: crate::error::chain(&e),
-            })?;
+            let body = self
+                .client
+                .body_to_string(resp)
+                .await
+                .map_err(|e| GitHubError::Transport { api: self.api.clone(), detail: crate::error::chain(&e) })?;
             if !status.is_success() {
                 return Err(self.error_for(status, &headers, &body, what, sha));
             }
             next = headers.get(http::header::LINK).and_then(|v| v.to_str().ok()).and_then(next_link);
-            let page: T = serde_json::from_str(&body).map_err(|e| GitHubError::Parse { what: what.to_string(), detail: e.to_string() })?;
+            let page: T = serde_json::from_str(&body)
+                .map_err(|e| GitHubError::Parse { what: what.to_string(), detail: e.to_string() })?;
             pages.push(page);
         }
         Ok(pages)
     }
 
-    fn error_for(&self, status: StatusCode, headers: &http::HeaderMap, body: &str, what: &str, sha: &str) -> GitHubError {
+    fn error_for(
+        &self,
+        status: StatusCode,
+        headers: &http::HeaderMap,
+        body: &str,
+        what: &str,
+        sha: &str,
+    ) -> GitHubError {
         let message = serde_json::from_str::<serde_json::Value>(body)
             .ok()
             .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
@@ -227,7 +264,9 @@ impl GitHub {
             || status == StatusCode::TOO_MANY_REQUESTS
             || message.to_ascii_lowercase().contains("rate limit");
         match status {
-            StatusCode::UNAUTHORIZED => GitHubError::Unauthorized { token_source: self.token_source, api: self.api.clone() },
+            StatusCode::UNAUTHORIZED => {
+                GitHubError::Unauthorized { token_source: self.token_source, api: self.api.clone() }
+            }
             StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS if rate_limited => {
                 let reset = header("x-ratelimit-reset")
                     .and_then(|v| v.parse::<i64>().ok())
@@ -245,7 +284,9 @@ impl GitHub {
                 repo: self.slug(),
                 authenticated: self.token_source.is_some(),
             },
-            StatusCode::UNPROCESSABLE_ENTITY => GitHubError::UnknownCommit { sha: sha.to_string(), repo: self.slug(), message },
+            StatusCode::UNPROCESSABLE_ENTITY => {
+                GitHubError::UnknownCommit { sha: sha.to_string(), repo: self.slug(), message }
+            }
             _ => GitHubError::Api { status: status.as_u16(), what: what.to_string(), message },
         }
     }
@@ -327,7 +368,9 @@ fn merge_checks(runs: Vec<CheckRun>, statuses: Vec<Status>) -> Vec<CommitCheck> 
         .into_values()
         .map(|r| {
             let (state, detail) = match (r.status.as_deref(), r.conclusion.as_deref()) {
-                (Some("completed"), Some(c @ ("success" | "neutral" | "skipped"))) => (CheckState::Success, c.to_string()),
+                (Some("completed"), Some(c @ ("success" | "neutral" | "skipped"))) => {
+                    (CheckState::Success, c.to_string())
+                }
                 (Some("completed"), Some(c)) => (CheckState::Failure, c.to_string()),
                 (Some("completed"), None) => (CheckState::Failure, "completed without a conclusion".to_string()),
                 (s, _) => (CheckState::Pending, s.unwrap_or("queued").to_string()),
@@ -376,7 +419,11 @@ fn review_decision(pull: &Pull, reviews: &[Review]) -> PullApproval {
         return PullApproval::ChangesRequested { number, url, by: blockers };
     }
     let approvers = who("APPROVED");
-    if approvers.is_empty() { PullApproval::NotApproved { number, url } } else { PullApproval::Approved { number, url, approvers } }
+    if approvers.is_empty() {
+        PullApproval::NotApproved { number, url }
+    } else {
+        PullApproval::Approved { number, url, approvers }
+    }
 }
 
 #[cfg(test)]
@@ -386,7 +433,10 @@ mod tests {
     #[test]
     fn link_header() {
         let h = r#"<https://api.github.com/repositories/1/commits/abc/check-runs?per_page=100&page=2>; rel="next", <https://api.github.com/repositories/1/commits/abc/check-runs?per_page=100&page=3>; rel="last""#;
-        assert_eq!(next_link(h).unwrap(), "https://api.github.com/repositories/1/commits/abc/check-runs?per_page=100&page=2");
+        assert_eq!(
+            next_link(h).unwrap(),
+            "https://api.github.com/repositories/1/commits/abc/check-runs?per_page=100&page=2"
+        );
         assert_eq!(next_link(r#"<https://x/?page=1>; rel="prev""#), None);
     }
 
@@ -411,7 +461,12 @@ mod tests {
                 run(4, "docs", "completed", Some("skipped")),
                 run(5, "e2e", "completed", Some("timed_out")),
             ],
-            vec![Status { context: "ci/jenkins".into(), state: "error".into(), target_url: None, description: Some("boom".into()) }],
+            vec![Status {
+                context: "ci/jenkins".into(),
+                state: "error".into(),
+                target_url: None,
+                description: Some("boom".into()),
+            }],
         );
         let by = |n: &str| checks.iter().find(|c| c.name == n).unwrap().clone();
         assert_eq!(by("test").state, CheckState::Success);

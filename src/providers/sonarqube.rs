@@ -87,9 +87,15 @@ struct ProjectStatus {
     conditions: Vec<Condition>,
 }
 
-pub async fn quality_gate(url: &str, project_key: &str, branch: Option<&str>, token: Option<&str>) -> Result<GateStatus, SonarError> {
+pub async fn quality_gate(
+    url: &str,
+    project_key: &str,
+    branch: Option<&str>,
+    token: Option<&str>,
+) -> Result<GateStatus, SonarError> {
     let base = url.trim_end_matches('/');
-    let transport = |e: reqwest::Error| SonarError::Transport { url: base.to_string(), detail: crate::error::chain(&e) };
+    let transport =
+        |e: reqwest::Error| SonarError::Transport { url: base.to_string(), detail: crate::error::chain(&e) };
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(30))

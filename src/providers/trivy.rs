@@ -142,10 +142,9 @@ pub async fn scan_image(trivy: &Path, scan: &ImageScan, reporter: &dyn Reporter)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => TrivyError::Run {
-                path: trivy.to_path_buf(),
-                detail: "no such file".into(),
-            },
+            std::io::ErrorKind::NotFound => {
+                TrivyError::Run { path: trivy.to_path_buf(), detail: "no such file".into() }
+            }
             _ => TrivyError::Run { path: trivy.to_path_buf(), detail: e.to_string() },
         })?;
     let mut stdout = child.stdout.take().expect("stdout is piped");
@@ -157,11 +156,17 @@ pub async fn scan_image(trivy: &Path, scan: &ImageScan, reporter: &dyn Reporter)
 
     let run = async {
         let mut tail: Vec<String> = Vec::new();
+        let mut warned: Vec<String> = Vec::new();
         let mut lines = BufReader::new(stderr).lines();
         while let Ok(Some(line)) = lines.next_line().await {
             reporter.detail(&line);
-            if let Some(msg) = log_message(&line) {
-                reporter.status(&format!("trivy: {msg}"));
+            match log_message(&line) {
+                Some(Log::Progress(msg)) => reporter.status(&format!("trivy: {msg}")),
+                Some(Log::Warning(msg)) if !warned.contains(&msg) => {
+                    reporter.line(&format!("trivy warning: {msg}"));
+                    warned.push(msg);
+                }
+                _ => {}
             }
             tail.push(line);
             if tail.len() > 40 {
@@ -188,7 +193,8 @@ pub async fn scan_image(trivy: &Path, scan: &ImageScan, reporter: &dyn Reporter)
 }
 
 fn classify(scan: &ImageScan, code: String, stderr: String) -> TrivyError {
-    let cache = || scan.cache_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_else(|| "trivy's default cache".into());
+    let cache =
+        || scan.cache_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_else(|| "trivy's default cache".into());
     if stderr.contains("unable to find the specified image") || stderr.contains("No such image") {
         TrivyError::ImageNotFound { image: scan.image.clone(), stderr }
     } else if stderr.contains("cannot be specified on the first run") || stderr.contains("first run cannot skip") {
@@ -202,17 +208,40 @@ fn classify(scan: &ImageScan, code: String, stderr: String) -> TrivyError {
     }
 }
 
+#[derive(Debug, PartialEq, Eq)]
+enum Log {
+    /// A phase worth showing as the live status.
+    Progress(String),
+    Warning(String),
+}
+
+/// The phases of a scan as trivy logs them; its other INFO lines are advice ("try --scanners vuln") that only
+/// `-v` shows.
+const PROGRESS: &[&str] = &[
+    "Downloading",
+    "Need to update",
+    "Detected OS",
+    "Detecting",
+    "Number of language-specific files",
+    "Secret scanning",
+];
+
 /// trivy logs `2024-05-01T10:00:00Z\tINFO\t[vuln] Vulnerability scanning is enabled\tkey=value`; the message is
 /// the third field. Lines without that shape (a wrapped error) are not progress.
-fn log_message(line: &str) -> Option<String> {
+fn log_message(line: &str) -> Option<Log> {
     let mut parts = line.split('\t');
     let _ts = parts.next()?;
     let level = parts.next()?;
-    if !matches!(level, "INFO" | "WARN") {
+    let msg = parts.next()?.trim();
+    if msg.is_empty() {
         return None;
     }
-    let msg = parts.next()?.trim();
-    (!msg.is_empty()).then(|| msg.to_string())
+    let bare = msg.strip_prefix('[').and_then(|m| m.split_once("] ")).map_or(msg, |(_, rest)| rest);
+    match level {
+        "WARN" => Some(Log::Warning(msg.to_string())),
+        "INFO" if PROGRESS.iter().any(|p| bare.starts_with(p)) => Some(Log::Progress(msg.to_string())),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -243,8 +272,13 @@ mod tests {
     #[test]
     fn log_lines() {
         assert_eq!(
-            log_message("2026-11-22T00:49:08Z\tINFO\t[vuln] Vulnerability scanning is enabled").as_deref(),
-            Some("[vuln] Vulnerability scanning is enabled")
+            log_message("2026-11-22T00:49:08Z\tINFO\t[debian] Detecting vulnerabilities...\tos_version=\"10\""),
+            Some(Log::Progress("[debian] Detecting vulnerabilities...".into()))
+        );
+        assert_eq!(log_message("2026-11-22T00:49:08Z\tINFO\t[secret] If your scanning is slow, please try"), None);
+        assert_eq!(
+            log_message("2026-11-22T00:49:08Z\tWARN\tThis OS version is no longer supported\tfamily=\"debian\""),
+            Some(Log::Warning("This OS version is no longer supported".into()))
         );
         assert_eq!(log_message("\t* docker error: unable to inspect the image"), None);
         assert_eq!(log_message("2026-11-22T00:49:08Z\tFATAL\tFatal error"), None);

@@ -118,7 +118,8 @@ pub fn evaluate(report: &Report, policy: &Policy) -> Verdict {
             }
             if e.expired(policy.today) {
                 expired_hits[i] += 1;
-                expired_exception.get_or_insert_with(|| format!("{} (expired {})", e.exception.id.trim(), e.exception.expires));
+                expired_exception
+                    .get_or_insert_with(|| format!("{} (expired {})", e.exception.id.trim(), e.exception.expires));
             } else {
                 used[i] += 1;
                 covered = true;
@@ -134,7 +135,11 @@ pub fn evaluate(report: &Report, policy: &Policy) -> Verdict {
     }
 
     blocking.sort_by(|a, b| {
-        b.finding.severity.cmp(&a.finding.severity).then_with(|| a.finding.id.cmp(&b.finding.id)).then_with(|| a.finding.package.cmp(&b.finding.package))
+        b.finding
+            .severity
+            .cmp(&a.finding.severity)
+            .then_with(|| a.finding.id.cmp(&b.finding.id))
+            .then_with(|| a.finding.package.cmp(&b.finding.package))
     });
 
     let describe = |e: &RegisteredException, findings: usize| ExceptionUse {
@@ -145,13 +150,8 @@ pub fn evaluate(report: &Report, policy: &Policy) -> Verdict {
         source: e.source.clone(),
         findings,
     };
-    let exceptions_used = policy
-        .exceptions
-        .iter()
-        .zip(&used)
-        .filter(|(_, n)| **n > 0)
-        .map(|(e, n)| describe(e, *n))
-        .collect();
+    let exceptions_used =
+        policy.exceptions.iter().zip(&used).filter(|(_, n)| **n > 0).map(|(e, n)| describe(e, *n)).collect();
     let exceptions_expired = policy
         .exceptions
         .iter()
@@ -216,14 +216,15 @@ impl Verdict {
                         f.fixed.as_deref().unwrap_or("no fix yet")
                     ),
                 };
-                let mut title = f.title.clone().unwrap_or_default();
+                let mut title = f.title.clone().or_else(|| f.url.clone()).unwrap_or_default();
                 if let Some(e) = &b.expired_exception {
                     title = format!("[exception {e}] {title}");
                 }
                 vec![f.id.clone(), f.package.clone(), version, f.severity.to_string(), truncate(&title, 70)]
             })
             .collect();
-        crate::ui::table::render(&["id", "package", "installed → fixed", "severity", "title"], &rows)
+        let table = crate::ui::table::render(&["id", "package", "installed → fixed", "severity", "title"], &rows);
+        table.lines().map(|l| format!("{}\n", l.trim_end())).collect()
     }
 
     /// Everything a person needs to act on the verdict: the table, what was let through and why, which
@@ -264,7 +265,11 @@ impl Verdict {
                 e.id,
                 e.package.as_deref().map(|p| format!(" [{p}]")).unwrap_or_default(),
                 e.expires,
-                if e.findings > 0 { format!(" — it would cover {} finding(s) here", e.findings) } else { String::new() },
+                if e.findings > 0 {
+                    format!(" — it would cover {} finding(s) here", e.findings)
+                } else {
+                    String::new()
+                },
                 e.source
             ));
         }
@@ -353,7 +358,8 @@ mod tests {
     #[test]
     fn valid_exception_applies_expired_does_not() {
         let valid = exception("cve-1", None, "2026-06-01");
-        let v = evaluate(&report(), &policy(Severity::High, false, vec![valid, exception("CVE-3", None, "2026-05-31")]));
+        let v =
+            evaluate(&report(), &policy(Severity::High, false, vec![valid, exception("CVE-3", None, "2026-05-31")]));
         assert_eq!(v.excepted, 1);
         assert_eq!(v.exceptions_used.len(), 1);
         assert_eq!(v.exceptions_used[0].id, "cve-1");
@@ -376,7 +382,7 @@ mod tests {
         let v = evaluate(&report(), &policy(Severity::Critical, false, vec![same_pkg]));
         assert!(v.passed);
         assert_eq!(v.excepted, 1);
-        assert!(v.counts.get("CRITICAL").is_none(), "excepted findings are not counted");
+        assert!(!v.counts.contains_key("CRITICAL"), "excepted findings are not counted");
     }
 
     #[test]

@@ -30,11 +30,8 @@ pub fn parse_exceptions_file(path: &Path, text: &str) -> Result<Vec<RegisteredEx
     let mut out = Vec::new();
     for e in file.exceptions {
         if e.id.trim().is_empty() || e.reason.trim().is_empty() {
-            return Err(CliError::usage(format!(
-                "exception in {} without an `id` or `reason`",
-                path.display()
-            ))
-            .hint("the reason is shown in every verdict that uses the exception"));
+            return Err(CliError::usage(format!("exception in {} without an `id` or `reason`", path.display()))
+                .hint("the reason is shown in every verdict that uses the exception"));
         }
         out.push(RegisteredException { exception: e, source: path.display().to_string() });
     }
@@ -56,7 +53,8 @@ mod tests {
         assert_eq!(list.len(), 2);
         assert_eq!(list[1].exception.package.as_deref(), Some("bash"));
         assert_eq!(list[0].source, "security/exceptions.toml");
-        let err = parse_exceptions_file(p, "[[exceptions]]\nid = \"CVE-1\"\nreason = \"r\"\nexpires = \"soon\"\n").unwrap_err();
+        let err = parse_exceptions_file(p, "[[exceptions]]\nid = \"CVE-1\"\nreason = \"r\"\nexpires = \"soon\"\n")
+            .unwrap_err();
         assert!(err.message.contains("security/exceptions.toml:4"), "{}", err.message);
         assert!(parse_exceptions_file(p, "[[exceptions]]\nid = \"\"\nreason = \"r\"\nexpires = 2027-01-31\n").is_err());
         assert!(parse_exceptions_file(p, "").unwrap().is_empty());

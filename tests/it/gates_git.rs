@@ -155,7 +155,11 @@ fn detached_head_passes_only_when_a_pushed_allowed_branch_contains_it() {
     repo.git(&["fetch", "-q", "origin"]);
     let out = check(&repo, &[]);
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
-    assert!(text(&out.stderr).contains("contained in origin/experiment; allowed: main, release/*"), "{}", describe(&out));
+    assert!(
+        text(&out.stderr).contains("contained in origin/experiment; allowed: main, release/*"),
+        "{}",
+        describe(&out)
+    );
 }
 
 #[test]

@@ -57,7 +57,9 @@ impl Gh {
                 .and(path(self.runs_path()))
                 .and(query_param("page", "2"))
                 .and(bearer_token(TOKEN))
-                .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "total_count": total, "check_runs": page2 })))
+                .respond_with(
+                    ResponseTemplate::new(200).set_body_json(json!({ "total_count": total, "check_runs": page2 })),
+                )
                 .expect(1..)
                 .mount(&self.server)
                 .await;
@@ -185,8 +187,12 @@ fn review(id: u64, login: &str, state: &str, sha: &str) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn all_checks_green_across_two_pages_and_statuses() {
     let gh = Gh::start("").await;
-    let page1: Vec<Value> = (1..=100).map(|i| run(i, &format!("test (shard {i})"), "completed", Some("success"), &gh.sha)).collect();
-    let page2 = vec![run(101, "lint", "completed", Some("success"), &gh.sha), run(102, "docs", "completed", Some("skipped"), &gh.sha)];
+    let page1: Vec<Value> =
+        (1..=100).map(|i| run(i, &format!("test (shard {i})"), "completed", Some("success"), &gh.sha)).collect();
+    let page2 = vec![
+        run(101, "lint", "completed", Some("success"), &gh.sha),
+        run(102, "docs", "completed", Some("skipped"), &gh.sha),
+    ];
     gh.mount_runs(page1, Some(page2)).await;
     gh.mount_statuses(vec![status("ci/jenkins", "success", "Build #123 succeeded")]).await;
     let out = gh.check(&[]).await;
@@ -197,7 +203,8 @@ async fn all_checks_green_across_two_pages_and_statuses() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failure_on_the_second_page_is_found_and_linked() {
     let gh = Gh::start("").await;
-    let page1: Vec<Value> = (1..=100).map(|i| run(i, &format!("test (shard {i})"), "completed", Some("success"), &gh.sha)).collect();
+    let page1: Vec<Value> =
+        (1..=100).map(|i| run(i, &format!("test (shard {i})"), "completed", Some("success"), &gh.sha)).collect();
     let page2 = vec![run(101, "e2e", "completed", Some("failure"), &gh.sha)];
     gh.mount_runs(page1, Some(page2)).await;
     gh.mount_statuses(vec![]).await;
@@ -213,11 +220,18 @@ async fn a_failed_commit_status_blocks_and_a_rerun_check_uses_the_latest() {
     let gh = Gh::start("").await;
     // `build` failed first, then passed on re-run: the later run (higher id) wins.
     gh.mount_runs(
-        vec![run(7, "build", "completed", Some("failure"), &gh.sha), run(9, "build", "completed", Some("success"), &gh.sha)],
+        vec![
+            run(7, "build", "completed", Some("failure"), &gh.sha),
+            run(9, "build", "completed", Some("success"), &gh.sha),
+        ],
         None,
     )
     .await;
-    gh.mount_statuses(vec![status("ci/jenkins", "error", "Build #124 broke"), status("security/snyk", "success", "ok")]).await;
+    gh.mount_statuses(vec![
+        status("ci/jenkins", "error", "Build #124 broke"),
+        status("security/snyk", "success", "ok"),
+    ])
+    .await;
     let out = gh.check(&[]).await;
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
     let err = text(&out.stderr);
@@ -244,9 +258,11 @@ async fn wait_polls_until_pending_checks_finish() {
     let gh = Gh::start("").await;
     Mock::given(method("GET"))
         .and(path(gh.runs_path()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({ "total_count": 1, "check_runs": [run(1, "build", "in_progress", None, &gh.sha)] }),
-        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({ "total_count": 1, "check_runs": [run(1, "build", "in_progress", None, &gh.sha)] }),
+            ),
+        )
         .up_to_n_times(2)
         .with_priority(1)
         .mount(&gh.server)
@@ -258,7 +274,8 @@ async fn wait_polls_until_pending_checks_finish() {
     let err = text(&out.stderr);
     assert!(err.contains("waiting for 1 pending check(s): build (0/1 done"), "{err}");
     assert!(err.contains("GitHub checks 1/1 green"), "{err}");
-    let runs_requests = gh.server.received_requests().await.unwrap().iter().filter(|r| r.url.path() == gh.runs_path()).count();
+    let runs_requests =
+        gh.server.received_requests().await.unwrap().iter().filter(|r| r.url.path() == gh.runs_path()).count();
     assert_eq!(runs_requests, 3, "two pending polls, then the finished one");
 }
 
@@ -278,7 +295,10 @@ async fn wait_gives_up_after_the_wait_timeout() {
 async fn only_required_checks_block() {
     let gh = Gh::start("required = [\"build\", \"ci/jenkins\"]").await;
     gh.mount_runs(
-        vec![run(1, "build", "completed", Some("success"), &gh.sha), run(2, "lint", "completed", Some("failure"), &gh.sha)],
+        vec![
+            run(1, "build", "completed", Some("success"), &gh.sha),
+            run(2, "lint", "completed", Some("failure"), &gh.sha),
+        ],
         None,
     )
     .await;
@@ -321,7 +341,11 @@ async fn approval_from_an_open_pull_request() {
     gh.mount_pulls(vec![pull(412, "open", None, &gh.sha)]).await;
     gh.mount_reviews(
         412,
-        vec![review(1, "bob", "CHANGES_REQUESTED", &gh.sha), review(2, "ann", "APPROVED", &gh.sha), review(3, "bob", "APPROVED", &gh.sha)],
+        vec![
+            review(1, "bob", "CHANGES_REQUESTED", &gh.sha),
+            review(2, "ann", "APPROVED", &gh.sha),
+            review(3, "bob", "APPROVED", &gh.sha),
+        ],
     )
     .await;
     let out = gh.check(&[]).await;
@@ -333,7 +357,11 @@ async fn approval_from_an_open_pull_request() {
 async fn merged_unapproved_and_missing_pull_requests() {
     let gh = Gh::start("require_approval = true").await;
     gh.all_green().await;
-    gh.mount_pulls(vec![pull(400, "closed", None, &gh.sha), pull(411, "closed", Some("2026-05-01T12:00:00Z"), &gh.sha)]).await;
+    gh.mount_pulls(vec![
+        pull(400, "closed", None, &gh.sha),
+        pull(411, "closed", Some("2026-05-01T12:00:00Z"), &gh.sha),
+    ])
+    .await;
     let out = gh.check(&[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     assert!(text(&out.stderr).contains("merged in PR #411"), "{}", describe(&out));
@@ -434,7 +462,11 @@ async fn github_is_not_asked_about_an_unpushed_commit() {
     gh.repo.commit("x.txt", "x", "local only");
     let out = gh.check(&[]).await;
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
-    assert!(text(&out.stderr).contains("not checked: GitHub cannot know a commit that is not pushed"), "{}", describe(&out));
+    assert!(
+        text(&out.stderr).contains("not checked: GitHub cannot know a commit that is not pushed"),
+        "{}",
+        describe(&out)
+    );
     assert!(gh.server.received_requests().await.unwrap().is_empty());
 }
 

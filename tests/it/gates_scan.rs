@@ -62,9 +62,12 @@ fn every_fixture_report_at_every_threshold() {
     for (file, [c, h, m, l]) in rows {
         let parsed = report::parse(&std::fs::read(fixture(&file)).unwrap()).unwrap();
         assert_eq!(parsed.findings.len(), c + h + m + l, "{file}: finding count");
-        for (fail_on, blocking) in
-            [(Severity::Critical, c), (Severity::High, c + h), (Severity::Medium, c + h + m), (Severity::Low, c + h + m + l)]
-        {
+        for (fail_on, blocking) in [
+            (Severity::Critical, c),
+            (Severity::High, c + h),
+            (Severity::Medium, c + h + m),
+            (Severity::Low, c + h + m + l),
+        ] {
             let v = gate::evaluate(&parsed, &policy(fail_on, false, vec![]));
             assert_eq!(v.blocking.len(), blocking, "{file} at {fail_on}: blocking");
             assert_eq!(v.allowed, c + h + m + l - blocking, "{file} at {fail_on}: allowed");
@@ -100,7 +103,10 @@ fn fixture_exceptions_ignore_unfixed_and_expiry() {
 
     // One CVE in two packages: an exception scoped to one package leaves the other blocking.
     let alpine = report::parse(&std::fs::read(fixture("alpine-39-high-critical.json")).unwrap()).unwrap();
-    let v = gate::evaluate(&alpine, &policy(Severity::High, false, vec![exception("CVE-2019-14697", Some("musl"), "2099-01-01")]));
+    let v = gate::evaluate(
+        &alpine,
+        &policy(Severity::High, false, vec![exception("CVE-2019-14697", Some("musl"), "2099-01-01")]),
+    );
     assert_eq!(v.blocking.len(), 1);
     assert_eq!(v.blocking[0].finding.package, "musl-utils");
     assert_eq!(v.excepted, 1);
@@ -138,10 +144,15 @@ fn blocking_findings_are_tabled_and_the_report_is_saved() {
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
     let err = text(&out.stderr);
     assert!(err.contains("✘ scan     trivy: 1 CRITICAL, 0 HIGH (1 allowed)"), "{err}");
-    assert!(err.contains(&format!("error: scan: 1 blocking finding(s) at or above HIGH in {REPOSITORY}:{sha}")), "{err}");
+    assert!(
+        err.contains(&format!("error: scan: 1 blocking finding(s) at or above HIGH in {REPOSITORY}:{sha}")),
+        "{err}"
+    );
     assert!(err.contains("ID              PACKAGE    INSTALLED → FIXED          SEVERITY  TITLE"), "{err}");
     assert!(
-        err.contains("CVE-2019-18224  libidn2-0  2.0.5-1 → 2.0.5-1+deb10u1  CRITICAL  libidn2: heap-based buffer overflow"),
+        err.contains(
+            "CVE-2019-18224  libidn2-0  2.0.5-1 → 2.0.5-1+deb10u1  CRITICAL  libidn2: heap-based buffer overflow"
+        ),
         "{err}"
     );
     assert!(err.contains("1 finding(s) allowed (below HIGH)"), "{err}");
@@ -176,7 +187,12 @@ fn valid_exceptions_apply_and_expired_ones_are_reported() {
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let err = text(&out.stderr);
     assert!(err.contains("✔ scan     trivy: 0 CRITICAL, 0 HIGH (1 allowed, 1 excepted)"), "{err}");
-    assert!(err.contains("exception CVE-2019-18224 [libidn2-0] used for 1 finding(s) until 2099-12-31: not reachable: no IDN input"), "{err}");
+    assert!(
+        err.contains(
+            "exception CVE-2019-18224 [libidn2-0] used for 1 finding(s) until 2099-12-31: not reachable: no IDN input"
+        ),
+        "{err}"
+    );
     let summary = read_json(&releases(&repo).join(format!("{sha}.scan-summary.json")));
     assert_eq!(summary["passed"], true);
     assert_eq!(summary["exceptions_used"], serde_json::json!(["CVE-2019-18224"]));
@@ -188,7 +204,12 @@ fn valid_exceptions_apply_and_expired_ones_are_reported() {
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
     let err = text(&out.stderr);
     assert!(err.contains("[exception CVE-2019-18224 (expired 2020-01-31)]"), "{err}");
-    assert!(err.contains("exception CVE-2019-18224 EXPIRED on 2020-01-31 and no longer applies — it would cover 1 finding(s) here"), "{err}");
+    assert!(
+        err.contains(
+            "exception CVE-2019-18224 EXPIRED on 2020-01-31 and no longer applies — it would cover 1 finding(s) here"
+        ),
+        "{err}"
+    );
     assert!(err.contains("hint: renew an expired exception"), "{err}");
 }
 
@@ -255,7 +276,10 @@ fn the_release_record_gets_the_summary() {
             dirty: false,
         },
         registry: "local".into(),
-        image: shipit::release::ImageRef { repository: REPOSITORY.into(), digest: format!("sha256:{}", "a".repeat(64)) },
+        image: shipit::release::ImageRef {
+            repository: REPOSITORY.into(),
+            digest: format!("sha256:{}", "a".repeat(64)),
+        },
         tags: vec![sha.clone()],
         created: chrono::Utc::now(),
         durations: Default::default(),
@@ -272,7 +296,11 @@ fn the_release_record_gets_the_summary() {
     assert_eq!(s.counts.get("MEDIUM"), Some(&1));
 
     // An emergency skip replaces it, with the reason.
-    let out = repo.shipit().args(["scan", "--skip-scan", "--reason", "INC-1234: hotfix, trivy mirror down"]).output().unwrap();
+    let out = repo
+        .shipit()
+        .args(["scan", "--skip-scan", "--reason", "INC-1234: hotfix, trivy mirror down"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let record = shipit::release::Release::load(&releases(&repo).join(format!("{sha}.json"))).unwrap();
     assert_eq!(record.scan.unwrap().skipped_reason.as_deref(), Some("INC-1234: hotfix, trivy mirror down"));
@@ -286,7 +314,10 @@ fn skip_scan_needs_a_reason_and_is_loud() {
     let out = scan(&repo, &trivy.path, &["--skip-scan", "--reason", "CVE feed outage, INC-77"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let err = text(&out.stderr);
-    assert!(err.contains(&format!("warning: THE SECURITY SCAN OF {REPOSITORY}:{sha} WAS SKIPPED: CVE feed outage, INC-77")), "{err}");
+    assert!(
+        err.contains(&format!("warning: THE SECURITY SCAN OF {REPOSITORY}:{sha} WAS SKIPPED: CVE feed outage, INC-77")),
+        "{err}"
+    );
     let summary = read_json(&releases(&repo).join(format!("{sha}.scan-summary.json")));
     assert_eq!(summary["skipped_reason"], "CVE feed outage, INC-77");
     assert!(!trivy.was_run(), "trivy must not run when the scan is skipped");
@@ -348,7 +379,10 @@ fn trivy_failures_are_explained() {
     let out = scan(&repo, &trivy.path, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let err = text(&out.stderr);
-    assert!(err.contains(&format!("trivy cannot find the image {REPOSITORY}:{sha} in the local Docker engine")), "{err}");
+    assert!(
+        err.contains(&format!("trivy cannot find the image {REPOSITORY}:{sha} in the local Docker engine")),
+        "{err}"
+    );
     assert!(err.contains("hint: build it first (`shipit build`)"), "{err}");
 
     let trivy = FakeTrivy::failing(2, "2026-01-01T00:00:00Z\tFATAL\tFatal error\tsomething unexpected broke\n");
@@ -358,7 +392,8 @@ fn trivy_failures_are_explained() {
     assert!(err.contains("trivy failed (exit code 2)"), "{err}");
     assert!(err.contains("something unexpected broke"), "trivy's own words are shown: {err}");
 
-    let trivy = FakeTrivy::failing(1, "\tFATAL\tinit error: DB error: --skip-db-update cannot be specified on the first run\n");
+    let trivy =
+        FakeTrivy::failing(1, "\tFATAL\tinit error: DB error: --skip-db-update cannot be specified on the first run\n");
     let out = scan(&repo, &trivy.path, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     assert!(text(&out.stderr).contains("no vulnerability database"), "{}", describe(&out));
@@ -448,7 +483,8 @@ async fn build(docker: &bollard::Docker, tag: &str, dockerfile: &str, files: &[(
         ar.append_dir_all("rootfs", dir.join("rootfs")).unwrap();
     }
     let body = ar.into_inner().unwrap();
-    let opts = bollard::query_parameters::BuildImageOptionsBuilder::default().dockerfile("Dockerfile").t(tag).rm(true).build();
+    let opts =
+        bollard::query_parameters::BuildImageOptionsBuilder::default().dockerfile("Dockerfile").t(tag).rm(true).build();
     let mut stream = docker.build_image(opts, None, Some(bollard::body_full(body.into())));
     while let Some(item) = stream.next().await {
         let info = item.unwrap_or_else(|e| panic!("build {tag}: {e}"));
@@ -605,7 +641,8 @@ async fn real_trivy_clean_image_passes_and_a_baked_in_aws_key_fails() {
     // The same secret pattern Trivy's aws-access-key-id / aws-secret-access-key rules look for (a made-up key).
     let leaked = format!("{}:leaky", repository);
     images.tags.push(leaked.clone());
-    let env_file = "AWS_ACCESS_KEY_ID=AKIA2E0A8F3B244C9986\nAWS_SECRET_ACCESS_KEY=s3Kr1tQ7vPz9LmN0xW4yB8cD2eF6gH1jK5lM3nO7\n";
+    let env_file =
+        "AWS_ACCESS_KEY_ID=AKIA2E0A8F3B244C9986\nAWS_SECRET_ACCESS_KEY=s3Kr1tQ7vPz9LmN0xW4yB8cD2eF6gH1jK5lM3nO7\n";
     build(&docker, &leaked, "FROM scratch\nCOPY config.env /app/config.env\n", &[("config.env", env_file)], None).await;
     let out = rs.scan(&[&leaked]);
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
