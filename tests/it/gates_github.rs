@@ -542,3 +542,42 @@ async fn sonarqube_passing_gate_and_bad_token() {
     assert!(err.contains("rejected the token (401)"), "{err}");
     assert!(!err.contains("squ_testtoken"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn commit_statuses_are_paged_too() {
+    let gh = Gh::start("").await;
+    gh.mount_runs(vec![run(1, "build", "completed", Some("success"), &gh.sha)], None).await;
+    let status_path = format!("{}/commits/{}/status", gh.base, gh.sha);
+    let next = format!("{}{status_path}?per_page=100&page=2", gh.server.uri());
+    let page1: Vec<Value> = (1..=100).map(|i| status(&format!("ci/shard-{i}"), "success", "ok")).collect();
+    Mock::given(method("GET"))
+        .and(path(&status_path))
+        .and(query_param_is_missing("page"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("link", format!("<{next}>; rel=\"next\", <{next}>; rel=\"last\"").as_str())
+                .set_body_json(json!({ "state": "failure", "statuses": page1, "sha": gh.sha, "total_count": 101 })),
+        )
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(&status_path))
+        .and(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "state": "failure",
+            "statuses": [status("security/snyk", "failure", "2 high severity issues")],
+            "sha": gh.sha,
+            "total_count": 101
+        })))
+        .expect(1)
+        .mount(&gh.server)
+        .await;
+    let out = gh.check(&[]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains("1 of 102 GitHub check(s) failed"), "{err}");
+    assert!(
+        err.contains("security/snyk (failure: 2 high severity issues) https://ci.acme.dev/security/snyk/123"),
+        "{err}"
+    );
+}
