@@ -36,7 +36,8 @@ pub async fn run(args: CheckArgs, settings: &Settings) -> Result<(), CliError> {
         if !passed.is_empty() {
             ui.info(passed);
         }
-        Err(report.gate_error())
+        let err = report.gate_error();
+        Err(if ui.json() { err.json_printed() } else { err })
     }
 }
 

@@ -67,7 +67,8 @@ pub async fn run(args: ScanArgs, settings: &Settings) -> Result<(), CliError> {
         Ok(())
     } else {
         stage.fail(v.headline());
-        Err(outcome.gate_error())
+        let err = outcome.gate_error();
+        Err(if ui.json() { err.json_printed() } else { err })
     }
 }
 
