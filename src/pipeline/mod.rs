@@ -3,4 +3,5 @@
 pub mod approve;
 pub mod check;
 pub mod deploy;
+pub mod journal;
 pub mod scan;
