@@ -16,6 +16,9 @@ _shipit() {
             ",$1")
                 cmd="shipit"
                 ;;
+            shipit,build)
+                cmd="shipit__subcmd__build"
+                ;;
             shipit,check)
                 cmd="shipit__subcmd__check"
                 ;;
@@ -39,6 +42,9 @@ _shipit() {
                 ;;
             shipit,init)
                 cmd="shipit__subcmd__init"
+                ;;
+            shipit,push)
+                cmd="shipit__subcmd__push"
                 ;;
             shipit,rollback)
                 cmd="shipit__subcmd__rollback"
@@ -67,6 +73,9 @@ _shipit() {
             shipit__subcmd__config__subcmd__help,validate)
                 cmd="shipit__subcmd__config__subcmd__help__subcmd__validate"
                 ;;
+            shipit__subcmd__help,build)
+                cmd="shipit__subcmd__help__subcmd__build"
+                ;;
             shipit__subcmd__help,check)
                 cmd="shipit__subcmd__help__subcmd__check"
                 ;;
@@ -91,6 +100,9 @@ _shipit() {
             shipit__subcmd__help,init)
                 cmd="shipit__subcmd__help__subcmd__init"
                 ;;
+            shipit__subcmd__help,push)
+                cmd="shipit__subcmd__help__subcmd__push"
+                ;;
             shipit__subcmd__help,rollback)
                 cmd="shipit__subcmd__help__subcmd__rollback"
                 ;;
@@ -113,12 +125,42 @@ _shipit() {
 
     case "${cmd}" in
         shipit)
-            opts="-y -q -v -h -V --config --yes --output --color --quiet --verbose --help --version init config doctor check scan deploy status history rollback completions help"
+            opts="-y -q -v -h -V --config --yes --output --color --quiet --verbose --help --version init config doctor check scan build push deploy status history rollback completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shipit__subcmd__build)
+            opts="-y -q -v -h -V --allow-dirty --registry --no-cache --config --yes --output --color --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -389,8 +431,22 @@ _shipit() {
             return 0
             ;;
         shipit__subcmd__help)
-            opts="init config doctor check scan deploy status history rollback completions help"
+            opts="init config doctor check scan build push deploy status history rollback completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shipit__subcmd__help__subcmd__build)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -542,6 +598,20 @@ _shipit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shipit__subcmd__help__subcmd__push)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shipit__subcmd__help__subcmd__rollback)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -642,6 +712,36 @@ _shipit() {
                     return 0
                     ;;
                 --dockerfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shipit__subcmd__push)
+            opts="-y -q -v -h -V --allow-dirty --registry --no-cache --rebuild --config --yes --output --color --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --registry)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -115,6 +115,38 @@ Examples:
                                       Record a skipped scan (emergencies only)")]
     Scan(ScanArgs),
 
+    /// Build the image for HEAD from build.context (the .dockerignore is honoured), tagged for the registry.
+    #[command(after_long_help = "\
+Tags come from `build.tags` (default: the full and the 12-character commit SHA); OCI labels (revision,
+source, created, version) are added. A working tree with uncommitted changes is refused unless
+--allow-dirty, and its tags then end in -dirty. Prints the first image reference on stdout.
+
+Examples:
+  shipit build                          Build HEAD, one status line per Dockerfile step
+  shipit build -v                       ...and show the full build output
+  shipit build --allow-dirty            Build uncommitted changes (tags end in -dirty)
+  shipit build --registry ecr --output json")]
+    Build(BuildArgs),
+
+    /// Build (unless the registry already has this commit) and push the image; record its digest.
+    #[command(after_long_help = "\
+Before building, shipit checks that the registry answers and accepts the credentials, so a bad token
+fails in seconds. If the registry already holds <repository>:<commit sha>, the build and push are
+skipped and the existing digest is reported (--rebuild forces them). The digest is read back from the
+registry and written to .shipit/releases/<sha>.json; stdout gets repository@digest (--output json: the
+whole record). In GitHub Actions, `image` and `digest` are set as step outputs and a summary is added.
+
+Credentials: ecr from the AWS credential chain; ghcr from GITHUB_TOKEN, GH_TOKEN or `gh auth token`;
+any registry from `username` + `password_env` in ship.toml, else ~/.docker/config.json (auths,
+credHelpers, credsStore).
+
+Examples:
+  shipit push                           Check the registry, build, push, print repository@sha256:...
+  shipit push --rebuild                 Build and push even if the registry has this commit
+  shipit push --registry ghcr -v        Pick one of several registries; full build and push output
+  IMAGE=$(shipit push -q)               Just the pinned reference, for scripts")]
+    Push(PushArgs),
+
     /// Deploy a pushed release (by digest) to an environment and wait for the rollout.
     #[command(after_long_help = "\
 By default the release of the current commit (written by `shipit push`) is deployed.
@@ -195,6 +227,31 @@ pub struct ScanArgs {
     /// Why the scan is skipped (required with --skip-scan).
     #[arg(long, value_name = "TEXT", requires = "skip_scan")]
     pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BuildArgs {
+    /// Build even with uncommitted changes; the tags then end in `-dirty`.
+    #[arg(long)]
+    pub allow_dirty: bool,
+
+    /// Registry (a key of `[registries]`) to tag the image for; needed when ship.toml defines several.
+    #[arg(long, value_name = "NAME")]
+    pub registry: Option<String>,
+
+    /// Build every step again instead of reusing the engine's cache.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+
+    /// Build and push even when the registry already has an image for this commit.
+    #[arg(long)]
+    pub rebuild: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,7 @@
 //! shipit: take one commit to production. See README.md for the tour and DESIGN notes in docs/.
 
+pub mod build_context;
+pub mod ci;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -1,5 +1,6 @@
 //! One file per subcommand. Commands are thin: translate arguments, call the pipeline or a provider, report.
 
+mod build;
 mod check;
 mod completions;
 mod config;
@@ -7,6 +8,7 @@ mod deploy;
 mod doctor;
 mod history;
 mod init;
+mod push;
 mod rollback;
 mod scan;
 mod status;
@@ -20,6 +22,8 @@ pub async fn run(command: Command, settings: &Settings) -> Result<(), CliError> 
         Command::Init(args) => init::run(args, settings).await,
         Command::Config(cmd) => config::run(cmd, settings),
         Command::Doctor => doctor::run(settings).await,
+        Command::Build(args) => build::run(args, settings).await,
+        Command::Push(args) => push::run(args, settings).await,
         Command::Deploy(args) => deploy::run(args, settings).await,
         Command::Status(args) => status::run(args, settings).await,
         Command::History(args) => history::run(args, settings).await,

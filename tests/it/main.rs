@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod build_push;
 mod cli_basics;
 mod config_errors;
 mod docker_target;
