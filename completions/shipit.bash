@@ -43,6 +43,9 @@ _shipit() {
             shipit,init)
                 cmd="shipit__subcmd__init"
                 ;;
+            shipit,plan)
+                cmd="shipit__subcmd__plan"
+                ;;
             shipit,push)
                 cmd="shipit__subcmd__push"
                 ;;
@@ -51,6 +54,9 @@ _shipit() {
                 ;;
             shipit,scan)
                 cmd="shipit__subcmd__scan"
+                ;;
+            shipit,ship)
+                cmd="shipit__subcmd__ship"
                 ;;
             shipit,status)
                 cmd="shipit__subcmd__status"
@@ -100,6 +106,9 @@ _shipit() {
             shipit__subcmd__help,init)
                 cmd="shipit__subcmd__help__subcmd__init"
                 ;;
+            shipit__subcmd__help,plan)
+                cmd="shipit__subcmd__help__subcmd__plan"
+                ;;
             shipit__subcmd__help,push)
                 cmd="shipit__subcmd__help__subcmd__push"
                 ;;
@@ -108,6 +117,9 @@ _shipit() {
                 ;;
             shipit__subcmd__help,scan)
                 cmd="shipit__subcmd__help__subcmd__scan"
+                ;;
+            shipit__subcmd__help,ship)
+                cmd="shipit__subcmd__help__subcmd__ship"
                 ;;
             shipit__subcmd__help,status)
                 cmd="shipit__subcmd__help__subcmd__status"
@@ -125,7 +137,7 @@ _shipit() {
 
     case "${cmd}" in
         shipit)
-            opts="-y -q -v -h -V --config --yes --output --color --quiet --verbose --help --version init config doctor check scan build push deploy status history rollback completions help"
+            opts="-y -q -v -h -V --config --yes --output --color --quiet --verbose --help --version init config doctor check scan build push ship plan deploy status history rollback completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -431,7 +443,7 @@ _shipit() {
             return 0
             ;;
         shipit__subcmd__help)
-            opts="init config doctor check scan build push deploy status history rollback completions help"
+            opts="init config doctor check scan build push ship plan deploy status history rollback completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -598,6 +610,20 @@ _shipit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shipit__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shipit__subcmd__help__subcmd__push)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -627,6 +653,20 @@ _shipit() {
             return 0
             ;;
         shipit__subcmd__help__subcmd__scan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shipit__subcmd__help__subcmd__ship)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -734,6 +774,32 @@ _shipit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shipit__subcmd__plan)
+            opts="-y -q -v -h -V --config --yes --output --color --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shipit__subcmd__push)
             opts="-y -q -v -h -V --allow-dirty --registry --no-cache --rebuild --config --yes --output --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -805,6 +871,36 @@ _shipit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shipit__subcmd__ship)
+            opts="-y -q -v -h -V --dry-run --rebuild --wait-checks --skip-scan --reason --force --config --yes --output --color --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

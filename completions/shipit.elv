@@ -38,6 +38,8 @@ set edit:completion:arg-completer[shipit] = {|@words|
             cand scan 'Scan an image with Trivy and apply the scan gate (fail_on, ignore_unfixed, exceptions)'
             cand build 'Build the image for HEAD from build.context (the .dockerignore is honoured), tagged for the registry'
             cand push 'Build (unless the registry already has this commit) and push the image; record its digest'
+            cand ship 'Take HEAD to production: check, build, scan, push, approve and deploy, in that order'
+            cand plan 'Show what `shipit ship` would do, stage by stage, without changing anything'
             cand deploy 'Deploy a pushed release (by digest) to an environment and wait for the rollout'
             cand status 'Show what runs in an environment now: digest, commit, revision, rollout state'
             cand history 'List the releases an environment has run, newest first'
@@ -214,6 +216,42 @@ set edit:completion:arg-completer[shipit] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'shipit;ship'= {
+            cand --reason 'Why the scan is skipped (required with --skip-scan)'
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand --dry-run 'Print the plan and stop; nothing is built, pushed or deployed'
+            cand --rebuild 'Build and push even if the registry already has an image for this commit'
+            cand --wait-checks 'Wait for pending GitHub checks instead of failing on them ([check.github] wait_timeout)'
+            cand --skip-scan 'Do not scan; the reason is recorded in the release record. For emergencies'
+            cand --force 'Deploy even if a rollout is in progress, or the environment already runs this digest'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shipit;plan'= {
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'shipit;deploy'= {
             cand --image 'Deploy this image instead of the current commit''s release (must be pinned: REPO@sha256:…)'
             cand --digest 'Deploy this digest from the environment''s registry'
@@ -304,6 +342,8 @@ set edit:completion:arg-completer[shipit] = {|@words|
             cand scan 'Scan an image with Trivy and apply the scan gate (fail_on, ignore_unfixed, exceptions)'
             cand build 'Build the image for HEAD from build.context (the .dockerignore is honoured), tagged for the registry'
             cand push 'Build (unless the registry already has this commit) and push the image; record its digest'
+            cand ship 'Take HEAD to production: check, build, scan, push, approve and deploy, in that order'
+            cand plan 'Show what `shipit ship` would do, stage by stage, without changing anything'
             cand deploy 'Deploy a pushed release (by digest) to an environment and wait for the rollout'
             cand status 'Show what runs in an environment now: digest, commit, revision, rollout state'
             cand history 'List the releases an environment has run, newest first'
@@ -330,6 +370,10 @@ set edit:completion:arg-completer[shipit] = {|@words|
         &'shipit;help;build'= {
         }
         &'shipit;help;push'= {
+        }
+        &'shipit;help;ship'= {
+        }
+        &'shipit;help;plan'= {
         }
         &'shipit;help;deploy'= {
         }

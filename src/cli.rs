@@ -147,6 +147,29 @@ Examples:
   IMAGE=$(shipit push -q)               Just the pinned reference, for scripts")]
     Push(PushArgs),
 
+    /// Take HEAD to production: check, build, scan, push, approve and deploy, in that order.
+    #[command(after_long_help = "\
+Each stage must pass before the next starts; environments are deployed in the order given and a
+failure stops the run. The digest read back from the registry is what every environment gets.
+
+Examples:
+  shipit ship staging                         The whole pipeline to one environment
+  shipit ship staging production              Staging first, production only if staging succeeded
+  shipit ship production --dry-run            Print the plan, change nothing (same as `shipit plan`)
+  shipit ship production --yes --output json  In CI: no prompts, the release report on stdout
+  shipit ship staging --skip-scan --reason \"INC-1234: trivy mirror down\"")]
+    Ship(ShipArgs),
+
+    /// Show what `shipit ship` would do, stage by stage, without changing anything.
+    #[command(after_long_help = "\
+Reads HEAD, asks the registry whether this commit is already pushed and each environment what it
+runs now, then prints the stages `shipit ship` would run or skip, and why.
+
+Examples:
+  shipit plan production
+  shipit plan staging production --output json")]
+    Plan(PlanArgs),
+
     /// Deploy a pushed release (by digest) to an environment and wait for the rollout.
     #[command(after_long_help = "\
 By default the release of the current commit (written by `shipit push`) is deployed.
@@ -369,4 +392,42 @@ pub struct RollbackArgs {
     /// Roll back even if a rollout is in progress.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ShipArgs {
+    /// Environments to deploy to, in order.
+    #[arg(required = true, value_name = "ENV")]
+    pub environments: Vec<String>,
+
+    /// Print the plan and stop; nothing is built, pushed or deployed.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Build and push even if the registry already has an image for this commit.
+    #[arg(long)]
+    pub rebuild: bool,
+
+    /// Wait for pending GitHub checks instead of failing on them ([check.github] wait_timeout).
+    #[arg(long)]
+    pub wait_checks: bool,
+
+    /// Do not scan; the reason is recorded in the release record. For emergencies.
+    #[arg(long, requires = "reason")]
+    pub skip_scan: bool,
+
+    /// Why the scan is skipped (required with --skip-scan).
+    #[arg(long, value_name = "TEXT", requires = "skip_scan")]
+    pub reason: Option<String>,
+
+    /// Deploy even if a rollout is in progress, or the environment already runs this digest.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// Environments, in the order `shipit ship` would deploy them.
+    #[arg(required = true, value_name = "ENV")]
+    pub environments: Vec<String>,
 }

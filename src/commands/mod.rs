@@ -8,9 +8,11 @@ mod deploy;
 mod doctor;
 mod history;
 mod init;
+mod plan;
 mod push;
 mod rollback;
 mod scan;
+mod ship;
 mod status;
 
 use crate::cli::Command;
@@ -24,6 +26,8 @@ pub async fn run(command: Command, settings: &Settings) -> Result<(), CliError> 
         Command::Doctor => doctor::run(settings).await,
         Command::Build(args) => build::run(args, settings).await,
         Command::Push(args) => push::run(args, settings).await,
+        Command::Ship(args) => ship::run(args, settings).await,
+        Command::Plan(args) => plan::run(args, settings).await,
         Command::Deploy(args) => deploy::run(args, settings).await,
         Command::Status(args) => status::run(args, settings).await,
         Command::History(args) => history::run(args, settings).await,

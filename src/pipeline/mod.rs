@@ -5,5 +5,6 @@ pub mod build;
 pub mod check;
 pub mod deploy;
 pub mod journal;
+pub mod plan;
 pub mod push;
 pub mod scan;

@@ -507,21 +507,7 @@ impl RealScan {
             "[app]\nname = \"api\"\n\n[registries.local]\ntype = \"oci\"\nrepository = \"{repository}\"\ninsecure = true\n\n[scan]\n{scan_toml}\n"
         );
         let repo = Repo::with_ship_toml(&toml);
-        let cache = tempfile::tempdir().unwrap();
-        let db = cache.path().join("db");
-        std::fs::create_dir_all(&db).unwrap();
-        for f in std::fs::read_dir(env.trivy_db_dir()).unwrap() {
-            let f = f.unwrap();
-            std::fs::copy(f.path(), db.join(f.file_name())).unwrap();
-        }
-        // The fixture is read-only; trivy opens its DB read-write.
-        for f in std::fs::read_dir(&db).unwrap() {
-            let p = f.unwrap().path();
-            let mut perm = std::fs::metadata(&p).unwrap().permissions();
-            #[allow(clippy::permissions_set_readonly_false)]
-            perm.set_readonly(false);
-            std::fs::set_permissions(&p, perm).unwrap();
-        }
+        let cache = env.trivy_cache();
         RealScan { repo, cache, trivy: env.trivy().to_path_buf() }
     }
 

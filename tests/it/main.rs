@@ -12,3 +12,4 @@ mod gates_git;
 mod gates_github;
 mod gates_scan;
 mod services;
+mod ship;
