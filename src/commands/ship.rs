@@ -83,7 +83,7 @@ pub async fn run(args: ShipArgs, settings: &Settings) -> Result<(), CliError> {
                     .as_ref()
                     .map(Target::describe)
                     .unwrap_or_else(|err| format!("unreachable ({})", err.message)),
-                live: e.live.as_ref().map(Clone::clone).map_err(|err| err.message.clone()),
+                live: e.live.clone().map_err(|err| err.message),
                 approved_by_env: approve::approved_by_env(e.name),
             })
             .collect(),
