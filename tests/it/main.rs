@@ -4,9 +4,14 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod build_push;
 mod cli_basics;
 mod config_errors;
 mod docker_target;
 mod ecs;
 mod ecs_cli;
+mod gates_git;
+mod gates_github;
+mod gates_scan;
 mod services;
+mod ship;
