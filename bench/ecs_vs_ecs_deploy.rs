@@ -152,11 +152,14 @@ struct Samples {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
-        return; // `cargo bench -- --list` asks harness-less benches for their tests
-    }
-    if std::env::args().any(|a| a == "--serve") {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--serve") {
         return serve();
+    }
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary too, and must not benchmark.
+    if !args.iter().any(|a| a == "--bench") || args.iter().any(|a| a == "--list") {
+        eprintln!("ecs_vs_ecs_deploy: a benchmark; run it with `cargo bench --bench ecs_vs_ecs_deploy`");
+        return;
     }
     let rounds: u32 = std::env::var("BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     let steps: Vec<Duration> = std::env::var("BENCH_STEP_MS")
@@ -219,7 +222,7 @@ fn main() {
     println!("{}", table.join("\n"));
 }
 
-/// `-- --serve`: the scripted ECS with cluster `demo`, service `api`, for trying shipit by hand. Rollouts take
+/// `--serve`: the scripted ECS with cluster `demo`, service `api`, for trying shipit by hand. Rollouts take
 /// 3 × 1.5 s; `BENCH_SCRIPT=fail` makes them fail by circuit breaker instead.
 fn serve() {
     let fake = FakeEcs::start();
