@@ -88,6 +88,41 @@ Examples:
   shipit doctor --output json")]
     Doctor,
 
+    /// Deploy a pushed release (by digest) to an environment and wait for the rollout.
+    #[command(after_long_help = "\
+By default the release of the current commit (written by `shipit push`) is deployed.
+
+Examples:
+  shipit deploy staging
+  shipit deploy production --yes
+  shipit deploy staging --image ghcr.io/acme/api@sha256:9b1e…")]
+    Deploy(DeployArgs),
+
+    /// Show what runs in an environment now: digest, commit, revision, rollout state.
+    #[command(after_long_help = "\
+Examples:
+  shipit status production
+  shipit status production --output json")]
+    Status(EnvArgs),
+
+    /// List the releases an environment has run, newest first.
+    #[command(after_long_help = "\
+Examples:
+  shipit history production
+  shipit history production --limit 50 --output json")]
+    History(HistoryArgs),
+
+    /// Put a previous release back, without a rebuild.
+    #[command(after_long_help = "\
+Without --to or --previous, pick from a list (the previous release is preselected).
+
+Examples:
+  shipit rollback production
+  shipit rollback production --previous --yes
+  shipit rollback production --to 41            (a revision from `shipit history`)
+  shipit rollback production --to sha256:77aa   (a digest prefix)")]
+    Rollback(RollbackArgs),
+
     /// Print a shell completion script.
     #[command(after_long_help = "\
 Examples:
@@ -164,4 +199,56 @@ pub enum TargetChoice {
 
 pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EnvArgs {
+    /// Environment name from ship.toml.
+    pub environment: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DeployArgs {
+    /// Environment name from ship.toml.
+    pub environment: String,
+
+    /// Deploy this image instead of the current commit's release (must be pinned: REPO@sha256:…).
+    #[arg(long, value_name = "REPO@DIGEST", conflicts_with = "digest")]
+    pub image: Option<String>,
+
+    /// Deploy this digest from the environment's registry.
+    #[arg(long, value_name = "sha256:…")]
+    pub digest: Option<String>,
+
+    /// Deploy even if another rollout is in progress, or the same digest already runs.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArgs {
+    /// Environment name from ship.toml.
+    pub environment: String,
+
+    /// How many releases to show.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RollbackArgs {
+    /// Environment name from ship.toml.
+    pub environment: String,
+
+    /// Roll back to this revision number or digest (prefix).
+    #[arg(long, value_name = "REVISION|DIGEST", conflicts_with = "previous")]
+    pub to: Option<String>,
+
+    /// Roll back to the release before the one running now.
+    #[arg(long)]
+    pub previous: bool,
+
+    /// Roll back even if a rollout is in progress.
+    #[arg(long)]
+    pub force: bool,
 }

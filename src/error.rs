@@ -44,11 +44,14 @@ pub struct CliError {
     pub detail: Option<String>,
     /// What the user can do next. Printed as `hint: ` lines.
     pub hints: Vec<String>,
+    /// The command already printed its JSON result (which says what failed); `--output json` then must not
+    /// print a second document.
+    pub json_printed: bool,
 }
 
 impl CliError {
     pub fn new(class: ExitClass, message: impl Into<String>) -> Self {
-        CliError { class, message: message.into(), detail: None, hints: Vec::new() }
+        CliError { class, message: message.into(), detail: None, hints: Vec::new(), json_printed: false }
     }
     pub fn failure(message: impl Into<String>) -> Self {
         Self::new(ExitClass::Failure, message)
@@ -75,6 +78,11 @@ impl CliError {
     }
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
+        self
+    }
+    /// Mark that the command's JSON output already describes this failure.
+    pub fn json_printed(mut self) -> Self {
+        self.json_printed = true;
         self
     }
     /// Prefix the message with what we were doing when it failed ("push to ghcr: …").

@@ -5,6 +5,7 @@ pub mod commands;
 pub mod config;
 pub mod deploy;
 pub mod error;
+pub mod pipeline;
 pub mod providers;
 pub mod release;
 pub mod report;

@@ -56,12 +56,9 @@ impl Needs {
 fn check(name: &'static str, needed: bool, result: Result<String, (String, String)>) -> Check {
     match result {
         Ok(detail) => Check { name, status: Status::Ok, detail, hint: None },
-        Err((detail, hint)) => Check {
-            name,
-            status: if needed { Status::Fail } else { Status::Warn },
-            detail,
-            hint: Some(hint),
-        },
+        Err((detail, hint)) => {
+            Check { name, status: if needed { Status::Fail } else { Status::Warn }, detail, hint: Some(hint) }
+        }
     }
 }
 
@@ -99,8 +96,9 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     checks.push(check("kubernetes", needs.kube, check_kube()));
     checks.push(check("github", needs.github, check_github()));
 
+    let failed: Vec<&str> = checks.iter().filter(|c| c.status == Status::Fail).map(|c| c.name).collect();
     if ui.json() {
-        ui.print_json(&serde_json::json!({ "checks": checks }));
+        ui.print_json(&serde_json::json!({ "ok": failed.is_empty(), "checks": checks }));
     } else {
         let mut out = String::new();
         for c in &checks {
@@ -116,24 +114,24 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         }
         ui.print_data(out.trim_end());
     }
-    let failed: Vec<&str> = checks.iter().filter(|c| c.status == Status::Fail).map(|c| c.name).collect();
     if failed.is_empty() {
         Ok(())
     } else {
         Err(CliError::failure(format!("{} check(s) failed: {}", failed.len(), failed.join(", ")))
-            .hint("fix the lines marked ✘ above; `!` lines are not needed by this ship.toml"))
+            .hint("fix the lines marked ✘ above; `!` lines are not needed by this ship.toml")
+            .json_printed())
     }
 }
 
 async fn check_docker() -> Result<String, (String, String)> {
     let fail = |e: docker::DockerError| (e.to_string(), e.hint().to_string());
-    let (client, host) = docker::connect(None).map_err(fail)?;
-    let ping = tokio::time::timeout(std::time::Duration::from_secs(5), docker::ping(&client, &host)).await;
-    match ping {
-        Ok(Ok(info)) => Ok(format!(
-            "engine {} (API {}, {}) at {host}",
-            info.version, info.api_version, info.os_arch
-        )),
+    let host = docker::host(None);
+    let probe = async {
+        let (client, host) = docker::connect(None).await?;
+        docker::ping(&client, &host).await
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(5), probe).await {
+        Ok(Ok(info)) => Ok(format!("engine {} (API {}, {}) at {host}", info.version, info.api_version, info.os_arch)),
         Ok(Err(e)) => Err(fail(e)),
         Err(_) => Err((
             format!("the Docker engine at {host} did not answer within 5s"),
@@ -176,9 +174,10 @@ async fn check_aws(loaded: &Result<Loaded, CliError>) -> Result<String, (String,
         .and_then(|l| {
             l.config.registries.values().map(|r| r.get_ref()).find(|r| r.kind == RegistryKind::Ecr).map(|r| {
                 (
-                    r.region.as_ref().map(|s| s.to_string()).or_else(|| {
-                        crate::config::ecr_region(r.repository.get_ref()).map(str::to_string)
-                    }),
+                    r.region
+                        .as_ref()
+                        .map(|s| s.to_string())
+                        .or_else(|| crate::config::ecr_region(r.repository.get_ref()).map(str::to_string)),
                     r.endpoint_url.as_ref().map(|s| s.to_string()),
                 )
             })
@@ -196,16 +195,13 @@ async fn check_aws(loaded: &Result<Loaded, CliError>) -> Result<String, (String,
 }
 
 fn check_kube() -> Result<String, (String, String)> {
-    kube::current_context()
-        .map(|(ctx, server)| format!("context {ctx} ({server})"))
-        .map_err(|e| (format!("no usable kubeconfig: {e}"), "set KUBECONFIG or run `kubectl config use-context NAME`".into()))
+    kube::current_context().map(|(ctx, server)| format!("context {ctx} ({server})")).map_err(|e| {
+        (format!("no usable kubeconfig: {e}"), "set KUBECONFIG or run `kubectl config use-context NAME`".into())
+    })
 }
 
 fn check_github() -> Result<String, (String, String)> {
     github::token().map(|(_, source)| format!("token from {source}")).ok_or_else(|| {
-        (
-            "no GitHub token".into(),
-            "set GITHUB_TOKEN or GH_TOKEN, or log in with `gh auth login`".into(),
-        )
+        ("no GitHub token".into(), "set GITHUB_TOKEN or GH_TOKEN, or log in with `gh auth login`".into())
     })
 }

@@ -86,13 +86,16 @@ pub async fn run(args: InitArgs, settings: &Settings) -> Result<(), CliError> {
     }
     if path.exists() {
         let backup = path.with_extension("toml.bak");
-        std::fs::copy(&path, &backup)
-            .map_err(|e| CliError::failure(format!("cannot back up {} to {}: {e}", path.display(), backup.display())))?;
+        std::fs::copy(&path, &backup).map_err(|e| {
+            CliError::failure(format!("cannot back up {} to {}: {e}", path.display(), backup.display()))
+        })?;
         ui.info(format!("kept the previous file as {}", backup.display()));
     }
     write_atomically(&path, &text)?;
     ui.success(format!("wrote {} (app `{name}`, {} → {})", path.display(), repository, args.environment));
-    ui.info("next: `shipit config validate`, then `shipit doctor` to check access to Docker, the registry and the target");
+    ui.info(
+        "next: `shipit config validate`, then `shipit doctor` to check access to Docker, the registry and the target",
+    );
     Ok(())
 }
 

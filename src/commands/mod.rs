@@ -2,8 +2,12 @@
 
 mod completions;
 mod config;
+mod deploy;
 mod doctor;
+mod history;
 mod init;
+mod rollback;
+mod status;
 
 use crate::cli::Command;
 use crate::error::CliError;
@@ -14,6 +18,10 @@ pub async fn run(command: Command, settings: &Settings) -> Result<(), CliError> 
         Command::Init(args) => init::run(args, settings).await,
         Command::Config(cmd) => config::run(cmd, settings),
         Command::Doctor => doctor::run(settings).await,
+        Command::Deploy(args) => deploy::run(args, settings).await,
+        Command::Status(args) => status::run(args, settings).await,
+        Command::History(args) => history::run(args, settings).await,
+        Command::Rollback(args) => rollback::run(args, settings).await,
         Command::Completions { shell } => completions::run(shell, settings),
     }
 }

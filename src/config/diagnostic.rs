@@ -87,11 +87,7 @@ fn render_snippet(source: &str, span: Range<usize>, line: usize) -> String {
     let gutter = line.to_string().len();
     let pad = " ".repeat(gutter);
     let caret_col = (col as isize - shift).max(0) as usize;
-    format!(
-        "{pad} |\n{line} | {shown}\n{pad} | {}{}",
-        " ".repeat(caret_col),
-        "^".repeat(width)
-    )
+    format!("{pad} |\n{line} | {shown}\n{pad} | {}{}", " ".repeat(caret_col), "^".repeat(width))
 }
 
 /// "did you mean `x`?" for the closest candidate, if any is close enough to be a plausible typo.

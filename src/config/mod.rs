@@ -52,11 +52,9 @@ impl Loaded {
     /// The registry an environment deploys from (validation guarantees it exists).
     pub fn registry_for(&self, env: &Environment) -> Option<(&str, &Registry)> {
         match &env.registry {
-            Some(name) => self
-                .config
-                .registries
-                .get_key_value(name.get_ref().as_str())
-                .map(|(k, v)| (k.as_str(), v.get_ref())),
+            Some(name) => {
+                self.config.registries.get_key_value(name.get_ref().as_str()).map(|(k, v)| (k.as_str(), v.get_ref()))
+            }
             None => self.config.registries.iter().next().map(|(k, v)| (k.as_str(), v.get_ref())),
         }
     }
@@ -72,11 +70,10 @@ pub enum ConfigError {
 impl From<ConfigError> for CliError {
     fn from(e: ConfigError) -> Self {
         match e {
-            ConfigError::NotFound { start } => CliError::usage(format!(
-                "no {FILE_NAME} found in {} or any parent directory",
-                start.display()
-            ))
-            .hint("run `shipit init` to create one, or point at it with `--config PATH` / SHIPIT_CONFIG"),
+            ConfigError::NotFound { start } => {
+                CliError::usage(format!("no {FILE_NAME} found in {} or any parent directory", start.display()))
+                    .hint("run `shipit init` to create one, or point at it with `--config PATH` / SHIPIT_CONFIG")
+            }
             ConfigError::Io { path, error } => {
                 let err = CliError::usage(format!("cannot read {}: {error}", path.display()));
                 if error.kind() == std::io::ErrorKind::NotFound {
@@ -87,27 +84,33 @@ impl From<ConfigError> for CliError {
             }
             ConfigError::Invalid(diags) => {
                 let first = &diags[0];
-                let mut message = format!("{} ({})", first.message, first.position());
-                if diags.len() > 1 {
-                    message.push_str(&format!(" — and {} more problem(s)", diags.len() - 1));
+                if diags.len() == 1 {
+                    let mut err = CliError::usage(format!("{} ({})", first.message, first.position()))
+                        .detail(first.render_detail());
+                    for h in &first.hints {
+                        err = err.hint(h.clone());
+                    }
+                    return err;
                 }
+                // Several problems: each one is rendered in full, with its own hints, in file order.
                 let mut detail = String::new();
                 for (i, d) in diags.iter().enumerate() {
                     if i > 0 {
                         detail.push_str(&format!("\nerror: {}\n", d.message));
                     }
                     detail.push_str(&d.render_detail());
-                    if i > 0 {
-                        for h in &d.hints {
-                            detail.push_str(&format!("\nhint: {h}"));
-                        }
+                    for h in &d.hints {
+                        detail.push_str(&format!("\nhint: {h}"));
                     }
                 }
-                let mut err = CliError::usage(message).detail(detail);
-                for h in &first.hints {
-                    err = err.hint(h.clone());
-                }
-                err
+                CliError::usage(format!(
+                    "{} ({}) — and {} more problem(s)",
+                    first.message,
+                    first.position(),
+                    diags.len() - 1
+                ))
+                .detail(detail)
+                .hint("fix each problem above; `shipit config validate` checks again")
             }
         }
     }
@@ -149,7 +152,7 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
             path,
             "",
             None,
-            format!("{} is {:.1} MB; a ship.toml is a few kilobytes", path.display(), bytes.len() as f64 / 1e6),
+            format!("the file is {:.1} MB; a ship.toml is a few kilobytes", bytes.len() as f64 / 1e6),
         )
         .with_hint("is `--config` pointing at the right file?")));
     }
@@ -158,13 +161,13 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
         Err(e) => {
             let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
             let (line, col) = line_col(valid, valid.len());
-            let mut d = Diagnostic::new(path, "", None, format!("{} is not valid UTF-8", path.display()));
+            let mut d = Diagnostic::new(path, "", None, "the file is not valid UTF-8");
             d.location = Some((line, col));
             return Err(one(d.with_hint("save the file as UTF-8 (TOML requires it)")));
         }
     };
     if source.trim().is_empty() {
-        return Err(one(Diagnostic::new(path, source, None, format!("{} is empty", path.display()))
+        return Err(one(Diagnostic::new(path, source, None, "the file is empty")
             .with_hint("run `shipit init --force` to write a commented starting point")));
     }
     let config: Config = toml::from_str(source).map_err(|e| one(from_toml_error(path, source, &e)))?;
@@ -194,8 +197,15 @@ fn from_toml_error(path: &Path, source: &str, e: &toml::de::Error) -> Diagnostic
         format!("unknown value \"{value}\", expected one of {}", quote_list(&candidates))
     } else if let Some(rest) = raw.strip_prefix("missing field `") {
         let field = rest.split('`').next().unwrap_or(rest);
-        hints.push(format!("add `{field} = …` to this table (see docs/configuration.md)"));
+        hints.push(match field {
+            "app" => "start the file with an [app] table: `[app]` then `name = \"my-app\"`".to_string(),
+            _ => format!("add `{field} = …` to this table (see docs/configuration.md)"),
+        });
         format!("missing required key `{field}`")
+    } else if raw == "duplicate key" {
+        let key = e.span().and_then(|r| source.get(r)).unwrap_or("this key").trim().to_string();
+        hints.push("each key and table may appear once; merge the two definitions".to_string());
+        format!("`{key}` is defined twice")
     } else if raw.starts_with("invalid type:") {
         raw.replacen("invalid type:", "wrong type:", 1)
     } else {

@@ -339,11 +339,12 @@ impl Environment {
                 &["cluster", "service"],
                 &["cluster", "service", "container", "region", "endpoint_url", "image_definitions"],
             ),
-            TargetKind::Kubernetes => (
-                &["deployment"],
-                &["context", "namespace", "deployment", "containers", "kubeconfig"],
-            ),
-            TargetKind::Docker => (&["container_name"], &["host", "container_name", "container", "ports", "env", "network"]),
+            TargetKind::Kubernetes => {
+                (&["deployment"], &["context", "namespace", "deployment", "containers", "kubeconfig"])
+            }
+            TargetKind::Docker => {
+                (&["container_name"], &["host", "container_name", "container", "ports", "env", "network"])
+            }
         }
     }
 }

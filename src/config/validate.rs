@@ -89,7 +89,8 @@ impl Validator<'_> {
     }
 
     fn check(&mut self, c: &Config) {
-        let globs = c.check.branches.iter().chain(c.environments.values().flat_map(|e| e.get_ref().branches.iter().flatten()));
+        let globs =
+            c.check.branches.iter().chain(c.environments.values().flat_map(|e| e.get_ref().branches.iter().flatten()));
         for g in globs {
             if let Err(e) = globset::Glob::new(g) {
                 self.report(self.key_span("check", "branches"), format!("invalid branch pattern \"{g}\": {e}"), None);

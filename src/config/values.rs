@@ -35,9 +35,7 @@ impl std::ops::Deref for IString {
 impl<'de> Deserialize<'de> for IString {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
-        interpolate(&raw, &|name| std::env::var(name).ok())
-            .map(IString)
-            .map_err(serde::de::Error::custom)
+        interpolate(&raw, &|name| std::env::var(name).ok()).map(IString).map_err(serde::de::Error::custom)
     }
 }
 
@@ -81,7 +79,9 @@ pub fn interpolate(raw: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result
             None => (body, None),
         };
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!("`${{{body}}}` is not a valid variable reference (expected `${{NAME}}` or `${{NAME:-default}}`)"));
+            return Err(format!(
+                "`${{{body}}}` is not a valid variable reference (expected `${{NAME}}` or `${{NAME:-default}}`)"
+            ));
         }
         match (lookup(name), default) {
             (Some(v), _) if !v.is_empty() || default.is_none() => out.push_str(&v),

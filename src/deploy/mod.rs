@@ -2,6 +2,9 @@
 //! `status`, `history` and `rollback` are written once. Each target lives in its provider module and
 //! implements these operations; `Target` dispatches.
 
+pub mod meta;
+pub mod target;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 

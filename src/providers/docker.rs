@@ -24,7 +24,9 @@ pub fn host(explicit: Option<&str>) -> String {
         .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
 }
 
-pub fn connect(explicit_host: Option<&str>) -> Result<(Docker, String), DockerError> {
+/// Connect and agree on an API version: bollard asks for a newer API than many engines speak (Debian's 20.10
+/// speaks 1.41 and refuses newer), so the version is negotiated down before any call.
+pub async fn connect(explicit_host: Option<&str>) -> Result<(Docker, String), DockerError> {
     let host = host(explicit_host);
     let result = if let Some(path) = host.strip_prefix("unix://") {
         Docker::connect_with_unix(path, 600, bollard::API_DEFAULT_VERSION)
@@ -33,7 +35,12 @@ pub fn connect(explicit_host: Option<&str>) -> Result<(Docker, String), DockerEr
     } else {
         Docker::connect_with_unix(&host, 600, bollard::API_DEFAULT_VERSION)
     };
-    result.map(|d| (d, host.clone())).map_err(|source| DockerError::Connect { host, source })
+    let docker = result.map_err(|source| DockerError::Connect { host: host.clone(), source })?;
+    let docker = docker
+        .negotiate_version()
+        .await
+        .map_err(|e| DockerError::Unreachable { host: host.clone(), detail: crate::error::chain(&e) })?;
+    Ok((docker, host))
 }
 
 pub struct EngineInfo {

@@ -97,11 +97,7 @@ pub fn head_commit(dir: &Path) -> Result<crate::release::Commit, GitError> {
 fn tag_at(repo: &Repository, id: git2::Oid) -> Option<String> {
     let mut found = None;
     repo.tag_foreach(|oid, name| {
-        let target = repo
-            .find_object(oid, None)
-            .ok()
-            .and_then(|o| o.peel_to_commit().ok())
-            .map(|c| c.id());
+        let target = repo.find_object(oid, None).ok().and_then(|o| o.peel_to_commit().ok()).map(|c| c.id());
         if target == Some(id) {
             found = std::str::from_utf8(name).ok().and_then(|n| n.strip_prefix("refs/tags/")).map(str::to_string);
             return false;

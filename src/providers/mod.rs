@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod docker;
+pub mod docker_host;
 pub mod git;
 pub mod github;
 pub mod kube;

@@ -100,7 +100,7 @@ impl Ui {
             out.push_str(&format!("{} {h}\n", style("hint:").cyan().bold()));
         }
         let _ = std::io::stderr().write_all(out.as_bytes());
-        if self.json() {
+        if self.json() && !err.json_printed {
             self.print_json(&serde_json::json!({
                 "ok": false,
                 "error": {

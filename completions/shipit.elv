@@ -1,0 +1,260 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[shipit] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'shipit'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'shipit'= {
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand init 'Write a commented ship.toml from what this repository looks like'
+            cand config 'Validate ship.toml or print its JSON Schema'
+            cand doctor 'Check that everything shipit needs is installed, reachable and authorised'
+            cand deploy 'Deploy a pushed release (by digest) to an environment and wait for the rollout'
+            cand status 'Show what runs in an environment now: digest, commit, revision, rollout state'
+            cand history 'List the releases an environment has run, newest first'
+            cand rollback 'Put a previous release back, without a rebuild'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'shipit;init'= {
+            cand --name 'Application name (default: the directory name)'
+            cand --registry 'Registry type to push to'
+            cand --repository 'Image repository (default: ghcr.io/OWNER/REPO from the `origin` remote)'
+            cand --target 'Deploy target of the first environment'
+            cand --environment 'Name of the first environment'
+            cand --dockerfile 'Dockerfile path, relative to the repository root (default: detected)'
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand --force 'Overwrite an existing ship.toml'
+            cand --stdout 'Print the file instead of writing it'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shipit;config'= {
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand validate 'Check ship.toml; exit 0 when valid, 2 with the location of every problem otherwise'
+            cand schema 'Print the JSON Schema of ship.toml (for Taplo / Even Better TOML and other editors)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'shipit;config;validate'= {
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shipit;config;schema'= {
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shipit;config;help'= {
+            cand validate 'Check ship.toml; exit 0 when valid, 2 with the location of every problem otherwise'
+            cand schema 'Print the JSON Schema of ship.toml (for Taplo / Even Better TOML and other editors)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'shipit;config;help;validate'= {
+        }
+        &'shipit;config;help;schema'= {
+        }
+        &'shipit;config;help;help'= {
+        }
+        &'shipit;doctor'= {
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shipit;deploy'= {
+            cand --image 'Deploy this image instead of the current commit''s release (must be pinned: REPO@sha256:…)'
+            cand --digest 'Deploy this digest from the environment''s registry'
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand --force 'Deploy even if another rollout is in progress, or the same digest already runs'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shipit;status'= {
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shipit;history'= {
+            cand --limit 'How many releases to show'
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shipit;rollback'= {
+            cand --to 'Roll back to this revision number or digest (prefix)'
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand --previous 'Roll back to the release before the one running now'
+            cand --force 'Roll back even if a rollout is in progress'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shipit;completions'= {
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shipit;help'= {
+            cand init 'Write a commented ship.toml from what this repository looks like'
+            cand config 'Validate ship.toml or print its JSON Schema'
+            cand doctor 'Check that everything shipit needs is installed, reachable and authorised'
+            cand deploy 'Deploy a pushed release (by digest) to an environment and wait for the rollout'
+            cand status 'Show what runs in an environment now: digest, commit, revision, rollout state'
+            cand history 'List the releases an environment has run, newest first'
+            cand rollback 'Put a previous release back, without a rebuild'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'shipit;help;init'= {
+        }
+        &'shipit;help;config'= {
+            cand validate 'Check ship.toml; exit 0 when valid, 2 with the location of every problem otherwise'
+            cand schema 'Print the JSON Schema of ship.toml (for Taplo / Even Better TOML and other editors)'
+        }
+        &'shipit;help;config;validate'= {
+        }
+        &'shipit;help;config;schema'= {
+        }
+        &'shipit;help;doctor'= {
+        }
+        &'shipit;help;deploy'= {
+        }
+        &'shipit;help;status'= {
+        }
+        &'shipit;help;history'= {
+        }
+        &'shipit;help;rollback'= {
+        }
+        &'shipit;help;completions'= {
+        }
+        &'shipit;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,192 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_shipit_global_optspecs
+    string join \n config= y/yes output= color= q/quiet v/verbose h/help V/version
+end
+
+function __fish_shipit_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_shipit_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_shipit_using_subcommand
+    set -l cmd (__fish_shipit_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c shipit -n "__fish_shipit_needs_command" -l config -d 'Path to ship.toml (default: search the current directory and its parents)' -r -F
+complete -c shipit -n "__fish_shipit_needs_command" -l output -d 'Output format for data on stdout' -r -f -a "human\t''
+json\t''"
+complete -c shipit -n "__fish_shipit_needs_command" -l color -d 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shipit -n "__fish_shipit_needs_command" -s y -l yes -d 'Answer yes to approvals and take defaults for questions (for CI)'
+complete -c shipit -n "__fish_shipit_needs_command" -s q -l quiet -d 'Only print errors and requested data'
+complete -c shipit -n "__fish_shipit_needs_command" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'
+complete -c shipit -n "__fish_shipit_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c shipit -n "__fish_shipit_needs_command" -s V -l version -d 'Print version'
+complete -c shipit -n "__fish_shipit_needs_command" -f -a "init" -d 'Write a commented ship.toml from what this repository looks like'
+complete -c shipit -n "__fish_shipit_needs_command" -f -a "config" -d 'Validate ship.toml or print its JSON Schema'
+complete -c shipit -n "__fish_shipit_needs_command" -f -a "doctor" -d 'Check that everything shipit needs is installed, reachable and authorised'
+complete -c shipit -n "__fish_shipit_needs_command" -f -a "deploy" -d 'Deploy a pushed release (by digest) to an environment and wait for the rollout'
+complete -c shipit -n "__fish_shipit_needs_command" -f -a "status" -d 'Show what runs in an environment now: digest, commit, revision, rollout state'
+complete -c shipit -n "__fish_shipit_needs_command" -f -a "history" -d 'List the releases an environment has run, newest first'
+complete -c shipit -n "__fish_shipit_needs_command" -f -a "rollback" -d 'Put a previous release back, without a rebuild'
+complete -c shipit -n "__fish_shipit_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c shipit -n "__fish_shipit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shipit -n "__fish_shipit_using_subcommand init" -l name -d 'Application name (default: the directory name)' -r
+complete -c shipit -n "__fish_shipit_using_subcommand init" -l registry -d 'Registry type to push to' -r -f -a "ghcr\t''
+ecr\t''
+oci\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand init" -l repository -d 'Image repository (default: ghcr.io/OWNER/REPO from the `origin` remote)' -r
+complete -c shipit -n "__fish_shipit_using_subcommand init" -l target -d 'Deploy target of the first environment' -r -f -a "ecs\t''
+kubernetes\t''
+docker\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand init" -l environment -d 'Name of the first environment' -r
+complete -c shipit -n "__fish_shipit_using_subcommand init" -l dockerfile -d 'Dockerfile path, relative to the repository root (default: detected)' -r
+complete -c shipit -n "__fish_shipit_using_subcommand init" -l config -d 'Path to ship.toml (default: search the current directory and its parents)' -r -F
+complete -c shipit -n "__fish_shipit_using_subcommand init" -l output -d 'Output format for data on stdout' -r -f -a "human\t''
+json\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand init" -l color -d 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand init" -l force -d 'Overwrite an existing ship.toml'
+complete -c shipit -n "__fish_shipit_using_subcommand init" -l stdout -d 'Print the file instead of writing it'
+complete -c shipit -n "__fish_shipit_using_subcommand init" -s y -l yes -d 'Answer yes to approvals and take defaults for questions (for CI)'
+complete -c shipit -n "__fish_shipit_using_subcommand init" -s q -l quiet -d 'Only print errors and requested data'
+complete -c shipit -n "__fish_shipit_using_subcommand init" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'
+complete -c shipit -n "__fish_shipit_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c shipit -n "__fish_shipit_using_subcommand init" -s V -l version -d 'Print version'
+complete -c shipit -n "__fish_shipit_using_subcommand config; and not __fish_seen_subcommand_from validate schema help" -l config -d 'Path to ship.toml (default: search the current directory and its parents)' -r -F
+complete -c shipit -n "__fish_shipit_using_subcommand config; and not __fish_seen_subcommand_from validate schema help" -l output -d 'Output format for data on stdout' -r -f -a "human\t''
+json\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand config; and not __fish_seen_subcommand_from validate schema help" -l color -d 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand config; and not __fish_seen_subcommand_from validate schema help" -s y -l yes -d 'Answer yes to approvals and take defaults for questions (for CI)'
+complete -c shipit -n "__fish_shipit_using_subcommand config; and not __fish_seen_subcommand_from validate schema help" -s q -l quiet -d 'Only print errors and requested data'
+complete -c shipit -n "__fish_shipit_using_subcommand config; and not __fish_seen_subcommand_from validate schema help" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'
+complete -c shipit -n "__fish_shipit_using_subcommand config; and not __fish_seen_subcommand_from validate schema help" -s h -l help -d 'Print help'
+complete -c shipit -n "__fish_shipit_using_subcommand config; and not __fish_seen_subcommand_from validate schema help" -s V -l version -d 'Print version'
+complete -c shipit -n "__fish_shipit_using_subcommand config; and not __fish_seen_subcommand_from validate schema help" -f -a "validate" -d 'Check ship.toml; exit 0 when valid, 2 with the location of every problem otherwise'
+complete -c shipit -n "__fish_shipit_using_subcommand config; and not __fish_seen_subcommand_from validate schema help" -f -a "schema" -d 'Print the JSON Schema of ship.toml (for Taplo / Even Better TOML and other editors)'
+complete -c shipit -n "__fish_shipit_using_subcommand config; and not __fish_seen_subcommand_from validate schema help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shipit -n "__fish_shipit_using_subcommand config; and __fish_seen_subcommand_from validate" -l config -d 'Path to ship.toml (default: search the current directory and its parents)' -r -F
+complete -c shipit -n "__fish_shipit_using_subcommand config; and __fish_seen_subcommand_from validate" -l output -d 'Output format for data on stdout' -r -f -a "human\t''
+json\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand config; and __fish_seen_subcommand_from validate" -l color -d 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand config; and __fish_seen_subcommand_from validate" -s y -l yes -d 'Answer yes to approvals and take defaults for questions (for CI)'
+complete -c shipit -n "__fish_shipit_using_subcommand config; and __fish_seen_subcommand_from validate" -s q -l quiet -d 'Only print errors and requested data'
+complete -c shipit -n "__fish_shipit_using_subcommand config; and __fish_seen_subcommand_from validate" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'
+complete -c shipit -n "__fish_shipit_using_subcommand config; and __fish_seen_subcommand_from validate" -s h -l help -d 'Print help'
+complete -c shipit -n "__fish_shipit_using_subcommand config; and __fish_seen_subcommand_from validate" -s V -l version -d 'Print version'
+complete -c shipit -n "__fish_shipit_using_subcommand config; and __fish_seen_subcommand_from schema" -l config -d 'Path to ship.toml (default: search the current directory and its parents)' -r -F
+complete -c shipit -n "__fish_shipit_using_subcommand config; and __fish_seen_subcommand_from schema" -l output -d 'Output format for data on stdout' -r -f -a "human\t''
+json\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand config; and __fish_seen_subcommand_from schema" -l color -d 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand config; and __fish_seen_subcommand_from schema" -s y -l yes -d 'Answer yes to approvals and take defaults for questions (for CI)'
+complete -c shipit -n "__fish_shipit_using_subcommand config; and __fish_seen_subcommand_from schema" -s q -l quiet -d 'Only print errors and requested data'
+complete -c shipit -n "__fish_shipit_using_subcommand config; and __fish_seen_subcommand_from schema" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'
+complete -c shipit -n "__fish_shipit_using_subcommand config; and __fish_seen_subcommand_from schema" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c shipit -n "__fish_shipit_using_subcommand config; and __fish_seen_subcommand_from schema" -s V -l version -d 'Print version'
+complete -c shipit -n "__fish_shipit_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "validate" -d 'Check ship.toml; exit 0 when valid, 2 with the location of every problem otherwise'
+complete -c shipit -n "__fish_shipit_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "schema" -d 'Print the JSON Schema of ship.toml (for Taplo / Even Better TOML and other editors)'
+complete -c shipit -n "__fish_shipit_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shipit -n "__fish_shipit_using_subcommand doctor" -l config -d 'Path to ship.toml (default: search the current directory and its parents)' -r -F
+complete -c shipit -n "__fish_shipit_using_subcommand doctor" -l output -d 'Output format for data on stdout' -r -f -a "human\t''
+json\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand doctor" -l color -d 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand doctor" -s y -l yes -d 'Answer yes to approvals and take defaults for questions (for CI)'
+complete -c shipit -n "__fish_shipit_using_subcommand doctor" -s q -l quiet -d 'Only print errors and requested data'
+complete -c shipit -n "__fish_shipit_using_subcommand doctor" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'
+complete -c shipit -n "__fish_shipit_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c shipit -n "__fish_shipit_using_subcommand doctor" -s V -l version -d 'Print version'
+complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l image -d 'Deploy this image instead of the current commit\'s release (must be pinned: REPO@sha256:…)' -r
+complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l digest -d 'Deploy this digest from the environment\'s registry' -r
+complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l config -d 'Path to ship.toml (default: search the current directory and its parents)' -r -F
+complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l output -d 'Output format for data on stdout' -r -f -a "human\t''
+json\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l color -d 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l force -d 'Deploy even if another rollout is in progress, or the same digest already runs'
+complete -c shipit -n "__fish_shipit_using_subcommand deploy" -s y -l yes -d 'Answer yes to approvals and take defaults for questions (for CI)'
+complete -c shipit -n "__fish_shipit_using_subcommand deploy" -s q -l quiet -d 'Only print errors and requested data'
+complete -c shipit -n "__fish_shipit_using_subcommand deploy" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'
+complete -c shipit -n "__fish_shipit_using_subcommand deploy" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c shipit -n "__fish_shipit_using_subcommand deploy" -s V -l version -d 'Print version'
+complete -c shipit -n "__fish_shipit_using_subcommand status" -l config -d 'Path to ship.toml (default: search the current directory and its parents)' -r -F
+complete -c shipit -n "__fish_shipit_using_subcommand status" -l output -d 'Output format for data on stdout' -r -f -a "human\t''
+json\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand status" -l color -d 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand status" -s y -l yes -d 'Answer yes to approvals and take defaults for questions (for CI)'
+complete -c shipit -n "__fish_shipit_using_subcommand status" -s q -l quiet -d 'Only print errors and requested data'
+complete -c shipit -n "__fish_shipit_using_subcommand status" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'
+complete -c shipit -n "__fish_shipit_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c shipit -n "__fish_shipit_using_subcommand status" -s V -l version -d 'Print version'
+complete -c shipit -n "__fish_shipit_using_subcommand history" -l limit -d 'How many releases to show' -r
+complete -c shipit -n "__fish_shipit_using_subcommand history" -l config -d 'Path to ship.toml (default: search the current directory and its parents)' -r -F
+complete -c shipit -n "__fish_shipit_using_subcommand history" -l output -d 'Output format for data on stdout' -r -f -a "human\t''
+json\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand history" -l color -d 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand history" -s y -l yes -d 'Answer yes to approvals and take defaults for questions (for CI)'
+complete -c shipit -n "__fish_shipit_using_subcommand history" -s q -l quiet -d 'Only print errors and requested data'
+complete -c shipit -n "__fish_shipit_using_subcommand history" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'
+complete -c shipit -n "__fish_shipit_using_subcommand history" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c shipit -n "__fish_shipit_using_subcommand history" -s V -l version -d 'Print version'
+complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l to -d 'Roll back to this revision number or digest (prefix)' -r
+complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l config -d 'Path to ship.toml (default: search the current directory and its parents)' -r -F
+complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l output -d 'Output format for data on stdout' -r -f -a "human\t''
+json\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l color -d 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l previous -d 'Roll back to the release before the one running now'
+complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l force -d 'Roll back even if a rollout is in progress'
+complete -c shipit -n "__fish_shipit_using_subcommand rollback" -s y -l yes -d 'Answer yes to approvals and take defaults for questions (for CI)'
+complete -c shipit -n "__fish_shipit_using_subcommand rollback" -s q -l quiet -d 'Only print errors and requested data'
+complete -c shipit -n "__fish_shipit_using_subcommand rollback" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'
+complete -c shipit -n "__fish_shipit_using_subcommand rollback" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c shipit -n "__fish_shipit_using_subcommand rollback" -s V -l version -d 'Print version'
+complete -c shipit -n "__fish_shipit_using_subcommand completions" -l config -d 'Path to ship.toml (default: search the current directory and its parents)' -r -F
+complete -c shipit -n "__fish_shipit_using_subcommand completions" -l output -d 'Output format for data on stdout' -r -f -a "human\t''
+json\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand completions" -l color -d 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand completions" -s y -l yes -d 'Answer yes to approvals and take defaults for questions (for CI)'
+complete -c shipit -n "__fish_shipit_using_subcommand completions" -s q -l quiet -d 'Only print errors and requested data'
+complete -c shipit -n "__fish_shipit_using_subcommand completions" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'
+complete -c shipit -n "__fish_shipit_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c shipit -n "__fish_shipit_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from init config doctor deploy status history rollback completions help" -f -a "init" -d 'Write a commented ship.toml from what this repository looks like'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from init config doctor deploy status history rollback completions help" -f -a "config" -d 'Validate ship.toml or print its JSON Schema'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from init config doctor deploy status history rollback completions help" -f -a "doctor" -d 'Check that everything shipit needs is installed, reachable and authorised'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from init config doctor deploy status history rollback completions help" -f -a "deploy" -d 'Deploy a pushed release (by digest) to an environment and wait for the rollout'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from init config doctor deploy status history rollback completions help" -f -a "status" -d 'Show what runs in an environment now: digest, commit, revision, rollout state'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from init config doctor deploy status history rollback completions help" -f -a "history" -d 'List the releases an environment has run, newest first'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from init config doctor deploy status history rollback completions help" -f -a "rollback" -d 'Put a previous release back, without a rebuild'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from init config doctor deploy status history rollback completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from init config doctor deploy status history rollback completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "validate" -d 'Check ship.toml; exit 0 when valid, 2 with the location of every problem otherwise'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "schema" -d 'Print the JSON Schema of ship.toml (for Taplo / Even Better TOML and other editors)'

@@ -1,0 +1,87 @@
+//! `shipit deploy <env>`: put an already-pushed release (a digest) on an environment.
+
+use crate::cli::DeployArgs;
+use crate::config::Loaded;
+use crate::deploy::target::Target;
+use crate::deploy::{DeployMeta, DeployOptions, meta};
+use crate::error::CliError;
+use crate::pipeline::{approve, deploy};
+use crate::providers::git;
+use crate::release::{ImageRef, Release};
+use crate::settings::Settings;
+
+pub async fn run(args: DeployArgs, settings: &Settings) -> Result<(), CliError> {
+    let loaded = settings.load_config()?;
+    let env = loaded.environment(&args.environment)?;
+    let (image, commit) = resolve_image(&args, &loaded, settings)?;
+
+    let target = Target::connect(&args.environment, env, &loaded.config.app.name).await?;
+    let live = target.live().await?;
+    if let Some(l) = &live
+        && l.digest.as_deref() == Some(image.digest.as_str())
+        && !args.force
+    {
+        settings.ui.success(format!(
+            "{} already runs {} — nothing to do (--force deploys again)",
+            args.environment,
+            image.short_digest()
+        ));
+        if settings.ui.json() {
+            settings.ui.print_json(&serde_json::json!({
+                "environment": args.environment, "image": image.pinned(), "result": "unchanged"
+            }));
+        }
+        return Ok(());
+    }
+    approve::approve(&settings.ui, &args.environment, env, live.as_ref(), &image, &commit)?;
+
+    let meta = DeployMeta {
+        cause: format!("shipit deploy {} {}", args.environment, meta::short_commit(&commit)),
+        commit,
+        deployer: meta::deployer(),
+    };
+    let opts = DeployOptions { force: args.force, timeout: env.timeout.get(), auto_rollback: env.auto_rollback };
+    let report =
+        deploy::execute(&settings.ui, &args.environment, &target, deploy::Change::Deploy(&image), &meta, &opts).await?;
+    if settings.ui.json() {
+        settings.ui.print_json(&report);
+    }
+    Ok(())
+}
+
+/// The image to deploy: an explicit `--image`, a `--digest` in the environment's registry, or the release
+/// record `shipit push` wrote for HEAD.
+fn resolve_image(args: &DeployArgs, loaded: &Loaded, settings: &Settings) -> Result<(ImageRef, String), CliError> {
+    let env = loaded.environment(&args.environment)?;
+    if let Some(image) = &args.image {
+        let parsed = ImageRef::parse_pinned(image).ok_or_else(|| {
+            CliError::usage(format!("`{image}` is not pinned by digest"))
+                .hint("shipit only deploys immutable references: REPO@sha256:<64 hex>")
+        })?;
+        return Ok((parsed, "unknown".into()));
+    }
+    let (registry_name, registry) = loaded
+        .registry_for(env)
+        .ok_or_else(|| CliError::usage(format!("environment `{}` has no registry", args.environment)))?;
+    if let Some(digest) = &args.digest {
+        let digest = if digest.starts_with("sha256:") { digest.clone() } else { format!("sha256:{digest}") };
+        let image = ImageRef::parse_pinned(&format!("{}@{digest}", registry.repository.get_ref()))
+            .ok_or_else(|| CliError::usage(format!("`{digest}` is not a full sha256 digest (64 hex characters)")))?;
+        return Ok((image, "unknown".into()));
+    }
+    let head = git::head_commit(&settings.cwd)?;
+    let release = Release::for_commit(&loaded.root, &head.sha).ok_or_else(|| {
+        CliError::usage(format!("no pushed release for commit {} (HEAD)", head.short_sha)).hint(format!(
+            "run `shipit push` first, or `shipit ship {}` to build, scan, push and deploy in one go",
+            args.environment
+        ))
+    })?;
+    if release.registry != registry_name {
+        return Err(CliError::usage(format!(
+            "the release of {} was pushed to registry `{}`, but `{}` deploys from `{registry_name}`",
+            head.short_sha, release.registry, args.environment
+        ))
+        .hint(format!("run `shipit push --registry {registry_name}`")));
+    }
+    Ok((release.image, release.commit.sha))
+}

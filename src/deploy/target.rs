@@ -1,0 +1,67 @@
+//! One enum over the deploy targets, so commands are written once. Each arm is a provider.
+
+use crate::config::{Environment, TargetKind};
+use crate::deploy::{DeployMeta, DeployOptions, LiveState, Outcome, Revision};
+use crate::error::CliError;
+use crate::providers::docker_host::DockerTarget;
+use crate::release::ImageRef;
+use crate::report::Reporter;
+
+pub enum Target {
+    Docker(DockerTarget),
+}
+
+/// Run the same call on whichever target this is, turning its typed error into a CliError.
+macro_rules! dispatch {
+    ($self:expr, $t:ident => $call:expr) => {
+        match $self {
+            Target::Docker($t) => $call.await.map_err(CliError::from),
+        }
+    };
+}
+
+impl Target {
+    pub async fn connect(env_name: &str, env: &Environment, app_name: &str) -> Result<Target, CliError> {
+        match env.target {
+            TargetKind::Docker => Ok(Target::Docker(DockerTarget::connect(env_name, env, app_name).await?)),
+            other => Err(CliError::usage(format!(
+                "target \"{}\" (environment `{env_name}`) is not supported by this build of shipit",
+                other.as_str()
+            ))),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Docker(t) => t.describe(),
+        }
+    }
+
+    pub async fn live(&self) -> Result<Option<LiveState>, CliError> {
+        dispatch!(self, t => t.live())
+    }
+
+    pub async fn history(&self, limit: usize) -> Result<Vec<Revision>, CliError> {
+        dispatch!(self, t => t.history(limit))
+    }
+
+    pub async fn deploy(
+        &self,
+        image: &ImageRef,
+        meta: &DeployMeta,
+        opts: &DeployOptions,
+        reporter: &dyn Reporter,
+    ) -> Result<Outcome, CliError> {
+        dispatch!(self, t => t.deploy(image, meta, opts, reporter))
+    }
+
+    pub async fn rollback(
+        &self,
+        to: &Revision,
+        meta: &DeployMeta,
+        opts: &DeployOptions,
+        reporter: &dyn Reporter,
+    ) -> Result<Outcome, CliError> {
+        dispatch!(self, t => t.rollback(to, meta, opts, reporter))
+    }
+}

@@ -1,0 +1,5 @@
+//! Shared helpers for the integration tests: the test environment's endpoints, fake servers.
+#![allow(dead_code)]
+
+pub mod cli;
+pub mod env;
