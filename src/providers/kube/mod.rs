@@ -242,7 +242,9 @@ impl KubeTarget {
         let (_, restored) = self.apply(&undo, false, reporter).await?;
         let generation = restored.metadata.generation.unwrap_or(0);
         match watch::watch_rollout(self, &restored, generation, opts.timeout, reporter).await? {
-            watch::Finished::Complete { revision: restored } => Ok(Outcome::RolledBack { revision, restored, reason }),
+            // `restored` names the revision as the user knew it before the deploy; the controller renumbers
+            // the reused ReplicaSet (3 becomes 5), which `history` then shows.
+            watch::Finished::Complete { .. } => Ok(Outcome::RolledBack { revision, restored: previous, reason }),
             watch::Finished::Failed { reason: again, .. } => Ok(Outcome::Failed {
                 revision,
                 reason: format!("{reason}; the automatic rollback to revision {previous} failed too: {again}"),
