@@ -6,4 +6,5 @@ mod support;
 
 mod cli_basics;
 mod config_errors;
+mod kube;
 mod services;

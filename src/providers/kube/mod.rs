@@ -226,7 +226,7 @@ impl KubeTarget {
     ) -> Result<Outcome, KubeError> {
         let (before, after) = self.apply(&change, guard, reporter).await?;
         let generation = after.metadata.generation.unwrap_or(0);
-        reporter.line(&format!("{}: {}", self.deployment, change.summary()));
+        reporter.line(&format!("patched deployment/{}: {}", self.deployment, change.summary()));
         let result = watch::watch_rollout(self, &after, generation, opts.timeout, reporter).await?;
         let (revision, reason) = match result {
             watch::Finished::Complete { revision } => return Ok(Outcome::Completed { revision }),
@@ -236,7 +236,7 @@ impl KubeTarget {
             return Ok(Outcome::Failed { revision, reason });
         }
         let previous = revision_of(&before).unwrap_or_default();
-        reporter.line(&format!("rollout of revision {revision} failed: {reason}"));
+        reporter.line(&format!("rollout of revision {revision} failed: {}", reason.lines().next().unwrap_or_default()));
         reporter.line(&format!("auto-rollback: restoring revision {previous}"));
         let undo = DeployPatch::undo(&before, &after, meta);
         let (_, restored) = self.apply(&undo, false, reporter).await?;

@@ -73,7 +73,12 @@ impl DeployPatch {
         .map(|(k, v)| (k.to_string(), Some(v)))
         .collect();
         Ok(DeployPatch {
-            summary: format!("{} → {}", containers.join(", "), image.short_digest()),
+            summary: format!(
+                "{} {} → {}",
+                if containers.len() == 1 { "container" } else { "containers" },
+                containers.join(", "),
+                image.short_digest()
+            ),
             images,
             template_annotations: annotations.clone(),
             deployment_annotations: annotations,
@@ -106,7 +111,7 @@ impl DeployPatch {
         .map(|(k, v)| (k.to_string(), v))
         .collect();
         Ok(DeployPatch {
-            summary: format!("restore revision {revision}: {}", describe_images(&images)),
+            summary: format!("restore revision {revision} ({})", describe_images(&images)),
             images,
             template_annotations,
             deployment_annotations,
@@ -132,7 +137,7 @@ impl DeployPatch {
         .map(|(k, v)| (k.to_string(), v))
         .collect();
         DeployPatch {
-            summary: format!("put back {}", describe_images(&images)),
+            summary: format!("put back the previous images ({})", describe_images(&images)),
             images,
             template_annotations,
             deployment_annotations,
@@ -289,7 +294,7 @@ fn describe_images(images: &[ContainerImage]) -> String {
         .iter()
         .map(|c| {
             let shown = ImageRef::parse_pinned(&c.image).map(|i| short_digest(&i.digest)).unwrap_or(c.image.clone());
-            format!("{} → {shown}", c.name)
+            format!("container {} → {shown}", c.name)
         })
         .collect::<Vec<_>>()
         .join(", ")

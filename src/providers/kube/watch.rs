@@ -85,7 +85,7 @@ pub fn assess(view: &RolloutView, generation: i64) -> Assessment {
             let mut reason =
                 format!("ProgressDeadlineExceeded: {}", c.message.as_deref().unwrap_or("the rollout stopped progressing"));
             if let Some(hint) = new_pods.iter().find_map(|p| pod_not_ready(p)) {
-                reason.push_str(&format!("; {hint}"));
+                reason.push_str(&format!("\n{hint}"));
             }
             return Assessment::Failed { revision, reason };
         }
@@ -166,9 +166,10 @@ fn pod_not_ready(pod: &Pod) -> Option<String> {
         }
         let state = c.state.as_ref()?;
         if let Some(w) = &state.waiting {
-            return Some(describe_container(pod, c, is_init, w.reason.as_deref().unwrap_or("waiting"), w.message.as_deref()));
+            let reason = format!("not ready, waiting ({})", w.reason.as_deref().unwrap_or("no reason given"));
+            return Some(describe_container(pod, c, is_init, &reason, w.message.as_deref()));
         }
-        state.running.as_ref().map(|_| describe_container(pod, c, is_init, "running but not ready", None))
+        state.running.as_ref().map(|_| describe_container(pod, c, is_init, "running but not ready (readiness probe?)", None))
     })
 }
 
@@ -265,10 +266,10 @@ pub(super) async fn watch_rollout(
                     reason.push_str(&format!(" ({shown})"));
                 }
                 if let Some(hint) = view.new_replicaset().and_then(|rs| view.pods_of(rs).find_map(pod_not_ready)) {
-                    reason.push_str(&format!("; {hint}"));
+                    reason.push_str(&format!("\n{hint}"));
                 }
                 if let Some(e) = last_error {
-                    reason.push_str(&format!("; last watch error: {e}"));
+                    reason.push_str(&format!("\nlast watch error: {e}"));
                 }
                 return Ok(Finished::Failed { revision, reason });
             }
@@ -316,7 +317,15 @@ pub(super) async fn watch_rollout(
         if let Some(rs) = view.new_replicaset().filter(|_| assessable(&view, generation)) {
             let name = rs.metadata.name.clone().unwrap_or_default();
             if announced_rs.as_deref() != Some(name.as_str()) {
-                reporter.line(&format!("ReplicaSet {name} is revision {}", rs_revision(rs).unwrap_or("?")));
+                let was = rs
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get("deployment.kubernetes.io/revision-history"))
+                    .and_then(|h| h.rsplit(',').next())
+                    .map(|old| format!(" (it was revision {old}; the controller re-used it)"))
+                    .unwrap_or_default();
+                reporter.line(&format!("ReplicaSet {name} is revision {}{was}", rs_revision(rs).unwrap_or("?")));
                 announced_rs = Some(name);
             }
         }
