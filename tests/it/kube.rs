@@ -413,6 +413,14 @@ async fn deploying_what_already_runs_changes_nothing() {
     let outcome = target.deploy(&image('a'), &meta("a"), &opts(false), &rec).await.unwrap();
     assert_eq!(outcome, Outcome::Completed { revision: "1".into() });
     assert!(c.fake.patches().is_empty());
+    assert!(rec.lines().iter().any(|l| l.contains("already runs sha256:aaaaaaaaaaaa (revision 1)")), "{:#?}", rec.lines());
+
+    // --force deploys again: the new annotations make a new template, so a new revision with the same digest.
+    let mut forced = opts(false);
+    forced.force = true;
+    let outcome = target.deploy(&image('a'), &meta("a"), &forced, &Recorder::default()).await.unwrap();
+    assert_eq!(outcome, Outcome::Completed { revision: "2".into() });
+    assert_eq!(c.fake.patches().len(), 1);
 }
 
 // ---------------------------------------------------------------- through the binary

@@ -180,7 +180,8 @@ impl KubeTarget {
     ) -> Result<Outcome, KubeError> {
         let current = self.get_deployment().await?;
         let change = DeployPatch::for_image(&current, &self.deployment, &self.containers, image, meta)?;
-        if change.is_noop(&current) && in_progress(&current).is_none() {
+        // `--force` deploys again even when the digest already runs (new annotations, so new pods).
+        if !opts.force && change.is_noop(&current) && in_progress(&current).is_none() {
             let revision = revision_of(&current).unwrap_or_default();
             reporter.line(&format!(
                 "{} already runs {} (revision {revision}); nothing to do",

@@ -100,6 +100,11 @@ impl DeployPatch {
             SHIPIT_KEYS.iter().map(|k| (k.to_string(), old_annotations.get(*k).cloned())).collect();
         let images = images_from(old, &dep.spec.template);
         let revision = super::history::rs_revision(rs).unwrap_or("?");
+        if images.is_empty() {
+            return Err(KubeError::Config(format!(
+                "revision {revision} of Deployment {deployment} has no container that the Deployment still has; roll back with kubectl instead"
+            )));
+        }
         let digest = images.first().and_then(|c| ImageRef::parse_pinned(&c.image)).map(|i| i.digest);
         let deployment_annotations = [
             (ANN_CHANGE_CAUSE, Some(meta.cause.clone())),

@@ -297,6 +297,13 @@ pub(super) async fn watch_rollout(
                 last_error = Some(text);
                 continue;
             }
+            Some(Update::Deployment(Event::Delete(_))) => {
+                return Err(KubeError::DeploymentNotFound {
+                    namespace: target.namespace.clone(),
+                    name: target.deployment.clone(),
+                    context: format!("{}; it was deleted during the rollout", target.context),
+                });
+            }
             Some(Update::Deployment(ev)) => {
                 log_event(reporter, "Deployment", &ev);
                 deployments.apply(ev);
