@@ -140,7 +140,11 @@ fn main() {
         let before = fake.completions().len();
         let image = pinned(next);
         next += 1;
-        fake.edit(NS, "api", serde_json::json!({"spec": {"template": {"spec": {"containers": [{"name": "api", "image": image}]}}}}));
+        fake.edit(
+            NS,
+            "api",
+            serde_json::json!({"spec": {"template": {"spec": {"containers": [{"name": "api", "image": image}]}}}}),
+        );
         let started = Instant::now();
         let seen = rt.block_on(async {
             tokio::time::sleep(phase).await;

@@ -88,6 +88,88 @@ Examples:
   shipit doctor --output json")]
     Doctor,
 
+    /// Check that HEAD may ship: clean tree, allowed branch, pushed, GitHub checks and approval, SonarQube.
+    #[command(after_long_help = "\
+One line per check; a failed one says what to do. Exit code 3 when a check says no,
+1 when a check could not be done (GitHub or SonarQube unreachable, bad token).
+
+Examples:
+  shipit check                  Check HEAD against [check] in ship.toml
+  shipit check production       Use production's `branches` instead of [check].branches
+  shipit check --wait           Wait for pending GitHub checks ([check.github] wait_timeout)
+  shipit check --output json    The full report on stdout")]
+    Check(CheckArgs),
+
+    /// Scan an image with Trivy and apply the scan gate (fail_on, ignore_unfixed, exceptions).
+    #[command(after_long_help = "\
+Without IMAGE, scans HEAD's local image: <repository>:<full sha> of the registry in ship.toml.
+The Trivy report is saved as .shipit/releases/<sha>.scan.json; the summary goes into the
+release record. Exit code 3 when findings block the release.
+
+Examples:
+  shipit scan                         Scan HEAD's image
+  shipit scan ghcr.io/acme/api:v1.2   Scan a given local image
+  shipit scan --registry ecr          Pick the repository when ship.toml has several registries
+  shipit scan --output json           The verdict on stdout
+  shipit scan --skip-scan --reason \"INC-1234: hotfix, trivy mirror down\"
+                                      Record a skipped scan (emergencies only)")]
+    Scan(ScanArgs),
+
+    /// Build the image for HEAD from build.context (the .dockerignore is honoured), tagged for the registry.
+    #[command(after_long_help = "\
+Tags come from `build.tags` (default: the full and the 12-character commit SHA); OCI labels (revision,
+source, created, version) are added. A working tree with uncommitted changes is refused unless
+--allow-dirty, and its tags then end in -dirty. Prints the first image reference on stdout.
+
+Examples:
+  shipit build                          Build HEAD, one status line per Dockerfile step
+  shipit build -v                       ...and show the full build output
+  shipit build --allow-dirty            Build uncommitted changes (tags end in -dirty)
+  shipit build --registry ecr --output json")]
+    Build(BuildArgs),
+
+    /// Build (unless the registry already has this commit) and push the image; record its digest.
+    #[command(after_long_help = "\
+Before building, shipit checks that the registry answers and accepts the credentials, so a bad token
+fails in seconds. If the registry already holds <repository>:<commit sha>, the build and push are
+skipped and the existing digest is reported (--rebuild forces them). The digest is read back from the
+registry and written to .shipit/releases/<sha>.json; stdout gets repository@digest (--output json: the
+whole record). In GitHub Actions, `image` and `digest` are set as step outputs and a summary is added.
+
+Credentials: ecr from the AWS credential chain; ghcr from GITHUB_TOKEN, GH_TOKEN or `gh auth token`;
+any registry from `username` + `password_env` in ship.toml, else ~/.docker/config.json (auths,
+credHelpers, credsStore).
+
+Examples:
+  shipit push                           Check the registry, build, push, print repository@sha256:...
+  shipit push --rebuild                 Build and push even if the registry has this commit
+  shipit push --registry ghcr -v        Pick one of several registries; full build and push output
+  IMAGE=$(shipit push -q)               Just the pinned reference, for scripts")]
+    Push(PushArgs),
+
+    /// Take HEAD to production: check, build, scan, push, approve and deploy, in that order.
+    #[command(after_long_help = "\
+Each stage must pass before the next starts; environments are deployed in the order given and a
+failure stops the run. The digest read back from the registry is what every environment gets.
+
+Examples:
+  shipit ship staging                         The whole pipeline to one environment
+  shipit ship staging production              Staging first, production only if staging succeeded
+  shipit ship production --dry-run            Print the plan, change nothing (same as `shipit plan`)
+  shipit ship production --yes --output json  In CI: no prompts, the release report on stdout
+  shipit ship staging --skip-scan --reason \"INC-1234: trivy mirror down\"")]
+    Ship(ShipArgs),
+
+    /// Show what `shipit ship` would do, stage by stage, without changing anything.
+    #[command(after_long_help = "\
+Reads HEAD, asks the registry whether this commit is already pushed and each environment what it
+runs now, then prints the stages `shipit ship` would run or skip, and why.
+
+Examples:
+  shipit plan production
+  shipit plan staging production --output json")]
+    Plan(PlanArgs),
+
     /// Deploy a pushed release (by digest) to an environment and wait for the rollout.
     #[command(after_long_help = "\
 By default the release of the current commit (written by `shipit push`) is deployed.
@@ -134,6 +216,65 @@ Examples:
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Check against this environment's `branches` (default: [check].branches).
+    #[arg(value_name = "ENV")]
+    pub env: Option<String>,
+
+    /// Wait for pending GitHub checks instead of failing, up to [check.github] wait_timeout.
+    #[arg(long)]
+    pub wait: bool,
+
+    /// How often to poll GitHub while waiting.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::config::values::parse_duration, hide = true)]
+    pub poll_interval: std::time::Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ScanArgs {
+    /// Local image to scan (default: <repository>:<HEAD sha>).
+    #[arg(value_name = "IMAGE")]
+    pub image: Option<String>,
+
+    /// Registry (a key of [registries]) whose repository names the default image.
+    #[arg(long, value_name = "NAME")]
+    pub registry: Option<String>,
+
+    /// Do not scan; record that the scan was skipped, and why, in the release record. For emergencies.
+    #[arg(long, requires = "reason")]
+    pub skip_scan: bool,
+
+    /// Why the scan is skipped (required with --skip-scan).
+    #[arg(long, value_name = "TEXT", requires = "skip_scan")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BuildArgs {
+    /// Build even with uncommitted changes; the tags then end in `-dirty`.
+    #[arg(long)]
+    pub allow_dirty: bool,
+
+    /// Registry (a key of `[registries]`) to tag the image for; needed when ship.toml defines several.
+    #[arg(long, value_name = "NAME")]
+    pub registry: Option<String>,
+
+    /// Build every step again instead of reusing the engine's cache.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+
+    /// Build and push even when the registry already has an image for this commit.
+    #[arg(long)]
+    pub rebuild: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -251,4 +392,42 @@ pub struct RollbackArgs {
     /// Roll back even if a rollout is in progress.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ShipArgs {
+    /// Environments to deploy to, in order.
+    #[arg(required = true, value_name = "ENV")]
+    pub environments: Vec<String>,
+
+    /// Print the plan and stop; nothing is built, pushed or deployed.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Build and push even if the registry already has an image for this commit.
+    #[arg(long)]
+    pub rebuild: bool,
+
+    /// Wait for pending GitHub checks instead of failing on them ([check.github] wait_timeout).
+    #[arg(long)]
+    pub wait_checks: bool,
+
+    /// Do not scan; the reason is recorded in the release record. For emergencies.
+    #[arg(long, requires = "reason")]
+    pub skip_scan: bool,
+
+    /// Why the scan is skipped (required with --skip-scan).
+    #[arg(long, value_name = "TEXT", requires = "skip_scan")]
+    pub reason: Option<String>,
+
+    /// Deploy even if a rollout is in progress, or the environment already runs this digest.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// Environments, in the order `shipit ship` would deploy them.
+    #[arg(required = true, value_name = "ENV")]
+    pub environments: Vec<String>,
 }

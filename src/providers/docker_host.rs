@@ -227,6 +227,14 @@ impl DockerTarget {
             Err(e) => Some(e.to_string()),
         };
         let Some(reason) = failure else {
+            let policy = bollard::models::ContainerUpdateBody {
+                restart_policy: Some(bollard::models::RestartPolicy {
+                    name: Some(bollard::models::RestartPolicyNameEnum::UNLESS_STOPPED),
+                    maximum_retry_count: None,
+                }),
+                ..Default::default()
+            };
+            self.docker.update_container(&self.name, policy).await.map_err(self.api("set the restart policy"))?;
             reporter.line(&format!("{} revision {next} running {image}", self.name));
             self.prune().await;
             return Ok(Outcome::Completed { revision: next.to_string() });
@@ -320,10 +328,8 @@ impl DockerTarget {
             host_config: Some(HostConfig {
                 port_bindings: (!bindings.is_empty()).then_some(bindings),
                 network_mode: self.network.clone(),
-                restart_policy: Some(bollard::models::RestartPolicy {
-                    name: Some(bollard::models::RestartPolicyNameEnum::UNLESS_STOPPED),
-                    maximum_retry_count: None,
-                }),
+                // No restart policy while the start is being watched: a crash must stay visible (exit code,
+                // logs) instead of being papered over by a restart. It is set once the container is healthy.
                 ..Default::default()
             }),
             ..Default::default()
@@ -354,14 +360,10 @@ impl DockerTarget {
                 .await
                 .map_err(self.api(format!("inspect {}", self.name)))?;
             let state = info.state.unwrap_or_default();
-            let restarts = info.restart_count.unwrap_or(0);
-            if !state.running.unwrap_or(false) || restarts > 0 {
+            if !state.running.unwrap_or(false) {
                 let code = state.exit_code.unwrap_or_default();
                 let logs = self.log_tail(20).await;
                 let mut reason = format!("container exited with code {code}");
-                if restarts > 0 {
-                    reason.push_str(&format!(" and restarted {restarts} time(s)"));
-                }
                 if let Some(err) = state.error.filter(|e| !e.is_empty()) {
                     reason.push_str(&format!(": {err}"));
                 }

@@ -2,9 +2,13 @@
 //! return typed errors that the command layer turns into messages with hints.
 
 pub mod aws;
+pub mod credentials;
 pub mod docker;
 pub mod docker_host;
+pub mod ecr;
 pub mod git;
 pub mod github;
 pub mod kube;
+pub mod registry;
+pub mod sonarqube;
 pub mod trivy;

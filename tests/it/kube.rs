@@ -146,13 +146,18 @@ async fn happy_rollout_pins_the_digest_annotates_and_reports_progress() {
     assert_eq!(live.commit.as_deref(), Some("3f2c1ab"));
     assert_eq!(live.rollout, "COMPLETED");
     assert_eq!((live.desired, live.running, live.pending), (3, 3, 0));
-    assert!(live.details.iter().any(|d| d.starts_with("Progressing=True (NewReplicaSetAvailable)")), "{:?}", live.details);
+    assert!(
+        live.details.iter().any(|d| d.starts_with("Progressing=True (NewReplicaSetAvailable)")),
+        "{:?}",
+        live.details
+    );
 }
 
 #[tokio::test]
 async fn image_pull_backoff_fails_fast_with_pod_container_and_message() {
     let c = Cluster::new();
-    let message = format!("rpc error: code = NotFound desc = failed to pull and unpack image \"{}\": not found", pinned('c'));
+    let message =
+        format!("rpc error: code = NotFound desc = failed to pull and unpack image \"{}\": not found", pinned('c'));
     c.fake.script(&"c".repeat(64), Behaviour::waiting("ImagePullBackOff", &message, 0));
     let target = c.target("").await;
     let rec = Recorder::default();
@@ -179,7 +184,8 @@ async fn crash_loop_in_a_named_init_container_reports_restarts() {
     let env = environment(&format!("kubeconfig = \"{}\"\ncontainers = [\"api\", \"migrate\"]", kc.display()));
     let target = KubeTarget::connect("prod", &env, "ignored").await.unwrap();
 
-    let reason = failed_reason(target.deploy(&image('d'), &meta("d1"), &opts(false), &Recorder::default()).await.unwrap());
+    let reason =
+        failed_reason(target.deploy(&image('d'), &meta("d1"), &opts(false), &Recorder::default()).await.unwrap());
     assert!(
         reason.contains("init container migrate: CrashLoopBackOff: back-off 40s restarting failed container (restarts: 4, last exit code 1 Error)"),
         "{reason}"
@@ -192,9 +198,13 @@ async fn crash_loop_in_a_named_init_container_reports_restarts() {
 #[tokio::test]
 async fn create_container_config_error_fails_fast() {
     let c = Cluster::new();
-    c.fake.script(&"e".repeat(64), Behaviour::waiting("CreateContainerConfigError", "secret \"db-password\" not found", 0));
+    c.fake.script(
+        &"e".repeat(64),
+        Behaviour::waiting("CreateContainerConfigError", "secret \"db-password\" not found", 0),
+    );
     let target = c.target("").await;
-    let reason = failed_reason(target.deploy(&image('e'), &meta("e1"), &opts(false), &Recorder::default()).await.unwrap());
+    let reason =
+        failed_reason(target.deploy(&image('e'), &meta("e1"), &opts(false), &Recorder::default()).await.unwrap());
     assert!(reason.contains("container api: CreateContainerConfigError: secret \"db-password\" not found"), "{reason}");
 }
 
@@ -203,19 +213,25 @@ async fn progress_deadline_exceeded_fails_with_the_controllers_message() {
     let c = Cluster::new();
     c.fake.script(&"f".repeat(64), Behaviour::ProgressDeadline { after: Duration::from_millis(300) });
     let target = c.target("").await;
-    let reason = failed_reason(target.deploy(&image('f'), &meta("f1"), &opts(false), &Recorder::default()).await.unwrap());
+    let reason =
+        failed_reason(target.deploy(&image('f'), &meta("f1"), &opts(false), &Recorder::default()).await.unwrap());
     assert!(reason.starts_with("ProgressDeadlineExceeded: ReplicaSet \"api-"), "{reason}");
     assert!(reason.contains("has timed out progressing"), "{reason}");
-    assert!(reason.contains("\npod api-") && reason.contains("container api: not ready, waiting (ContainerCreating)"), "names the pod that never became ready: {reason}");
+    assert!(
+        reason.contains("\npod api-") && reason.contains("container api: not ready, waiting (ContainerCreating)"),
+        "names the pod that never became ready: {reason}"
+    );
 }
 
 #[tokio::test]
 async fn quota_rejection_of_pods_fails_with_replica_failure() {
     let c = Cluster::new();
-    let message = "pods \"api-x\" is forbidden: exceeded quota: compute, requested: cpu=500m, used: cpu=2, limited: cpu=2";
+    let message =
+        "pods \"api-x\" is forbidden: exceeded quota: compute, requested: cpu=500m, used: cpu=2, limited: cpu=2";
     c.fake.script(&"9".repeat(64), Behaviour::ReplicaFailure { message: message.into() });
     let target = c.target("").await;
-    let reason = failed_reason(target.deploy(&image('9'), &meta("q"), &opts(false), &Recorder::default()).await.unwrap());
+    let reason =
+        failed_reason(target.deploy(&image('9'), &meta("q"), &opts(false), &Recorder::default()).await.unwrap());
     assert_eq!(reason, format!("FailedCreate: {message}"));
 }
 
@@ -281,7 +297,8 @@ async fn history_and_rollback_over_several_revisions() {
 
     // Roll back to revision 2 (commit b1): its images come back and it is watched like a deploy.
     let rec = Recorder::default();
-    let rollback_meta = DeployMeta { commit: "b1".into(), deployer: "bo".into(), cause: "shipit rollback prod to revision 2".into() };
+    let rollback_meta =
+        DeployMeta { commit: "b1".into(), deployer: "bo".into(), cause: "shipit rollback prod to revision 2".into() };
     let outcome = target.rollback(&history[2], &rollback_meta, &opts(false), &rec).await.unwrap();
     assert_eq!(outcome, Outcome::Completed { revision: "5".into() });
     assert_eq!(c.image_of("api"), pinned('b'));
@@ -356,7 +373,8 @@ async fn a_change_between_read_and_patch_is_a_real_conflict_and_is_rechecked() {
 #[tokio::test]
 async fn admission_and_quota_refusals_of_the_patch_carry_the_api_message() {
     let c = Cluster::new();
-    let message = "admission webhook \"images.policy.acme.dev\" denied the request: registry 127.0.0.1:5000 is not allowed";
+    let message =
+        "admission webhook \"images.policy.acme.dev\" denied the request: registry 127.0.0.1:5000 is not allowed";
     c.fake.fail_next_patch(400, "BadRequest", message);
     let target = c.target("").await;
     let err = target.deploy(&image('b'), &meta("b"), &opts(false), &Recorder::default()).await.unwrap_err();
@@ -396,10 +414,21 @@ async fn kubeconfig_context_and_namespace_resolve_like_kubectl() {
     // A context that exists but whose cluster is down: the first call says which server and context.
     let down = c.target("context = \"elsewhere\"").await;
     let err = down.live().await.unwrap_err();
-    assert!(matches!(&err, KubeError::Unreachable { server, context, .. } if server.contains("127.0.0.1:9") && context == "elsewhere"), "{err:?}");
+    assert!(
+        matches!(&err, KubeError::Unreachable { server, context, .. } if server.contains("127.0.0.1:9") && context == "elsewhere"),
+        "{err:?}"
+    );
     // A container the Deployment does not have.
-    let err = c.target("containers = [\"web\"]").await.deploy(&image('b'), &meta("b"), &opts(false), &Recorder::default()).await.unwrap_err();
-    assert!(matches!(&err, KubeError::ContainerNotFound { available, .. } if available == &["api", "envoy"]), "{err:?}");
+    let err = c
+        .target("containers = [\"web\"]")
+        .await
+        .deploy(&image('b'), &meta("b"), &opts(false), &Recorder::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, KubeError::ContainerNotFound { available, .. } if available == &["api", "envoy"]),
+        "{err:?}"
+    );
     // A Deployment that does not exist.
     let err = c.target("namespace = \"nowhere\"").await.history(5).await.unwrap_err();
     assert!(matches!(err, KubeError::DeploymentNotFound { .. }), "{err:?}");
@@ -413,7 +442,11 @@ async fn deploying_what_already_runs_changes_nothing() {
     let outcome = target.deploy(&image('a'), &meta("a"), &opts(false), &rec).await.unwrap();
     assert_eq!(outcome, Outcome::Completed { revision: "1".into() });
     assert!(c.fake.patches().is_empty());
-    assert!(rec.lines().iter().any(|l| l.contains("already runs sha256:aaaaaaaaaaaa (revision 1)")), "{:#?}", rec.lines());
+    assert!(
+        rec.lines().iter().any(|l| l.contains("already runs sha256:aaaaaaaaaaaa (revision 1)")),
+        "{:#?}",
+        rec.lines()
+    );
 
     // --force deploys again: the new annotations make a new template, so a new revision with the same digest.
     let mut forced = opts(false);
@@ -545,41 +578,20 @@ fn binary_errors_name_the_context_and_give_hints() {
 
 #[test]
 fn rollback_picker_in_tmux() {
-    let env = crate::require_env!("tmux");
-    let tmux = env.tmux.clone().unwrap();
+    crate::require_env!("tmux");
     let app = App::new(false);
     app.deploy('b');
     app.deploy('c');
 
     let session = crate::support::env::unique_name("kube-picker");
-    let bin = assert_cmd::cargo::cargo_bin("shipit");
-    let script = app.scratch.write(
-        "run.sh",
-        format!(
-            "#!/bin/sh\ncd '{}'\nexport KUBECONFIG='{}' NO_COLOR=1 SHIPIT_DEPLOYER=picker\nunset CI\n'{}' rollback prod\necho \"EXIT=$?\"\nsleep 30\n",
-            app.scratch.path().display(),
-            app.cluster.kubeconfig(),
-            bin.display()
-        ),
+    let kubeconfig = app.cluster.kubeconfig();
+    let tmux = crate::support::tmux::Tmux::start(
+        &session,
+        app.scratch.path(),
+        &[env!("CARGO_BIN_EXE_shipit"), "rollback", "prod"],
+        &[("KUBECONFIG", kubeconfig.as_str()), ("NO_COLOR", "1"), ("SHIPIT_DEPLOYER", "picker")],
     );
-    let tmux_cmd = |args: &[&str]| std::process::Command::new(&tmux).args(args).output().unwrap();
-    let started =
-        tmux_cmd(&["new-session", "-d", "-x", "120", "-y", "30", "-s", &session, "sh", &script.display().to_string()]);
-    assert!(started.status.success(), "tmux: {}", text(&started.stderr));
-    let _kill = KillSession { tmux: tmux.clone(), session: session.clone() };
-    let capture = || text(&tmux_cmd(&["capture-pane", "-p", "-t", &session]).stdout);
-    let wait_for = |needle: &str| -> String {
-        for _ in 0..200 {
-            let screen = capture();
-            if screen.contains(needle) {
-                return screen;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("`{needle}` never appeared:\n{}", capture());
-    };
-
-    let screen = wait_for("Roll back prod to which release?");
+    let screen = tmux.wait_for("Roll back prod to which release?", Duration::from_secs(20));
     // Newest first; the live one marked; the previous one suggested (the cursor starts on it).
     assert!(screen.contains("● live") && screen.contains("← previous"), "{screen}");
     let order: Vec<usize> = ["sha256:cccccccccccc", "sha256:bbbbbbbbbbbb", "sha256:aaaaaaaaaaaa"]
@@ -588,28 +600,17 @@ fn rollback_picker_in_tmux() {
         .collect();
     assert!(order[0] < order[1] && order[1] < order[2], "{screen}");
 
-    // Move from the suggested revision 2 down to revision 1, pick it, confirm.
-    tmux_cmd(&["send-keys", "-t", &session, "Down"]);
-    std::thread::sleep(Duration::from_millis(200));
-    tmux_cmd(&["send-keys", "-t", &session, "Enter"]);
-    wait_for("Roll back prod from");
-    tmux_cmd(&["send-keys", "-t", &session, "y"]);
-    std::thread::sleep(Duration::from_millis(100));
-    tmux_cmd(&["send-keys", "-t", &session, "Enter"]);
-    let screen = wait_for("EXIT=");
-    assert!(screen.contains("EXIT=0"), "{screen}");
+    // From the suggested revision 2 down to revision 1, pick it, confirm.
+    tmux.keys(&["Down", "Enter"]);
+    let screen = tmux.wait_for("to revision 1", Duration::from_secs(10));
+    assert!(screen.contains("Roll back prod from sha256:cccccccccccc"), "{screen}");
+    tmux.keys(&["y"]);
+    let screen = tmux.wait_for("revision 4 is live", Duration::from_secs(30));
+    assert!(screen.contains("restore revision 1 (container api → sha256:aaaaaaaaaaaa)"), "{screen}");
+    assert!(screen.contains("(it was revision 1; the controller re-used it)"), "{screen}");
+    drop(tmux);
+
     assert_eq!(app.cluster.image_of("api"), pinned('a'));
     let dep = app.cluster.fake.deployment(NS, "api");
     assert_eq!(dep["metadata"]["annotations"]["shipit.dev/deployer"], "picker");
-}
-
-struct KillSession {
-    tmux: std::path::PathBuf,
-    session: String,
-}
-
-impl Drop for KillSession {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new(&self.tmux).args(["kill-session", "-t", &self.session]).output();
-    }
 }

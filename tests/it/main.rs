@@ -4,7 +4,13 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod build_push;
 mod cli_basics;
 mod config_errors;
+mod docker_target;
+mod gates_git;
+mod gates_github;
+mod gates_scan;
 mod kube;
 mod services;
+mod ship;

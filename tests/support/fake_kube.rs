@@ -236,7 +236,14 @@ impl FakeKube {
     }
 
     /// A Deployment already rolled out at revision 1: `replicas` ready pods of one ReplicaSet.
-    pub fn add_deployment(&self, ns: &str, name: &str, replicas: i64, containers: &[(&str, &str)], init: &[(&str, &str)]) {
+    pub fn add_deployment(
+        &self,
+        ns: &str,
+        name: &str,
+        replicas: i64,
+        containers: &[(&str, &str)],
+        init: &[(&str, &str)],
+    ) {
         let mut store = self.store();
         let uid = store.next_uid();
         let container_json = |list: &[(&str, &str)]| -> Vec<Value> {
@@ -493,7 +500,10 @@ impl Store {
                 rs_template["metadata"]["labels"] = Value::Object(labels.clone());
                 let mut ann = copied;
                 ann.insert(REVISION.into(), json!(next.to_string()));
-                ann.insert("deployment.kubernetes.io/desired-replicas".into(), json!(dep["spec"]["replicas"].to_string()));
+                ann.insert(
+                    "deployment.kubernetes.io/desired-replicas".into(),
+                    json!(dep["spec"]["replicas"].to_string()),
+                );
                 let uid = self.next_uid();
                 self.put(
                     Kind::ReplicaSet,
@@ -729,7 +739,14 @@ enum Step {
 }
 
 /// One controller sync, under the lock.
-fn rollout_step(shared: &Shared, ns: &str, name: &str, generation: i64, behaviour: &Behaviour, scripted: &[String]) -> Step {
+fn rollout_step(
+    shared: &Shared,
+    ns: &str,
+    name: &str,
+    generation: i64,
+    behaviour: &Behaviour,
+    scripted: &[String],
+) -> Step {
     let mut store = shared.store.lock().unwrap();
     if store.current_generation(ns, name) != generation {
         return Step::Done;
@@ -758,7 +775,9 @@ fn rollout_step(shared: &Shared, ns: &str, name: &str, generation: i64, behaviou
             }
             let dep = store.refresh_status(ns, name);
             let old_left: usize = olds.iter().map(|o| store.pods_of(ns, o).len()).sum();
-            if dep["status"]["updatedReplicas"] == desired && dep["status"]["availableReplicas"] == desired && old_left == 0
+            if dep["status"]["updatedReplicas"] == desired
+                && dep["status"]["availableReplicas"] == desired
+                && old_left == 0
             {
                 store.complete(ns, name, true);
                 return Step::Done;
@@ -908,7 +927,9 @@ pub fn strategic_merge(target: &mut Value, patch: &Value, path: &str) {
 fn merge_key(path: &str) -> Option<&'static str> {
     let last = path.rsplit('/').next().unwrap_or_default();
     match last {
-        "containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes" | "imagePullSecrets" => Some("name"),
+        "containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes" | "imagePullSecrets" => {
+            Some("name")
+        }
         "ports" => Some("containerPort"),
         "volumeMounts" => Some("mountPath"),
         _ => None,
@@ -936,7 +957,9 @@ pub fn json_merge(target: &mut Value, patch: &Value) {
 
 fn strip_nulls(v: &Value) -> Value {
     match v {
-        Value::Object(m) => Value::Object(m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), strip_nulls(v))).collect()),
+        Value::Object(m) => {
+            Value::Object(m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), strip_nulls(v))).collect())
+        }
         Value::Array(a) => Value::Array(a.iter().map(strip_nulls).collect()),
         other => other.clone(),
     }
@@ -951,9 +974,9 @@ fn router(shared: Arc<Shared>) -> Router {
         }
     };
     let item = |kind: Kind| {
-        move |s: State<Arc<Shared>>, UrlPath((ns, name)): UrlPath<(String, String)>, q: Query<BTreeMap<String, String>>| {
-            get_one(s, kind, ns, name, q)
-        }
+        move |s: State<Arc<Shared>>,
+              UrlPath((ns, name)): UrlPath<(String, String)>,
+              q: Query<BTreeMap<String, String>>| { get_one(s, kind, ns, name, q) }
     };
     Router::new()
         .route("/apis/apps/v1/namespaces/{ns}/deployments", get(collection(Kind::Deployment)))
@@ -1046,7 +1069,9 @@ impl Selector {
             .get("fieldSelector")
             .map(|s| {
                 s.split(',')
-                    .filter_map(|t| t.split_once('=').map(|(k, v)| (k.trim_end_matches('=').to_string(), v.to_string())))
+                    .filter_map(|t| {
+                        t.split_once('=').map(|(k, v)| (k.trim_end_matches('=').to_string(), v.to_string()))
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -1182,8 +1207,7 @@ async fn patch_deployment(
     body: Bytes,
 ) -> Response {
     record(&shared, "PATCH", path_of(Kind::Deployment, &ns, Some(&name)), &q);
-    let content_type =
-        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     let patch: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => return status_response(400, "BadRequest", &format!("error decoding patch: {e}")),
@@ -1234,7 +1258,9 @@ fn patch_locked(
             return Err((
                 409,
                 "Conflict".into(),
-                format!("Operation cannot be fulfilled on deployments.apps \"{name}\": the object has been modified; please apply your changes to the latest version and try again"),
+                format!(
+                    "Operation cannot be fulfilled on deployments.apps \"{name}\": the object has been modified; please apply your changes to the latest version and try again"
+                ),
             ));
         }
         patch["metadata"].as_object_mut().unwrap().remove("resourceVersion");
@@ -1247,7 +1273,11 @@ fn patch_locked(
         }
         "application/merge-patch+json" => json_merge(&mut after, &patch),
         other => {
-            return Err((415, "UnsupportedMediaType".into(), format!("the body of the request was in an unknown format: {other}")));
+            return Err((
+                415,
+                "UnsupportedMediaType".into(),
+                format!("the body of the request was in an unknown format: {other}"),
+            ));
         }
     }
     for list in ["containers", "initContainers"] {

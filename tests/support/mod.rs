@@ -4,3 +4,8 @@
 pub mod cli;
 pub mod env;
 pub mod fake_kube;
+pub mod fake_trivy;
+pub mod fault_proxy;
+pub mod git_repo;
+pub mod images;
+pub mod tmux;

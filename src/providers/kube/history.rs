@@ -100,9 +100,8 @@ pub fn rollout_state(dep: &Deployment) -> &'static str {
     if dep.spec.paused == Some(true) {
         return "PAUSED";
     }
-    let deadline = dep.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| {
-        cs.iter().any(is_deadline_exceeded)
-    });
+    let deadline =
+        dep.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(is_deadline_exceeded));
     if deadline {
         "FAILED"
     } else if super::in_progress(dep).is_some() {
@@ -126,7 +125,11 @@ pub fn live_state(dep: &Deployment, containers: &[String]) -> LiveState {
     for c in status.conditions.iter().flatten() {
         let reason = c.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
         let message = c.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default();
-        details.push(format!("{}={}{reason}{message}", c.type_.as_deref().unwrap_or("?"), c.status.as_deref().unwrap_or("?")));
+        details.push(format!(
+            "{}={}{reason}{message}",
+            c.type_.as_deref().unwrap_or("?"),
+            c.status.as_deref().unwrap_or("?")
+        ));
     }
     let images: BTreeMap<String, String> = template
         .spec
@@ -186,7 +189,8 @@ mod tests {
             "spec": {"selector": {"matchLabels": {"app": "api", "tier": "web"}}, "template": {}},
         }))
         .unwrap();
-        let sets = vec![rs("9", "ghcr.io/acme/api:v9", None, "u1"), rs("10", &d, Some("abc"), "u1"), rs("2", &d, None, "u1")];
+        let sets =
+            vec![rs("9", "ghcr.io/acme/api:v9", None, "u1"), rs("10", &d, Some("abc"), "u1"), rs("2", &d, None, "u1")];
         let revs = revisions(&dep, &sets, &["api".into()]);
         let order: Vec<_> = revs.iter().map(|r| r.revision.as_str()).collect();
         assert_eq!(order, ["10", "9", "2"]);

@@ -22,8 +22,8 @@ use crate::deploy::{DeployMeta, DeployOptions, LiveState, Outcome, Revision};
 use crate::release::ImageRef;
 use crate::report::Reporter;
 
-pub use error::KubeError;
 use error::Action;
+pub use error::KubeError;
 pub use history::{revision_of, rollout_state};
 pub use patch::{DeployPatch, in_progress};
 pub use watch::{Assessment, RolloutView, assess};
@@ -114,7 +114,8 @@ impl KubeTarget {
         let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
             .map_err(|e| KubeError::Kubeconfig { source_desc: source_desc.clone(), detail: crate::error::chain(&e) })?;
-        let namespace = env.namespace.as_deref().map(str::to_string).unwrap_or_else(|| config.default_namespace.clone());
+        let namespace =
+            env.namespace.as_deref().map(str::to_string).unwrap_or_else(|| config.default_namespace.clone());
         let server = config.cluster_url.to_string();
         let client = Client::try_from(config)
             .map_err(|e| KubeError::Kubeconfig { source_desc, detail: crate::error::chain(&e) })?;
@@ -204,7 +205,10 @@ impl KubeTarget {
         let current = self.get_deployment().await?;
         let sets = self.owned_replicasets(&current).await?;
         let Some(rs) = sets.iter().find(|rs| history::rs_revision(rs) == Some(to.revision.as_str())) else {
-            return Err(KubeError::RevisionNotFound { deployment: self.deployment.clone(), revision: to.revision.clone() });
+            return Err(KubeError::RevisionNotFound {
+                deployment: self.deployment.clone(),
+                revision: to.revision.clone(),
+            });
         };
         let change = DeployPatch::restore(&current, &self.deployment, rs, meta)?;
         if change.is_noop(&current) && in_progress(&current).is_none() {

@@ -88,7 +88,12 @@ impl DeployPatch {
     /// Put back the images and shipit annotations of the ReplicaSet `rs` (like `kubectl rollout undo
     /// --to-revision`, limited to images: other template changes made since are kept). Because the template
     /// then equals the old ReplicaSet's, the controller scales that ReplicaSet back up rather than creating one.
-    pub fn restore(dep: &Deployment, deployment: &str, rs: &ReplicaSet, meta: &DeployMeta) -> Result<DeployPatch, KubeError> {
+    pub fn restore(
+        dep: &Deployment,
+        deployment: &str,
+        rs: &ReplicaSet,
+        meta: &DeployMeta,
+    ) -> Result<DeployPatch, KubeError> {
         let Some(old) = rs.spec.template.as_ref() else {
             return Err(KubeError::RevisionNotFound {
                 deployment: deployment.to_string(),
@@ -242,7 +247,10 @@ impl KubeTarget {
                 return Err(KubeError::RolloutInProgress { deployment: self.deployment.clone(), detail });
             }
             let body = change.to_json(current.metadata.resource_version.as_deref());
-            reporter.detail(&format!("PATCH deployments/{} (strategic merge, fieldManager={FIELD_MANAGER}): {body}", self.deployment));
+            reporter.detail(&format!(
+                "PATCH deployments/{} (strategic merge, fieldManager={FIELD_MANAGER}): {body}",
+                self.deployment
+            ));
             match self.deployments().patch(&self.deployment, &params, &Patch::Strategic(body)).await {
                 Ok(after) => return Ok((current, after)),
                 Err(e) if KubeError::is_conflict(&e) && attempt < CONFLICT_ATTEMPTS => {
@@ -347,7 +355,8 @@ mod tests {
 
     #[test]
     fn deploy_patch_names_only_the_configured_containers_including_init() {
-        let d = dep(&[("api", "ghcr.io/acme/api:old"), ("envoy", "envoy:1.30")], &[("migrate", "ghcr.io/acme/api:old")]);
+        let d =
+            dep(&[("api", "ghcr.io/acme/api:old"), ("envoy", "envoy:1.30")], &[("migrate", "ghcr.io/acme/api:old")]);
         let p = DeployPatch::for_image(&d, "api", &["api".into(), "migrate".into()], &image(), &meta()).unwrap();
         let body = p.to_json(Some("41"));
         let pinned = image().pinned();

@@ -45,9 +45,17 @@ pub struct RolloutView {
 pub enum Assessment {
     /// The controller has not acted on our change yet.
     Waiting(String),
-    Progress { revision: String, line: String },
-    Complete { revision: String },
-    Failed { revision: String, reason: String },
+    Progress {
+        revision: String,
+        line: String,
+    },
+    Complete {
+        revision: String,
+    },
+    Failed {
+        revision: String,
+        reason: String,
+    },
 }
 
 impl RolloutView {
@@ -56,9 +64,7 @@ impl RolloutView {
         let dep = self.deployment.as_ref()?;
         let uid = dep.metadata.uid.as_deref().unwrap_or_default();
         let revision = revision_of(dep)?;
-        self.replicasets
-            .values()
-            .find(|rs| owned_by(&rs.metadata, uid) && rs_revision(rs) == Some(revision.as_str()))
+        self.replicasets.values().find(|rs| owned_by(&rs.metadata, uid) && rs_revision(rs) == Some(revision.as_str()))
     }
 
     fn pods_of<'a>(&'a self, rs: &ReplicaSet) -> impl Iterator<Item = &'a Pod> + 'a {
@@ -74,7 +80,9 @@ pub fn assess(view: &RolloutView, generation: i64) -> Assessment {
     };
     let status = dep.status.clone().unwrap_or_default();
     if status.observed_generation.unwrap_or(0) < generation {
-        return Assessment::Waiting(format!("waiting for the deployment controller to pick up generation {generation}"));
+        return Assessment::Waiting(format!(
+            "waiting for the deployment controller to pick up generation {generation}"
+        ));
     }
     let revision = revision_of(dep).unwrap_or_default();
     let new_rs = view.new_replicaset();
@@ -82,8 +90,10 @@ pub fn assess(view: &RolloutView, generation: i64) -> Assessment {
 
     for c in status.conditions.iter().flatten() {
         if super::history::is_deadline_exceeded(c) {
-            let mut reason =
-                format!("ProgressDeadlineExceeded: {}", c.message.as_deref().unwrap_or("the rollout stopped progressing"));
+            let mut reason = format!(
+                "ProgressDeadlineExceeded: {}",
+                c.message.as_deref().unwrap_or("the rollout stopped progressing")
+            );
             if let Some(hint) = new_pods.iter().find_map(|p| pod_not_ready(p)) {
                 reason.push_str(&format!("\n{hint}"));
             }
@@ -169,7 +179,10 @@ fn pod_not_ready(pod: &Pod) -> Option<String> {
             let reason = format!("not ready, waiting ({})", w.reason.as_deref().unwrap_or("no reason given"));
             return Some(describe_container(pod, c, is_init, &reason, w.message.as_deref()));
         }
-        state.running.as_ref().map(|_| describe_container(pod, c, is_init, "running but not ready (readiness probe?)", None))
+        state
+            .running
+            .as_ref()
+            .map(|_| describe_container(pod, c, is_init, "running but not ready (readiness probe?)", None))
     })
 }
 
@@ -374,7 +387,8 @@ fn log_event<K: Resource>(reporter: &dyn Reporter, kind: &str, ev: &Event<K>) {
 /// RBAC refusals do not heal with retries; everything else (a dropped connection, a 410 Gone) does.
 fn forbidden(err: &watcher::Error) -> Option<String> {
     match err {
-        watcher::Error::InitialListFailed(kube::Error::Api(s)) | watcher::Error::WatchStartFailed(kube::Error::Api(s))
+        watcher::Error::InitialListFailed(kube::Error::Api(s))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(s))
             if s.code == 401 || s.code == 403 =>
         {
             Some(s.message.clone())
@@ -454,8 +468,12 @@ mod tests {
         // A crashing pod of an *old* ReplicaSet is not this rollout's problem.
         view.pods.insert(
             "old".into(),
-            pod("old", "r3", json!([{"name": "api", "ready": false, "restartCount": 9, "image": "x", "imageID": "",
-                "state": {"waiting": {"reason": "CrashLoopBackOff"}}}])),
+            pod(
+                "old",
+                "r3",
+                json!([{"name": "api", "ready": false, "restartCount": 9, "image": "x", "imageID": "",
+                "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]),
+            ),
         );
         assert!(matches!(assess(&view, 3), Assessment::Progress { .. }));
         view.pods.insert(
@@ -476,24 +494,39 @@ mod tests {
     #[test]
     fn deadline_and_replica_failure_conditions_fail() {
         let view = RolloutView {
-            deployment: Some(dep(3, 3, "4", json!({"replicas": 3, "updatedReplicas": 1, "conditions": [
-                {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": "ReplicaSet \"api-new\" has timed out progressing."}
-            ]}))),
+            deployment: Some(dep(
+                3,
+                3,
+                "4",
+                json!({"replicas": 3, "updatedReplicas": 1, "conditions": [
+                    {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": "ReplicaSet \"api-new\" has timed out progressing."}
+                ]}),
+            )),
             ..Default::default()
         };
         match assess(&view, 3) {
-            Assessment::Failed { reason, .. } => assert!(reason.starts_with("ProgressDeadlineExceeded: ReplicaSet \"api-new\" has timed out")),
+            Assessment::Failed { reason, .. } => {
+                assert!(reason.starts_with("ProgressDeadlineExceeded: ReplicaSet \"api-new\" has timed out"))
+            }
             other => panic!("{other:?}"),
         }
         let view = RolloutView {
-            deployment: Some(dep(3, 3, "4", json!({"replicas": 2, "updatedReplicas": 0, "conditions": [
-                {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": "pods \"api-x\" is forbidden: exceeded quota: compute"}
-            ]}))),
+            deployment: Some(dep(
+                3,
+                3,
+                "4",
+                json!({"replicas": 2, "updatedReplicas": 0, "conditions": [
+                    {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": "pods \"api-x\" is forbidden: exceeded quota: compute"}
+                ]}),
+            )),
             ..Default::default()
         };
         assert_eq!(
             assess(&view, 3),
-            Assessment::Failed { revision: "4".into(), reason: "FailedCreate: pods \"api-x\" is forbidden: exceeded quota: compute".into() }
+            Assessment::Failed {
+                revision: "4".into(),
+                reason: "FailedCreate: pods \"api-x\" is forbidden: exceeded quota: compute".into()
+            }
         );
     }
 }

@@ -1,0 +1,248 @@
+//! The plain Docker host target, end to end through the binary: deploy by digest, status, history, rollback
+//! (flags and the interactive picker in tmux), a crashing release rolled back automatically (exit 5), and the
+//! approval gate without a terminal (exit 4).
+
+use std::time::Duration;
+
+use crate::support::cli::{Scratch, describe, text};
+use crate::support::env::{TestEnv, unique_name};
+use crate::support::images::busybox_image;
+
+/// A long-running process that stops promptly on SIGTERM (a bare `sleep` as PID 1 ignores it, and every stop
+/// would wait out Docker's 10 s grace period).
+const SERVE: &[&str] = &["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"];
+
+/// Removes every container a test made, even when it fails halfway.
+struct Containers(String);
+
+impl Drop for Containers {
+    fn drop(&mut self) {
+        let ids = std::process::Command::new("docker")
+            .args(["ps", "-aq", "--filter", &format!("label=dev.shipit.container={}", self.0)])
+            .output();
+        if let Ok(out) = ids {
+            let ids = text(&out.stdout);
+            let ids: Vec<&str> = ids.split_whitespace().collect();
+            if !ids.is_empty() {
+                let _ = std::process::Command::new("docker").arg("rm").arg("-f").args(ids).output();
+            }
+        }
+    }
+}
+
+struct Setup {
+    s: Scratch,
+    repo: String,
+    _containers: Containers,
+}
+
+fn setup(env: &TestEnv, extra: &str) -> Setup {
+    let name = unique_name("dt");
+    let repo = format!("{}/{name}", env.registry_open);
+    let s = Scratch::new();
+    s.write(
+        "ship.toml",
+        format!(
+            r#"[app]
+name = "web"
+
+[registries.local]
+type = "oci"
+repository = "{repo}"
+insecure = true
+
+[environments.dev]
+target = "docker"
+container_name = "{name}"
+host = "{host}"
+network = "none"
+timeout = "20s"
+{extra}
+"#,
+            host = env.docker_host
+        ),
+    );
+    Setup { s, repo, _containers: Containers(name) }
+}
+
+fn json(out: std::process::Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", describe(&out));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", describe(&out)))
+}
+
+#[tokio::test]
+async fn deploy_status_history_and_rollback() {
+    let env = crate::require_env!("docker", "registry_open", "busybox");
+    let t = setup(env, "approval = \"none\"");
+    let a = busybox_image(env, &t.repo, "a", SERVE).await;
+    let b = busybox_image(env, &t.repo, "b", SERVE).await;
+
+    let out = t.s.shipit().args(["status", "dev", "--output", "json"]).output().unwrap();
+    assert!(json(out)["live"].is_null());
+
+    let out = t.s.shipit().args(["deploy", "dev", "--image", &a]).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("revision 1 is live"), "{}", describe(&out));
+
+    let out = t.s.shipit().args(["deploy", "dev", "--image", &b, "--output", "json"]).output().unwrap();
+    let report = json(out);
+    assert_eq!(report["result"], "completed");
+    assert_eq!(report["image"], b.as_str());
+
+    let live = json(t.s.shipit().args(["status", "dev", "--output", "json"]).output().unwrap());
+    assert_eq!(live["live"]["image"], b.as_str());
+    assert_eq!(live["live"]["revision"], "2");
+    assert_eq!(live["live"]["running"], 1);
+
+    // Deploying what already runs changes nothing.
+    let out = t.s.shipit().args(["deploy", "dev", "--image", &b]).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("nothing to do"), "{}", describe(&out));
+
+    let history = json(t.s.shipit().args(["history", "dev", "--output", "json"]).output().unwrap());
+    let revs = history["revisions"].as_array().unwrap();
+    assert_eq!(revs.len(), 2, "{history:#}");
+    assert_eq!((revs[0]["revision"].as_str(), revs[0]["live"].as_bool()), (Some("2"), Some(true)));
+    assert_eq!(revs[1]["image"], a.as_str());
+    assert_eq!(revs[1]["deployer"], "test-runner");
+
+    let table = text(&t.s.shipit().args(["history", "dev"]).output().unwrap().stdout);
+    assert!(table.starts_with("REVISION"), "{table}");
+    assert!(table.contains("● live") && table.contains("← previous"), "{table}");
+
+    // Without a terminal, rollback needs to be told which release and to be approved.
+    let out = t.s.shipit().args(["rollback", "dev"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let out = t.s.shipit().args(["rollback", "dev", "--previous"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+
+    let out = t.s.shipit().args(["rollback", "dev", "--previous", "--yes"]).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let live = json(t.s.shipit().args(["status", "dev", "--output", "json"]).output().unwrap());
+    assert_eq!(live["live"]["image"], a.as_str());
+    assert_eq!(live["live"]["revision"], "3");
+
+    // --to by digest prefix goes forward again.
+    let digest_b = b.split('@').nth(1).unwrap();
+    let out = t.s.shipit().args(["rollback", "dev", "--to", &digest_b[..15], "--yes"]).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let live = json(t.s.shipit().args(["status", "dev", "--output", "json"]).output().unwrap());
+    assert_eq!(live["live"]["image"], b.as_str());
+}
+
+#[tokio::test]
+async fn a_crashing_release_is_rolled_back_with_exit_5() {
+    let env = crate::require_env!("docker", "registry_open", "busybox");
+    let t = setup(env, "approval = \"none\"\nauto_rollback = true");
+    let good = busybox_image(env, &t.repo, "good", SERVE).await;
+    let bad =
+        busybox_image(env, &t.repo, "bad", &["sh", "-c", "echo 'config error: DATABASE_URL missing'; exit 3"]).await;
+
+    let out = t.s.shipit().args(["deploy", "dev", "--image", &good]).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = t.s.shipit().args(["deploy", "dev", "--image", &bad]).output().unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains("container exited with code 3"), "{err}");
+    assert!(err.contains("DATABASE_URL missing"), "the log tail explains why: {err}");
+    assert!(err.contains("rolled back"), "{err}");
+
+    let live = json(t.s.shipit().args(["status", "dev", "--output", "json"]).output().unwrap());
+    assert_eq!(live["live"]["image"], good.as_str(), "the old release runs again");
+    assert_eq!(live["live"]["running"], 1);
+}
+
+#[tokio::test]
+async fn a_crashing_release_without_auto_rollback_fails_with_exit_1() {
+    let env = crate::require_env!("docker", "registry_open", "busybox");
+    let t = setup(env, "approval = \"none\"");
+    let bad = busybox_image(env, &t.repo, "bad", &["false"]).await;
+    let out = t.s.shipit().args(["deploy", "dev", "--image", &bad]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("hint: `shipit status dev`"), "{}", describe(&out));
+}
+
+#[tokio::test]
+async fn manual_approval_without_a_terminal_exits_4_and_changes_nothing() {
+    let env = crate::require_env!("docker", "registry_open", "busybox");
+    let t = setup(env, "approval = \"manual\"");
+    let a = busybox_image(env, &t.repo, "a", SERVE).await;
+    let out = t.s.shipit().args(["deploy", "dev", "--image", &a]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("--yes or SHIPIT_APPROVE=dev"), "{}", describe(&out));
+    let live = json(t.s.shipit().args(["status", "dev", "--output", "json"]).output().unwrap());
+    assert!(live["live"].is_null(), "nothing was deployed: {live:#}");
+
+    let out =
+        t.s.shipit().args(["deploy", "dev", "--image", &a]).env("SHIPIT_APPROVE", "staging,dev").output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+}
+
+/// The rollback picker, driven in a real terminal: the previous release is preselected; moving down picks the
+/// one before it.
+#[tokio::test]
+async fn rollback_picker_in_a_terminal() {
+    let env = crate::require_env!("docker", "registry_open", "busybox", "tmux");
+    let t = setup(env, "approval = \"none\"");
+    let mut images = Vec::new();
+    for tag in ["one", "two", "three"] {
+        let img = busybox_image(env, &t.repo, tag, SERVE).await;
+        let out = t.s.shipit().args(["deploy", "dev", "--image", &img]).output().unwrap();
+        assert!(out.status.success(), "{}", describe(&out));
+        images.push(img);
+    }
+    let session = unique_name("pick");
+    let tmux = crate::support::tmux::Tmux::start(
+        &session,
+        t.s.path(),
+        &[env!("CARGO_BIN_EXE_shipit"), "rollback", "dev"],
+        &[("NO_COLOR", "1"), ("SHIPIT_DEPLOYER", "picker")],
+    );
+    let screen = tmux.wait_for("Roll back dev to which release?", Duration::from_secs(20));
+    assert!(screen.contains("← previous"), "{screen}");
+    // Rows: r3 (live), r2 (previous, preselected), r1. Move to r1 and pick it.
+    tmux.keys(&["Down", "Enter"]);
+    let screen = tmux.wait_for("to revision 1", Duration::from_secs(10));
+    assert!(screen.contains("Roll back dev from"), "{screen}");
+    tmux.keys(&["y"]);
+    tmux.wait_for("revision 4 is live", Duration::from_secs(30));
+    drop(tmux);
+
+    let live = json(t.s.shipit().args(["status", "dev", "--output", "json"]).output().unwrap());
+    assert_eq!(live["live"]["image"], images[0].as_str());
+}
+
+/// Ctrl-C in the middle of a rollout: exit 130 and a line saying what state the environment was left in.
+#[tokio::test]
+async fn interrupt_says_what_state_the_environment_is_in() {
+    let env = crate::require_env!("docker", "registry_open", "busybox");
+    let t = setup(env, "approval = \"none\"");
+    let a = busybox_image(env, &t.repo, "a", SERVE).await;
+    let child =
+        t.s.shipit_std()
+            .args(["deploy", "dev", "--image", &a])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+    // The container settles for 3 s after it starts; interrupt inside that window.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = std::process::Command::new("docker")
+            .args(["ps", "-q", "--filter", &format!("label=dev.shipit.container={}", t._containers.0)])
+            .output()
+            .unwrap();
+        if !text(&out.stdout).trim().is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the container never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains("error: interrupted"), "{err}");
+    assert!(err.contains("dev: deploy of sha256:") && err.contains("was started and had not finished"), "{err}");
+}
