@@ -103,14 +103,15 @@ impl DeployPatch {
         let old_annotations = old.metadata.as_ref().and_then(|m| m.annotations.clone()).unwrap_or_default();
         let template_annotations: BTreeMap<String, Option<String>> =
             SHIPIT_KEYS.iter().map(|k| (k.to_string(), old_annotations.get(*k).cloned())).collect();
-        let images = images_from(old, &dep.spec.template);
+        let all = images_from(old, &dep.spec.template);
         let revision = super::history::rs_revision(rs).unwrap_or("?");
-        if images.is_empty() {
+        if all.is_empty() {
             return Err(KubeError::Config(format!(
                 "revision {revision} of Deployment {deployment} has no container that the Deployment still has; roll back with kubectl instead"
             )));
         }
-        let digest = images.first().and_then(|c| ImageRef::parse_pinned(&c.image)).map(|i| i.digest);
+        let digest = all.iter().find_map(|c| ImageRef::parse_pinned(&c.image)).map(|i| i.digest);
+        let images = changed_only(all, &dep.spec.template);
         let deployment_annotations = [
             (ANN_CHANGE_CAUSE, Some(meta.cause.clone())),
             (ANN_COMMIT, old_annotations.get(ANN_COMMIT).cloned()),
@@ -131,7 +132,7 @@ impl DeployPatch {
     /// Undo a failed rollout: `before` is the Deployment as read before the deploy patch, `after` as patched.
     pub fn undo(before: &Deployment, after: &Deployment, meta: &DeployMeta) -> DeployPatch {
         let old = &before.spec.template;
-        let images = images_from(old, &after.spec.template);
+        let images = changed_only(images_from(old, &after.spec.template), &after.spec.template);
         let template_annotations = SHIPIT_KEYS
             .iter()
             .map(|k| (k.to_string(), annotation(old.metadata.as_ref().and_then(|m| m.annotations.as_ref()), k)))
@@ -298,6 +299,16 @@ fn images_from(old: &PodTemplateSpec, current: &PodTemplateSpec) -> Vec<Containe
             let image = c.image.clone()?;
             let (_, now_init) = find_container(current, &c.name)?;
             (now_init == init).then(|| ContainerImage { name: c.name.clone(), init, image })
+        })
+        .collect()
+}
+
+/// Leave out containers that already run the image (less noise in the patch and in the progress line).
+fn changed_only(images: Vec<ContainerImage>, current: &PodTemplateSpec) -> Vec<ContainerImage> {
+    images
+        .into_iter()
+        .filter(|c| {
+            find_container(current, &c.name).is_none_or(|(now, _)| now.image.as_deref() != Some(c.image.as_str()))
         })
         .collect()
 }
