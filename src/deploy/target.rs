@@ -4,11 +4,13 @@ use crate::config::{Environment, TargetKind};
 use crate::deploy::{DeployMeta, DeployOptions, LiveState, Outcome, Revision};
 use crate::error::CliError;
 use crate::providers::docker_host::DockerTarget;
+use crate::providers::kube::KubeTarget;
 use crate::release::ImageRef;
 use crate::report::Reporter;
 
 pub enum Target {
     Docker(DockerTarget),
+    Kubernetes(KubeTarget),
 }
 
 /// Run the same call on whichever target this is, turning its typed error into a CliError.
@@ -16,6 +18,7 @@ macro_rules! dispatch {
     ($self:expr, $t:ident => $call:expr) => {
         match $self {
             Target::Docker($t) => $call.await.map_err(CliError::from),
+            Target::Kubernetes($t) => $call.await.map_err(CliError::from),
         }
     };
 }
@@ -24,6 +27,7 @@ impl Target {
     pub async fn connect(env_name: &str, env: &Environment, app_name: &str) -> Result<Target, CliError> {
         match env.target {
             TargetKind::Docker => Ok(Target::Docker(DockerTarget::connect(env_name, env, app_name).await?)),
+            TargetKind::Kubernetes => Ok(Target::Kubernetes(KubeTarget::connect(env_name, env, app_name).await?)),
             other => Err(CliError::usage(format!(
                 "target \"{}\" (environment `{env_name}`) is not supported by this build of shipit",
                 other.as_str()
@@ -34,6 +38,7 @@ impl Target {
     pub fn describe(&self) -> String {
         match self {
             Target::Docker(t) => t.describe(),
+            Target::Kubernetes(t) => t.describe(),
         }
     }
 

@@ -11,5 +11,6 @@ mod docker_target;
 mod gates_git;
 mod gates_github;
 mod gates_scan;
+mod kube;
 mod services;
 mod ship;
