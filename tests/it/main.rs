@@ -13,5 +13,6 @@ mod ecs_cli;
 mod gates_git;
 mod gates_github;
 mod gates_scan;
+mod kube;
 mod services;
 mod ship;
