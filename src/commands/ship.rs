@@ -174,7 +174,7 @@ pub async fn run(args: ShipArgs, settings: &Settings) -> Result<(), CliError> {
 
     // 5–6. approve and deploy, environment by environment
     let mut deploys = Vec::new();
-    let result = deploy_all(ui, &envs, &release, &args, &mut deploys).await;
+    let result = deploy_all(ui, &loaded, &envs, &release, &args, &mut deploys).await;
     write_summary(ui, &release, &report, &deploys, result.as_ref().err());
     if ui.json() {
         ui.print_json(&ShipReport { ok: result.is_ok(), release: &release, check: &report, deploys: &deploys });
@@ -184,6 +184,7 @@ pub async fn run(args: ShipArgs, settings: &Settings) -> Result<(), CliError> {
 
 async fn deploy_all(
     ui: &Ui,
+    loaded: &Loaded,
     envs: &[Env<'_>],
     release: &Release,
     args: &ShipArgs,
@@ -208,6 +209,15 @@ async fn deploy_all(
         let opts =
             DeployOptions { force: args.force, timeout: e.env.timeout.get(), auto_rollback: e.env.auto_rollback };
         deploys.push(deploy::execute(ui, e.name, target, Change::Deploy(&release.image), &meta, &opts).await?);
+        // CodePipeline-style consumers read the image from imagedefinitions.json (ECS environments that ask).
+        if let Some(path) = crate::providers::ecs::write_environment_image_definitions(
+            &loaded.root,
+            e.env,
+            &loaded.config.app.name,
+            &release.image,
+        )? {
+            ui.info(format!("wrote {}", path.display()));
+        }
     }
     Ok(())
 }
