@@ -137,7 +137,7 @@ _shipit() {
 
     case "${cmd}" in
         shipit)
-            opts="-y -q -v -h -V --config --yes --output --color --quiet --verbose --help --version init config doctor check scan build push ship plan deploy status history rollback completions help"
+            opts="-y -q -v -h -V --config --yes --output --color --quiet --verbose --help --version ship plan check build scan push deploy status history rollback init config doctor completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -443,7 +443,7 @@ _shipit() {
             return 0
             ;;
         shipit__subcmd__help)
-            opts="init config doctor check scan build push ship plan deploy status history rollback completions help"
+            opts="ship plan check build scan push deploy status history rollback init config doctor completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

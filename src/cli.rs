@@ -7,8 +7,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const EXAMPLES: &str = "\
 Examples:
   shipit init                      Write a commented ship.toml for this repository
-  shipit config validate           Check ship.toml and point at any mistake
   shipit doctor                    Check Docker, Trivy, AWS, Kubernetes and GitHub access
+  shipit plan production           What `ship` would do, without doing it
+  shipit ship staging production   Check, build, scan, push, then deploy staging, then production
+  shipit rollback production       Pick a previous release and put it back
 
 Exit codes: 0 ok, 1 failed, 2 usage/config error, 3 a gate said no, 4 approval missing or declined,
 5 deploy failed and was rolled back, 130 interrupted. See docs/exit-codes.md.";
@@ -67,86 +69,6 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Write a commented ship.toml from what this repository looks like.
-    #[command(after_long_help = "\
-Examples:
-  shipit init                                  Ask a few questions, then write ./ship.toml
-  shipit init --yes                            Take every detected default (CI, scripts)
-  shipit init --registry ecr --target ecs --repository 123456789012.dkr.ecr.us-east-1.amazonaws.com/api")]
-    Init(InitArgs),
-
-    /// Validate ship.toml or print its JSON Schema.
-    #[command(subcommand)]
-    Config(ConfigCommand),
-
-    /// Check that everything shipit needs is installed, reachable and authorised.
-    #[command(after_long_help = "\
-Each line is one check with a hint when it fails. Exit code 1 when a check that ship.toml needs fails.
-
-Examples:
-  shipit doctor
-  shipit doctor --output json")]
-    Doctor,
-
-    /// Check that HEAD may ship: clean tree, allowed branch, pushed, GitHub checks and approval, SonarQube.
-    #[command(after_long_help = "\
-One line per check; a failed one says what to do. Exit code 3 when a check says no,
-1 when a check could not be done (GitHub or SonarQube unreachable, bad token).
-
-Examples:
-  shipit check                  Check HEAD against [check] in ship.toml
-  shipit check production       Use production's `branches` instead of [check].branches
-  shipit check --wait           Wait for pending GitHub checks ([check.github] wait_timeout)
-  shipit check --output json    The full report on stdout")]
-    Check(CheckArgs),
-
-    /// Scan an image with Trivy and apply the scan gate (fail_on, ignore_unfixed, exceptions).
-    #[command(after_long_help = "\
-Without IMAGE, scans HEAD's local image: <repository>:<full sha> of the registry in ship.toml.
-The Trivy report is saved as .shipit/releases/<sha>.scan.json; the summary goes into the
-release record. Exit code 3 when findings block the release.
-
-Examples:
-  shipit scan                         Scan HEAD's image
-  shipit scan ghcr.io/acme/api:v1.2   Scan a given local image
-  shipit scan --registry ecr          Pick the repository when ship.toml has several registries
-  shipit scan --output json           The verdict on stdout
-  shipit scan --skip-scan --reason \"INC-1234: hotfix, trivy mirror down\"
-                                      Record a skipped scan (emergencies only)")]
-    Scan(ScanArgs),
-
-    /// Build the image for HEAD from build.context (the .dockerignore is honoured), tagged for the registry.
-    #[command(after_long_help = "\
-Tags come from `build.tags` (default: the full and the 12-character commit SHA); OCI labels (revision,
-source, created, version) are added. A working tree with uncommitted changes is refused unless
---allow-dirty, and its tags then end in -dirty. Prints the first image reference on stdout.
-
-Examples:
-  shipit build                          Build HEAD, one status line per Dockerfile step
-  shipit build -v                       ...and show the full build output
-  shipit build --allow-dirty            Build uncommitted changes (tags end in -dirty)
-  shipit build --registry ecr --output json")]
-    Build(BuildArgs),
-
-    /// Build (unless the registry already has this commit) and push the image; record its digest.
-    #[command(after_long_help = "\
-Before building, shipit checks that the registry answers and accepts the credentials, so a bad token
-fails in seconds. If the registry already holds <repository>:<commit sha>, the build and push are
-skipped and the existing digest is reported (--rebuild forces them). The digest is read back from the
-registry and written to .shipit/releases/<sha>.json; stdout gets repository@digest (--output json: the
-whole record). In GitHub Actions, `image` and `digest` are set as step outputs and a summary is added.
-
-Credentials: ecr from the AWS credential chain; ghcr from GITHUB_TOKEN, GH_TOKEN or `gh auth token`;
-any registry from `username` + `password_env` in ship.toml, else ~/.docker/config.json (auths,
-credHelpers, credsStore).
-
-Examples:
-  shipit push                           Check the registry, build, push, print repository@sha256:...
-  shipit push --rebuild                 Build and push even if the registry has this commit
-  shipit push --registry ghcr -v        Pick one of several registries; full build and push output
-  IMAGE=$(shipit push -q)               Just the pinned reference, for scripts")]
-    Push(PushArgs),
-
     /// Take HEAD to production: check, build, scan, push, approve and deploy, in that order.
     #[command(after_long_help = "\
 Each stage must pass before the next starts; environments are deployed in the order given and a
@@ -169,6 +91,65 @@ Examples:
   shipit plan production
   shipit plan staging production --output json")]
     Plan(PlanArgs),
+
+    /// Check that HEAD may ship: git state, GitHub checks and approval, SonarQube.
+    #[command(after_long_help = "\
+One line per check; a failed one says what to do. Exit code 3 when a check says no,
+1 when a check could not be done (GitHub or SonarQube unreachable, bad token).
+
+Examples:
+  shipit check                  Check HEAD against [check] in ship.toml
+  shipit check production       Use production's `branches` instead of [check].branches
+  shipit check --wait           Wait for pending GitHub checks ([check.github] wait_timeout)
+  shipit check --output json    The full report on stdout")]
+    Check(CheckArgs),
+
+    /// Build HEAD's image locally, tagged with the commit.
+    #[command(after_long_help = "\
+Tags come from `build.tags` (default: the full and the 12-character commit SHA); OCI labels (revision,
+source, created, version) are added. A working tree with uncommitted changes is refused unless
+--allow-dirty, and its tags then end in -dirty. Prints the first image reference on stdout.
+
+Examples:
+  shipit build                          Build HEAD, one status line per Dockerfile step
+  shipit build -v                       ...and show the full build output
+  shipit build --allow-dirty            Build uncommitted changes (tags end in -dirty)
+  shipit build --registry ecr --output json")]
+    Build(BuildArgs),
+
+    /// Scan HEAD's image with Trivy and apply the scan gate.
+    #[command(after_long_help = "\
+Without IMAGE, scans HEAD's local image: <repository>:<full sha> of the registry in ship.toml.
+The Trivy report is saved as .shipit/releases/<sha>.scan.json; the summary goes into the
+release record. Exit code 3 when findings block the release.
+
+Examples:
+  shipit scan                         Scan HEAD's image
+  shipit scan ghcr.io/acme/api:v1.2   Scan a given local image
+  shipit scan --registry ecr          Pick the repository when ship.toml has several registries
+  shipit scan --output json           The verdict on stdout
+  shipit scan --skip-scan --reason \"INC-1234: hotfix, trivy mirror down\"
+                                      Record a skipped scan (emergencies only)")]
+    Scan(ScanArgs),
+
+    /// Push HEAD's image (building it unless the registry has it) and record its digest.
+    #[command(after_long_help = "\
+Before building, shipit checks that the registry answers and accepts the credentials, so a bad token
+fails in seconds. If the registry already holds <repository>:<commit sha>, the build and push are
+skipped and the existing digest is reported (--rebuild forces them). The digest is read back from the
+registry and written to .shipit/releases/<sha>.json; stdout gets repository@digest (--output json: the
+whole record). In GitHub Actions, `image` and `digest` are set as step outputs and a summary is added.
+
+Credentials: ecr from the AWS credential chain; ghcr from GITHUB_TOKEN, GH_TOKEN or `gh auth token`;
+any registry from `username` + `password_env` in ship.toml, else ~/.docker/config.json (auths,
+credHelpers, credsStore).
+
+Examples:
+  shipit push                           Check the registry, build, push, print repository@sha256:...
+  shipit push --rebuild                 Build and push even if the registry has this commit
+  shipit push --registry ghcr -v        Pick one of several registries; full build and push output
+  IMAGE=$(shipit push -q)               Just the pinned reference, for scripts")]
+    Push(PushArgs),
 
     /// Deploy a pushed release (by digest) to an environment and wait for the rollout.
     #[command(after_long_help = "\
@@ -204,6 +185,27 @@ Examples:
   shipit rollback production --to 41            (a revision from `shipit history`)
   shipit rollback production --to sha256:77aa   (a digest prefix)")]
     Rollback(RollbackArgs),
+
+    /// Write a commented ship.toml from what this repository looks like.
+    #[command(after_long_help = "\
+Examples:
+  shipit init                                  Ask a few questions, then write ./ship.toml
+  shipit init --yes                            Take every detected default (CI, scripts)
+  shipit init --registry ecr --target ecs --repository 123456789012.dkr.ecr.us-east-1.amazonaws.com/api")]
+    Init(InitArgs),
+
+    /// Validate ship.toml or print its JSON Schema.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+
+    /// Check that everything shipit needs is installed, reachable and authorised.
+    #[command(after_long_help = "\
+Each line is one check with a hint when it fails. Exit code 1 when a check that ship.toml needs fails.
+
+Examples:
+  shipit doctor
+  shipit doctor --output json")]
+    Doctor,
 
     /// Print a shell completion script.
     #[command(after_long_help = "\
