@@ -31,15 +31,196 @@ set edit:completion:arg-completer[shipit] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand init 'Write a commented ship.toml from what this repository looks like'
-            cand config 'Validate ship.toml or print its JSON Schema'
-            cand doctor 'Check that everything shipit needs is installed, reachable and authorised'
+            cand ship 'Take HEAD to production: check, build, scan, push, approve and deploy, in that order'
+            cand plan 'Show what `shipit ship` would do, stage by stage, without changing anything'
+            cand check 'Check that HEAD may ship: git state, GitHub checks and approval, SonarQube'
+            cand build 'Build HEAD''s image locally, tagged with the commit'
+            cand scan 'Scan HEAD''s image with Trivy and apply the scan gate'
+            cand push 'Push HEAD''s image (building it unless the registry has it) and record its digest'
             cand deploy 'Deploy a pushed release (by digest) to an environment and wait for the rollout'
             cand status 'Show what runs in an environment now: digest, commit, revision, rollout state'
             cand history 'List the releases an environment has run, newest first'
             cand rollback 'Put a previous release back, without a rebuild'
+            cand init 'Write a commented ship.toml from what this repository looks like'
+            cand config 'Validate ship.toml or print its JSON Schema'
+            cand doctor 'Check that everything shipit needs is installed, reachable and authorised'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'shipit;ship'= {
+            cand --reason 'Why the scan is skipped (required with --skip-scan)'
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand --dry-run 'Print the plan and stop; nothing is built, pushed or deployed'
+            cand --rebuild 'Build and push even if the registry already has an image for this commit'
+            cand --wait-checks 'Wait for pending GitHub checks instead of failing on them ([check.github] wait_timeout)'
+            cand --skip-scan 'Do not scan; the reason is recorded in the release record. For emergencies'
+            cand --force 'Deploy even if a rollout is in progress, or the environment already runs this digest'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shipit;plan'= {
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shipit;check'= {
+            cand --poll-interval 'How often to poll GitHub while waiting'
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand --wait 'Wait for pending GitHub checks instead of failing, up to [check.github] wait_timeout'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shipit;build'= {
+            cand --registry 'Registry (a key of `[registries]`) to tag the image for; needed when ship.toml defines several'
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand --allow-dirty 'Build even with uncommitted changes; the tags then end in `-dirty`'
+            cand --no-cache 'Build every step again instead of reusing the engine''s cache'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shipit;scan'= {
+            cand --registry 'Registry (a key of [registries]) whose repository names the default image'
+            cand --reason 'Why the scan is skipped (required with --skip-scan)'
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand --skip-scan 'Do not scan; record that the scan was skipped, and why, in the release record. For emergencies'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shipit;push'= {
+            cand --registry 'Registry (a key of `[registries]`) to tag the image for; needed when ship.toml defines several'
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand --allow-dirty 'Build even with uncommitted changes; the tags then end in `-dirty`'
+            cand --no-cache 'Build every step again instead of reusing the engine''s cache'
+            cand --rebuild 'Build and push even when the registry already has an image for this commit'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shipit;deploy'= {
+            cand --image 'Deploy this image instead of the current commit''s release (must be pinned: REPO@sha256:…)'
+            cand --digest 'Deploy this digest from the environment''s registry'
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand --force 'Deploy even if another rollout is in progress, or the same digest already runs'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shipit;status'= {
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shipit;history'= {
+            cand --limit 'How many releases to show'
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shipit;rollback'= {
+            cand --to 'Roll back to this revision number or digest (prefix)'
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand --previous 'Roll back to the release before the one running now'
+            cand --force 'Roll back even if a rollout is in progress'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'shipit;init'= {
             cand --name 'Application name (default: the directory name)'
@@ -138,73 +319,6 @@ set edit:completion:arg-completer[shipit] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'shipit;deploy'= {
-            cand --image 'Deploy this image instead of the current commit''s release (must be pinned: REPO@sha256:…)'
-            cand --digest 'Deploy this digest from the environment''s registry'
-            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
-            cand --output 'Output format for data on stdout'
-            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
-            cand --force 'Deploy even if another rollout is in progress, or the same digest already runs'
-            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
-            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
-            cand -q 'Only print errors and requested data'
-            cand --quiet 'Only print errors and requested data'
-            cand -v 'Show more detail (full build output, API calls). Repeat for more'
-            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'shipit;status'= {
-            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
-            cand --output 'Output format for data on stdout'
-            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
-            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
-            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
-            cand -q 'Only print errors and requested data'
-            cand --quiet 'Only print errors and requested data'
-            cand -v 'Show more detail (full build output, API calls). Repeat for more'
-            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'shipit;history'= {
-            cand --limit 'How many releases to show'
-            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
-            cand --output 'Output format for data on stdout'
-            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
-            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
-            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
-            cand -q 'Only print errors and requested data'
-            cand --quiet 'Only print errors and requested data'
-            cand -v 'Show more detail (full build output, API calls). Repeat for more'
-            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'shipit;rollback'= {
-            cand --to 'Roll back to this revision number or digest (prefix)'
-            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
-            cand --output 'Output format for data on stdout'
-            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
-            cand --previous 'Roll back to the release before the one running now'
-            cand --force 'Roll back even if a rollout is in progress'
-            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
-            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
-            cand -q 'Only print errors and requested data'
-            cand --quiet 'Only print errors and requested data'
-            cand -v 'Show more detail (full build output, API calls). Repeat for more'
-            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
         &'shipit;completions'= {
             cand --config 'Path to ship.toml (default: search the current directory and its parents)'
             cand --output 'Output format for data on stdout'
@@ -221,15 +335,41 @@ set edit:completion:arg-completer[shipit] = {|@words|
             cand --version 'Print version'
         }
         &'shipit;help'= {
-            cand init 'Write a commented ship.toml from what this repository looks like'
-            cand config 'Validate ship.toml or print its JSON Schema'
-            cand doctor 'Check that everything shipit needs is installed, reachable and authorised'
+            cand ship 'Take HEAD to production: check, build, scan, push, approve and deploy, in that order'
+            cand plan 'Show what `shipit ship` would do, stage by stage, without changing anything'
+            cand check 'Check that HEAD may ship: git state, GitHub checks and approval, SonarQube'
+            cand build 'Build HEAD''s image locally, tagged with the commit'
+            cand scan 'Scan HEAD''s image with Trivy and apply the scan gate'
+            cand push 'Push HEAD''s image (building it unless the registry has it) and record its digest'
             cand deploy 'Deploy a pushed release (by digest) to an environment and wait for the rollout'
             cand status 'Show what runs in an environment now: digest, commit, revision, rollout state'
             cand history 'List the releases an environment has run, newest first'
             cand rollback 'Put a previous release back, without a rebuild'
+            cand init 'Write a commented ship.toml from what this repository looks like'
+            cand config 'Validate ship.toml or print its JSON Schema'
+            cand doctor 'Check that everything shipit needs is installed, reachable and authorised'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'shipit;help;ship'= {
+        }
+        &'shipit;help;plan'= {
+        }
+        &'shipit;help;check'= {
+        }
+        &'shipit;help;build'= {
+        }
+        &'shipit;help;scan'= {
+        }
+        &'shipit;help;push'= {
+        }
+        &'shipit;help;deploy'= {
+        }
+        &'shipit;help;status'= {
+        }
+        &'shipit;help;history'= {
+        }
+        &'shipit;help;rollback'= {
         }
         &'shipit;help;init'= {
         }
@@ -242,14 +382,6 @@ set edit:completion:arg-completer[shipit] = {|@words|
         &'shipit;help;config;schema'= {
         }
         &'shipit;help;doctor'= {
-        }
-        &'shipit;help;deploy'= {
-        }
-        &'shipit;help;status'= {
-        }
-        &'shipit;help;history'= {
-        }
-        &'shipit;help;rollback'= {
         }
         &'shipit;help;completions'= {
         }

@@ -7,8 +7,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const EXAMPLES: &str = "\
 Examples:
   shipit init                      Write a commented ship.toml for this repository
-  shipit config validate           Check ship.toml and point at any mistake
   shipit doctor                    Check Docker, Trivy, AWS, Kubernetes and GitHub access
+  shipit plan production           What `ship` would do, without doing it
+  shipit ship staging production   Check, build, scan, push, then deploy staging, then production
+  shipit rollback production       Pick a previous release and put it back
 
 Exit codes: 0 ok, 1 failed, 2 usage/config error, 3 a gate said no, 4 approval missing or declined,
 5 deploy failed and was rolled back, 130 interrupted. See docs/exit-codes.md.";
@@ -67,28 +69,42 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Write a commented ship.toml from what this repository looks like.
+    /// Take HEAD to production: check, build, scan, push, approve and deploy, in that order.
     #[command(after_long_help = "\
-Examples:
-  shipit init                                  Ask a few questions, then write ./ship.toml
-  shipit init --yes                            Take every detected default (CI, scripts)
-  shipit init --registry ecr --target ecs --repository 123456789012.dkr.ecr.us-east-1.amazonaws.com/api")]
-    Init(InitArgs),
-
-    /// Validate ship.toml or print its JSON Schema.
-    #[command(subcommand)]
-    Config(ConfigCommand),
-
-    /// Check that everything shipit needs is installed, reachable and authorised.
-    #[command(after_long_help = "\
-Each line is one check with a hint when it fails. Exit code 1 when a check that ship.toml needs fails.
+Each stage must pass before the next starts; environments are deployed in the order given and a
+failure stops the run. The digest read back from the registry is what every environment gets.
 
 Examples:
-  shipit doctor
-  shipit doctor --output json")]
-    Doctor,
+  shipit ship staging                         The whole pipeline to one environment
+  shipit ship staging production              Staging first, production only if staging succeeded
+  shipit ship production --dry-run            Print the plan, change nothing (same as `shipit plan`)
+  shipit ship production --yes --output json  In CI: no prompts, the release report on stdout
+  shipit ship staging --skip-scan --reason \"INC-1234: trivy mirror down\"")]
+    Ship(ShipArgs),
 
-    /// Build the image for HEAD from build.context (the .dockerignore is honoured), tagged for the registry.
+    /// Show what `shipit ship` would do, stage by stage, without changing anything.
+    #[command(after_long_help = "\
+Reads HEAD, asks the registry whether this commit is already pushed and each environment what it
+runs now, then prints the stages `shipit ship` would run or skip, and why.
+
+Examples:
+  shipit plan production
+  shipit plan staging production --output json")]
+    Plan(PlanArgs),
+
+    /// Check that HEAD may ship: git state, GitHub checks and approval, SonarQube.
+    #[command(after_long_help = "\
+One line per check; a failed one says what to do. Exit code 3 when a check says no,
+1 when a check could not be done (GitHub or SonarQube unreachable, bad token).
+
+Examples:
+  shipit check                  Check HEAD against [check] in ship.toml
+  shipit check production       Use production's `branches` instead of [check].branches
+  shipit check --wait           Wait for pending GitHub checks ([check.github] wait_timeout)
+  shipit check --output json    The full report on stdout")]
+    Check(CheckArgs),
+
+    /// Build HEAD's image locally, tagged with the commit.
     #[command(after_long_help = "\
 Tags come from `build.tags` (default: the full and the 12-character commit SHA); OCI labels (revision,
 source, created, version) are added. A working tree with uncommitted changes is refused unless
@@ -101,7 +117,22 @@ Examples:
   shipit build --registry ecr --output json")]
     Build(BuildArgs),
 
-    /// Build (unless the registry already has this commit) and push the image; record its digest.
+    /// Scan HEAD's image with Trivy and apply the scan gate.
+    #[command(after_long_help = "\
+Without IMAGE, scans HEAD's local image: <repository>:<full sha> of the registry in ship.toml.
+The Trivy report is saved as .shipit/releases/<sha>.scan.json; the summary goes into the
+release record. Exit code 3 when findings block the release.
+
+Examples:
+  shipit scan                         Scan HEAD's image
+  shipit scan ghcr.io/acme/api:v1.2   Scan a given local image
+  shipit scan --registry ecr          Pick the repository when ship.toml has several registries
+  shipit scan --output json           The verdict on stdout
+  shipit scan --skip-scan --reason \"INC-1234: hotfix, trivy mirror down\"
+                                      Record a skipped scan (emergencies only)")]
+    Scan(ScanArgs),
+
+    /// Push HEAD's image (building it unless the registry has it) and record its digest.
     #[command(after_long_help = "\
 Before building, shipit checks that the registry answers and accepts the credentials, so a bad token
 fails in seconds. If the registry already holds <repository>:<commit sha>, the build and push are
@@ -155,6 +186,27 @@ Examples:
   shipit rollback production --to sha256:77aa   (a digest prefix)")]
     Rollback(RollbackArgs),
 
+    /// Write a commented ship.toml from what this repository looks like.
+    #[command(after_long_help = "\
+Examples:
+  shipit init                                  Ask a few questions, then write ./ship.toml
+  shipit init --yes                            Take every detected default (CI, scripts)
+  shipit init --registry ecr --target ecs --repository 123456789012.dkr.ecr.us-east-1.amazonaws.com/api")]
+    Init(InitArgs),
+
+    /// Validate ship.toml or print its JSON Schema.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+
+    /// Check that everything shipit needs is installed, reachable and authorised.
+    #[command(after_long_help = "\
+Each line is one check with a hint when it fails. Exit code 1 when a check that ship.toml needs fails.
+
+Examples:
+  shipit doctor
+  shipit doctor --output json")]
+    Doctor,
+
     /// Print a shell completion script.
     #[command(after_long_help = "\
 Examples:
@@ -166,6 +218,40 @@ Examples:
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Check against this environment's `branches` (default: [check].branches).
+    #[arg(value_name = "ENV")]
+    pub env: Option<String>,
+
+    /// Wait for pending GitHub checks instead of failing, up to [check.github] wait_timeout.
+    #[arg(long)]
+    pub wait: bool,
+
+    /// How often to poll GitHub while waiting.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::config::values::parse_duration, hide = true)]
+    pub poll_interval: std::time::Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ScanArgs {
+    /// Local image to scan (default: <repository>:<HEAD sha>).
+    #[arg(value_name = "IMAGE")]
+    pub image: Option<String>,
+
+    /// Registry (a key of [registries]) whose repository names the default image.
+    #[arg(long, value_name = "NAME")]
+    pub registry: Option<String>,
+
+    /// Do not scan; record that the scan was skipped, and why, in the release record. For emergencies.
+    #[arg(long, requires = "reason")]
+    pub skip_scan: bool,
+
+    /// Why the scan is skipped (required with --skip-scan).
+    #[arg(long, value_name = "TEXT", requires = "skip_scan")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -308,4 +394,42 @@ pub struct RollbackArgs {
     /// Roll back even if a rollout is in progress.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ShipArgs {
+    /// Environments to deploy to, in order.
+    #[arg(required = true, value_name = "ENV")]
+    pub environments: Vec<String>,
+
+    /// Print the plan and stop; nothing is built, pushed or deployed.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Build and push even if the registry already has an image for this commit.
+    #[arg(long)]
+    pub rebuild: bool,
+
+    /// Wait for pending GitHub checks instead of failing on them ([check.github] wait_timeout).
+    #[arg(long)]
+    pub wait_checks: bool,
+
+    /// Do not scan; the reason is recorded in the release record. For emergencies.
+    #[arg(long, requires = "reason")]
+    pub skip_scan: bool,
+
+    /// Why the scan is skipped (required with --skip-scan).
+    #[arg(long, value_name = "TEXT", requires = "skip_scan")]
+    pub reason: Option<String>,
+
+    /// Deploy even if a rollout is in progress, or the environment already runs this digest.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// Environments, in the order `shipit ship` would deploy them.
+    #[arg(required = true, value_name = "ENV")]
+    pub environments: Vec<String>,
 }

@@ -11,6 +11,7 @@ pub mod pipeline;
 pub mod providers;
 pub mod release;
 pub mod report;
+pub mod scan;
 pub mod settings;
 pub mod ui;
 
@@ -39,8 +40,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         tokio::select! {
             r = commands::run(cli.command, &settings) => r,
-            _ = tokio::signal::ctrl_c() => Err(CliError::interrupted("interrupted")
-                .hint("nothing was changed after the interruption; run `shipit status <env>` to see what each environment runs")),
+            _ = tokio::signal::ctrl_c() => Err(interrupted()),
         }
     });
     match result {
@@ -50,4 +50,16 @@ pub fn main() -> ExitCode {
             ExitCode::from(err.exit_code())
         }
     }
+}
+
+/// The Ctrl-C error: what each environment touched in this run was doing when shipit stopped.
+fn interrupted() -> CliError {
+    let states = pipeline::journal::lines();
+    if states.is_empty() {
+        return CliError::interrupted("interrupted; no environment was changed")
+            .hint("a release record or scan report may be incomplete; run the command again");
+    }
+    CliError::interrupted("interrupted")
+        .detail(states.iter().map(|s| format!("  {s}")).collect::<Vec<_>>().join("\n"))
+        .hint("a rollout that was in progress goes on without shipit; `shipit status <env>` shows where it stands")
 }

@@ -43,6 +43,11 @@ pub async fn run(args: DeployArgs, settings: &Settings) -> Result<(), CliError> 
     let opts = DeployOptions { force: args.force, timeout: env.timeout.get(), auto_rollback: env.auto_rollback };
     let report =
         deploy::execute(&settings.ui, &args.environment, &target, deploy::Change::Deploy(&image), &meta, &opts).await?;
+    if let Some(path) =
+        crate::providers::ecs::write_environment_image_definitions(&loaded.root, env, &loaded.config.app.name, &image)?
+    {
+        settings.ui.info(format!("wrote {}", path.display()));
+    }
     if settings.ui.json() {
         settings.ui.print_json(&report);
     }

@@ -1,14 +1,18 @@
 //! One file per subcommand. Commands are thin: translate arguments, call the pipeline or a provider, report.
 
 mod build;
+mod check;
 mod completions;
 mod config;
 mod deploy;
 mod doctor;
 mod history;
 mod init;
+mod plan;
 mod push;
 mod rollback;
+mod scan;
+mod ship;
 mod status;
 
 use crate::cli::Command;
@@ -22,10 +26,14 @@ pub async fn run(command: Command, settings: &Settings) -> Result<(), CliError> 
         Command::Doctor => doctor::run(settings).await,
         Command::Build(args) => build::run(args, settings).await,
         Command::Push(args) => push::run(args, settings).await,
+        Command::Ship(args) => ship::run(args, settings).await,
+        Command::Plan(args) => plan::run(args, settings).await,
         Command::Deploy(args) => deploy::run(args, settings).await,
         Command::Status(args) => status::run(args, settings).await,
         Command::History(args) => history::run(args, settings).await,
         Command::Rollback(args) => rollback::run(args, settings).await,
         Command::Completions { shell } => completions::run(shell, settings),
+        Command::Check(args) => check::run(args, settings).await,
+        Command::Scan(args) => scan::run(args, settings).await,
     }
 }

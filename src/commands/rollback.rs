@@ -60,7 +60,9 @@ pub async fn run(args: RollbackArgs, settings: &Settings) -> Result<(), CliError
         chosen.revision,
         chosen.commit.as_deref().map(|c| format!(", {}", short_commit(c))).unwrap_or_default()
     );
-    if !ui.confirm(&question, true, "--yes")? {
+    if crate::pipeline::approve::approved_by_env(&args.environment) {
+        ui.info(format!("{} {question} yes (SHIPIT_APPROVE)", console::style("?").cyan()));
+    } else if !ui.confirm(&question, true, &format!("--yes or SHIPIT_APPROVE={}", args.environment))? {
         return Err(CliError::approval("rollback declined").hint("nothing was changed"));
     }
     let meta = DeployMeta {

@@ -291,7 +291,7 @@ pub struct Environment {
     pub cluster: Option<IString>,
     /// ecs: service name.
     pub service: Option<IString>,
-    /// ecs and docker: the container (in the task definition) whose image is replaced. Default: `app.name`.
+    /// ecs: the container (in the task definition) whose image is replaced. Default: `app.name`.
     pub container: Option<IString>,
     /// ecs: AWS region. Default: the AWS chain's region.
     pub region: Option<IString>,

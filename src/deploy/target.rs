@@ -4,11 +4,15 @@ use crate::config::{Environment, TargetKind};
 use crate::deploy::{DeployMeta, DeployOptions, LiveState, Outcome, Revision};
 use crate::error::CliError;
 use crate::providers::docker_host::DockerTarget;
+use crate::providers::ecs::EcsTarget;
+use crate::providers::kube::KubeTarget;
 use crate::release::ImageRef;
 use crate::report::Reporter;
 
 pub enum Target {
     Docker(DockerTarget),
+    Ecs(EcsTarget),
+    Kubernetes(KubeTarget),
 }
 
 /// Run the same call on whichever target this is, turning its typed error into a CliError.
@@ -16,6 +20,8 @@ macro_rules! dispatch {
     ($self:expr, $t:ident => $call:expr) => {
         match $self {
             Target::Docker($t) => $call.await.map_err(CliError::from),
+            Target::Ecs($t) => $call.await.map_err(CliError::from),
+            Target::Kubernetes($t) => $call.await.map_err(CliError::from),
         }
     };
 }
@@ -24,16 +30,16 @@ impl Target {
     pub async fn connect(env_name: &str, env: &Environment, app_name: &str) -> Result<Target, CliError> {
         match env.target {
             TargetKind::Docker => Ok(Target::Docker(DockerTarget::connect(env_name, env, app_name).await?)),
-            other => Err(CliError::usage(format!(
-                "target \"{}\" (environment `{env_name}`) is not supported by this build of shipit",
-                other.as_str()
-            ))),
+            TargetKind::Ecs => Ok(Target::Ecs(EcsTarget::connect(env_name, env, app_name).await?)),
+            TargetKind::Kubernetes => Ok(Target::Kubernetes(KubeTarget::connect(env_name, env, app_name).await?)),
         }
     }
 
     pub fn describe(&self) -> String {
         match self {
             Target::Docker(t) => t.describe(),
+            Target::Ecs(t) => t.describe(),
+            Target::Kubernetes(t) => t.describe(),
         }
     }
 

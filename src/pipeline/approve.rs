@@ -24,7 +24,7 @@ pub fn describe_live(live: Option<&LiveState>) -> String {
 
 /// SHIPIT_APPROVE=production,staging (or `*`) approves those environments without a prompt; meant for a CI
 /// job that itself sits behind an approval (a GitHub environment with required reviewers).
-fn approved_by_env(env_name: &str) -> bool {
+pub fn approved_by_env(env_name: &str) -> bool {
     std::env::var("SHIPIT_APPROVE")
         .map(|v| v.split(',').map(str::trim).any(|e| e == env_name || e == "*"))
         .unwrap_or(false)

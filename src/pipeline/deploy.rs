@@ -31,14 +31,29 @@ pub async fn execute(
     meta: &DeployMeta,
     opts: &DeployOptions,
 ) -> Result<DeployReport, CliError> {
-    let stage = ui.stage(match change {
-        Change::Deploy(_) => "deploy",
-        Change::Rollback(_) => "rollback",
-    });
+    let name = stage_name(&change);
+    let stage = ui.stage(name);
+    let what = match &change {
+        Change::Deploy(img) => img.short_digest(),
+        Change::Rollback(rev) => format!("revision {}", rev.revision),
+    };
+    super::journal::set(
+        env_name,
+        format!("{name} of {what} to {} was started and had not finished", target.describe()),
+    );
     let (image, result) = match change {
         Change::Deploy(img) => (img.pinned(), target.deploy(img, meta, opts, &stage).await),
         Change::Rollback(rev) => (rev.image.clone(), target.rollback(rev, meta, opts, &stage).await),
     };
+    super::journal::set(
+        env_name,
+        match &result {
+            Ok(Outcome::Completed { revision }) => format!("revision {revision} ({what}) is live"),
+            Ok(Outcome::Failed { revision, .. }) => format!("revision {revision} ({what}) failed; not rolled back"),
+            Ok(Outcome::RolledBack { restored, .. }) => format!("rolled back to revision {restored}"),
+            Err(e) => format!("{name} of {what} failed: {}", e.message),
+        },
+    );
     let outcome = match result {
         Ok(o) => o,
         Err(e) => {
@@ -72,4 +87,11 @@ pub async fn execute(
 
 fn indent(text: &str) -> String {
     text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+}
+
+fn stage_name(change: &Change<'_>) -> &'static str {
+    match change {
+        Change::Deploy(_) => "deploy",
+        Change::Rollback(_) => "rollback",
+    }
 }

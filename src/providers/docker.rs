@@ -614,6 +614,40 @@ where
     sender.send_request(request).await.map_err(|e| crate::error::chain(&e))
 }
 
+/// Pull `image` (a pinned `repo@sha256:…`) so it can be scanned locally, with the registry's credentials.
+pub async fn pull(
+    engine: &Engine,
+    image: &str,
+    auth: Option<&RegistryAuth>,
+    reporter: &dyn Reporter,
+) -> Result<(), DockerError> {
+    use futures_util::StreamExt;
+    let credentials = auth.map(|a| bollard::auth::DockerCredentials {
+        username: Some(a.username.clone()),
+        password: Some(a.password.expose().to_string()),
+        ..Default::default()
+    });
+    let options =
+        bollard::query_parameters::CreateImageOptions { from_image: Some(image.to_string()), ..Default::default() };
+    let mut stream = engine.api.create_image(Some(options), None, credentials);
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(info) => {
+                if let Some(status) = info.status {
+                    reporter.status(&format!("pulling {image}: {status}"));
+                }
+            }
+            Err(e) => {
+                return Err(DockerError::Unreachable {
+                    host: engine.host.clone(),
+                    detail: format!("pull {image}: {}", crate::error::chain(&e)),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

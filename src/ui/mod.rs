@@ -34,7 +34,8 @@ impl Ui {
         let stderr_tty = std::io::stderr().is_terminal();
         let stdin_tty = std::io::stdin().is_terminal();
         let ci = env_true("CI");
-        let colors = match color {
+        // Decided per stream: `shipit history > file` in a terminal must not write escape codes into the file.
+        let colors = |is_tty: bool| match color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
@@ -45,12 +46,12 @@ impl Ui {
                 } else if std::env::var("CLICOLOR").is_ok_and(|v| v == "0") {
                     false
                 } else {
-                    stderr_tty
+                    is_tty
                 }
             }
         };
-        console::set_colors_enabled(colors);
-        console::set_colors_enabled_stderr(colors);
+        console::set_colors_enabled(colors(std::io::stdout().is_terminal()));
+        console::set_colors_enabled_stderr(colors(stderr_tty));
         let json = output == OutputFormat::Json;
         Ui {
             output,

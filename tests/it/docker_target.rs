@@ -211,3 +211,38 @@ async fn rollback_picker_in_a_terminal() {
     let live = json(t.s.shipit().args(["status", "dev", "--output", "json"]).output().unwrap());
     assert_eq!(live["live"]["image"], images[0].as_str());
 }
+
+/// Ctrl-C in the middle of a rollout: exit 130 and a line saying what state the environment was left in.
+#[tokio::test]
+async fn interrupt_says_what_state_the_environment_is_in() {
+    let env = crate::require_env!("docker", "registry_open", "busybox");
+    let t = setup(env, "approval = \"none\"");
+    let a = busybox_image(env, &t.repo, "a", SERVE).await;
+    let child =
+        t.s.shipit_std()
+            .args(["deploy", "dev", "--image", &a])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+    // The container settles for 3 s after it starts; interrupt inside that window.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = std::process::Command::new("docker")
+            .args(["ps", "-q", "--filter", &format!("label=dev.shipit.container={}", t._containers.0)])
+            .output()
+            .unwrap();
+        if !text(&out.stdout).trim().is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the container never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains("error: interrupted"), "{err}");
+    assert!(err.contains("dev: deploy of sha256:") && err.contains("was started and had not finished"), "{err}");
+}

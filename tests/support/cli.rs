@@ -33,6 +33,10 @@ impl Scratch {
         shipit_in(self.path())
     }
 
+    pub fn shipit_std(&self) -> std::process::Command {
+        std_command(self.path())
+    }
+
     /// Replace this directory's path in `text` with `[DIR]` so snapshots are stable.
     pub fn redact(&self, text: &str) -> String {
         let real = self.path().canonicalize().unwrap_or_else(|_| self.path().to_path_buf());
@@ -41,7 +45,12 @@ impl Scratch {
 }
 
 pub fn shipit_in(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("shipit").expect("shipit binary");
+    Command::from_std(std_command(dir))
+}
+
+/// The same as [`shipit_in`], as a plain `std::process::Command` (for spawning and signalling).
+pub fn std_command(dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_shipit"));
     cmd.current_dir(dir);
     for (k, _) in std::env::vars() {
         if k.starts_with("SHIPIT_") || k.starts_with("GITHUB_") || k == "GH_TOKEN" || k == "CI" || k == "NO_COLOR" {

@@ -177,6 +177,24 @@ impl TestEnv {
         self.trivy_db.as_deref().expect("trivy_db is not in the test environment (require it first)").join("image")
     }
 
+    /// A fresh trivy `--cache-dir` holding a writable copy of the fixture DB (trivy opens its DB read-write, and
+    /// writes caches next to it, so the shared fixture is never used in place).
+    pub fn trivy_cache(&self) -> tempfile::TempDir {
+        let cache = tempfile::tempdir().unwrap();
+        let db = cache.path().join("db");
+        std::fs::create_dir_all(&db).unwrap();
+        for f in std::fs::read_dir(self.trivy_db_dir()).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), db.join(f.file_name())).unwrap();
+            let p = db.join(f.file_name());
+            let mut perm = std::fs::metadata(&p).unwrap().permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            perm.set_readonly(false);
+            std::fs::set_permissions(&p, perm).unwrap();
+        }
+        cache
+    }
+
     /// Clears **all** of moto's state. Only for tests that can't run alongside other moto users (i.e. never in
     /// the parallel suite); prefer [`unique_name`].
     pub async fn moto_reset(&self) {

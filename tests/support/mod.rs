@@ -3,6 +3,10 @@
 
 pub mod cli;
 pub mod env;
+pub mod fake_ecs;
+pub mod fake_kube;
+pub mod fake_trivy;
 pub mod fault_proxy;
+pub mod git_repo;
 pub mod images;
 pub mod tmux;

@@ -1,0 +1,111 @@
+//! `shipit scan`: run Trivy on the image and apply the scan gate.
+
+use crate::cli::ScanArgs;
+use crate::config::Loaded;
+use crate::error::CliError;
+use crate::pipeline::scan;
+use crate::providers::git;
+use crate::settings::Settings;
+
+pub async fn run(args: ScanArgs, settings: &Settings) -> Result<(), CliError> {
+    let ui = &settings.ui;
+    let loaded = settings.load_config()?;
+    let (image, sha) = match &args.image {
+        Some(img) => (img.clone(), sha_tag(img)),
+        None => {
+            let commit = git::head_commit(&loaded.root)?;
+            let repo = default_repository(&loaded, args.registry.as_deref())?;
+            (format!("{repo}:{}", commit.sha), Some(commit.sha))
+        }
+    };
+
+    if args.skip_scan {
+        let reason = args.reason.as_deref().unwrap_or_default();
+        // The record belongs to the commit being released, even when the image was named explicitly.
+        let sha = match sha {
+            Some(s) => Some(s),
+            None => git::head_commit(&loaded.root).ok().map(|c| c.sha),
+        };
+        let summary = scan::skip(&loaded, sha.as_deref(), reason)?;
+        ui.warn(format!("THE SECURITY SCAN OF {image} WAS SKIPPED: {}", reason.trim()));
+        ui.warn("this is recorded in the release record and shown at approval and in `shipit history`");
+        if ui.json() {
+            ui.print_json(&serde_json::json!({ "image": image, "skipped": true, "summary": summary }));
+        }
+        return Ok(());
+    }
+    if !loaded.config.scan.enabled {
+        let summary = scan::skip(&loaded, sha.as_deref(), scan::DISABLED_REASON)?;
+        ui.warn(format!("not scanning {image}: {}", scan::DISABLED_REASON));
+        if ui.json() {
+            ui.print_json(&serde_json::json!({ "image": image, "skipped": true, "summary": summary }));
+        }
+        return Ok(());
+    }
+
+    let stage = ui.stage("scan");
+    let outcome = match scan::scan(&loaded, &image, sha.as_deref(), &stage).await {
+        Ok(o) => o,
+        Err(e) => {
+            stage.fail(format!("could not scan {image}"));
+            return Err(e);
+        }
+    };
+    if ui.json() {
+        ui.print_json(&outcome);
+    }
+    let v = &outcome.verdict;
+    if v.passed {
+        stage.ok(v.headline());
+        let explain = v.explain();
+        if !explain.is_empty() {
+            ui.info(explain.trim_end());
+        }
+        if let Some(p) = &outcome.summary.report {
+            ui.info(format!("report: {}", loaded.root.join(p).display()));
+        }
+        Ok(())
+    } else {
+        stage.fail(v.headline());
+        let err = outcome.gate_error();
+        Err(if ui.json() { err.json_printed() } else { err })
+    }
+}
+
+/// The repository whose `<repository>:<sha>` tag names HEAD's local image.
+fn default_repository(loaded: &Loaded, registry: Option<&str>) -> Result<String, CliError> {
+    let regs = &loaded.config.registries;
+    let names = || regs.keys().cloned().collect::<Vec<_>>().join(", ");
+    match registry {
+        Some(name) => regs.get(name).map(|r| r.get_ref().repository.get_ref().to_string()).ok_or_else(|| {
+            CliError::usage(format!("no registry named `{name}` in {}", loaded.path.display()))
+                .hint(format!("registries: {}", names()))
+        }),
+        None => match regs.len() {
+            0 => Ok(loaded.config.app.name.to_string()),
+            1 => Ok(regs.values().next().expect("one registry").get_ref().repository.get_ref().to_string()),
+            _ => Err(CliError::usage("ship.toml has several registries; which image should be scanned?")
+                .hint(format!("pick one: `shipit scan --registry NAME` ({})", names()))
+                .hint("or name the image: `shipit scan IMAGE`")),
+        },
+    }
+}
+
+/// The commit SHA in an image's tag (`repo:<40 hex>`), which keys the saved report.
+fn sha_tag(image: &str) -> Option<String> {
+    let name = image.split('@').next()?;
+    let (_, tag) = name.rsplit_once(':')?;
+    (tag.len() == 40 && !tag.contains('/') && tag.chars().all(|c| c.is_ascii_hexdigit()))
+        .then(|| tag.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sha_tags() {
+        let sha = "3f2c1ab0c9d14e5f60718293a4b5c6d7e8f90123";
+        assert_eq!(super::sha_tag(&format!("127.0.0.1:5000/api:{sha}")).as_deref(), Some(sha));
+        assert_eq!(super::sha_tag("127.0.0.1:5000/api:v1"), None);
+        assert_eq!(super::sha_tag("127.0.0.1:5000/api"), None);
+    }
+}

@@ -1,0 +1,355 @@
+//! `shipit ship <env>…`: the whole pipeline for HEAD — check, build, scan, push, then approve and deploy each
+//! environment in order. It plans first (the same plan `shipit plan` prints), then executes it.
+
+use serde::Serialize;
+
+use crate::ci;
+use crate::cli::ShipArgs;
+use crate::config::{Environment, Loaded};
+use crate::deploy::target::Target;
+use crate::deploy::{DeployMeta, DeployOptions, LiveState, meta};
+use crate::error::CliError;
+use crate::pipeline::build::{self as build_stage, BuildOptions};
+use crate::pipeline::check::{self, CheckOptions, CheckReport};
+use crate::pipeline::deploy::{self, Change, DeployReport};
+use crate::pipeline::plan::{self, EnvFacts, Facts};
+use crate::pipeline::{approve, push, scan};
+use crate::providers::docker::{self, Engine};
+use crate::release::{ImageRef, Release, ScanSummary};
+use crate::report::Reporter;
+use crate::settings::Settings;
+use crate::ui::Ui;
+
+/// One environment, resolved and connected.
+struct Env<'a> {
+    name: &'a str,
+    env: &'a Environment,
+    target: Result<Target, CliError>,
+    live: Result<Option<LiveState>, CliError>,
+}
+
+#[derive(Serialize)]
+struct ShipReport<'a> {
+    ok: bool,
+    release: &'a Release,
+    check: &'a CheckReport,
+    deploys: &'a [DeployReport],
+}
+
+pub async fn run(args: ShipArgs, settings: &Settings) -> Result<(), CliError> {
+    let ui = &settings.ui;
+    let loaded = settings.load_config()?;
+    let registry = common_registry(&loaded, &args.environments)?;
+    // A clean tree is part of the check stage; the build plan must not refuse it first with another message.
+    let build_plan = build_stage::Plan::resolve(&loaded, Some(&registry), true)?;
+
+    // Learn about the world: the registry (and whether it already has this commit), each environment.
+    let probe = ui.stage("plan");
+    let session = push::connect(&build_plan, &probe).await;
+    let existing = match (&session, args.rebuild) {
+        (Ok(s), false) => push::existing(s, &build_plan, &probe).await,
+        _ => Ok(None),
+    };
+    let mut envs = Vec::new();
+    for name in &args.environments {
+        let env = loaded.environment(name)?;
+        probe.status(&format!("asking {name} what it runs"));
+        let target = Target::connect(name, env, &loaded.config.app.name).await;
+        let live = match &target {
+            Ok(t) => t.live().await,
+            Err(e) => Err(e.clone()),
+        };
+        envs.push(Env { name, env, target, live });
+    }
+    let facts = Facts {
+        config: &loaded.config,
+        commit: &build_plan.commit,
+        registry: &registry,
+        references: build_plan.references(),
+        existing: existing.as_ref().ok().cloned().flatten(),
+        registry_probe: match (&session, &existing) {
+            (Err(e), _) | (_, Err(e)) => Err(e.message.clone()),
+            _ => Ok(()),
+        },
+        skip_scan: args.skip_scan.then_some(args.reason.as_deref().unwrap_or_default()),
+        assume_yes: ui.assume_yes,
+        environments: envs
+            .iter()
+            .map(|e| EnvFacts {
+                name: e.name,
+                env: e.env,
+                target: e
+                    .target
+                    .as_ref()
+                    .map(Target::describe)
+                    .unwrap_or_else(|err| format!("unreachable ({})", err.message)),
+                live: e.live.clone().map_err(|err| err.message),
+                approved_by_env: approve::approved_by_env(e.name),
+            })
+            .collect(),
+    };
+    let the_plan = plan::make(&facts);
+    if args.dry_run {
+        probe.ok(format!(
+            "{} on {}",
+            build_plan.commit.short_sha,
+            build_plan.commit.branch.as_deref().unwrap_or("detached HEAD")
+        ));
+        if ui.json() {
+            ui.print_json(&the_plan);
+        } else {
+            ui.print_data(the_plan.render());
+        }
+        return Ok(());
+    }
+    probe.ok(format!("{} stage(s) to run", the_plan.steps.iter().filter(|s| s.skipped.is_none()).count()));
+
+    // Nothing below may start against an unusable registry or an unreachable environment.
+    let session = session?;
+    let existing = existing?;
+    for e in &envs {
+        if let Err(err) = &e.target {
+            return Err(err.clone().context(format!("environment `{}`", e.name)));
+        }
+    }
+
+    // 1. commit check
+    let stage = ui.stage("check");
+    let branches = envs.iter().rev().find_map(|e| e.env.branches.as_deref());
+    let opts = CheckOptions { wait: args.wait_checks, ..Default::default() };
+    let report = match check::run(&loaded, branches, &opts, &stage).await {
+        Ok(r) => r,
+        Err(e) => {
+            stage.fail("the commit may not ship");
+            return Err(e);
+        }
+    };
+    stage.ok(report.headline());
+
+    // 2–4. build, scan, push (build and push skipped when the registry already has this commit)
+    let release = match existing {
+        Some(image) => {
+            ui.stage("build").skipped(format!("already in the registry as {}", image.short_digest()));
+            let scan = scan_pushed(ui, &loaded, &build_plan, &session, &image, &args).await?;
+            ui.stage("push").skipped(format!("{} (nothing to push)", image.pinned()));
+            let mut release = push::record_existing(&build_plan, &registry, image)?;
+            release.scan = Some(scan);
+            push::save(&build_plan, &release)?;
+            release
+        }
+        None => {
+            let engine = Engine::connect(None).await?;
+            let stage = ui.stage("build");
+            let built = match build_stage::run(&build_plan, &engine, &BuildOptions::default(), &stage).await {
+                Ok(b) => b,
+                Err(e) => {
+                    stage.fail("failed");
+                    return Err(e);
+                }
+            };
+            stage.ok(built.summary());
+            let scan = run_scan(ui, &loaded, &built.references()[0], &build_plan.commit.sha, &args).await?;
+            let stage = ui.stage("push");
+            let (mut release, totals) = match push::run(&session, &build_plan, &engine, &built, &stage).await {
+                Ok(r) => r,
+                Err(e) => {
+                    stage.fail("failed");
+                    return Err(e);
+                }
+            };
+            stage.ok(format!(
+                "{}  ({} layer(s) uploaded, {})",
+                release.image.pinned(),
+                totals.layers_uploaded,
+                indicatif::HumanBytes(totals.bytes_uploaded)
+            ));
+            release.scan = Some(scan);
+            push::save(&build_plan, &release)?;
+            release
+        }
+    };
+    if let Err(e) = ci::set_outputs(&[("image", &release.image.pinned()), ("digest", &release.image.digest)]) {
+        ui.warn(format!("cannot write the GitHub Actions outputs: {e}"));
+    }
+
+    // 5–6. approve and deploy, environment by environment
+    let mut deploys = Vec::new();
+    let result = deploy_all(ui, &loaded, &envs, &release, &args, &mut deploys).await;
+    write_summary(ui, &release, &report, &deploys, result.as_ref().err());
+    if ui.json() {
+        ui.print_json(&ShipReport { ok: result.is_ok(), release: &release, check: &report, deploys: &deploys });
+    }
+    result.map_err(|e| if ui.json() { e.json_printed() } else { e })
+}
+
+async fn deploy_all(
+    ui: &Ui,
+    loaded: &Loaded,
+    envs: &[Env<'_>],
+    release: &Release,
+    args: &ShipArgs,
+    deploys: &mut Vec<DeployReport>,
+) -> Result<(), CliError> {
+    for e in envs {
+        let target = e.target.as_ref().map_err(Clone::clone)?;
+        let live = e.live.clone()?;
+        if let Some(l) = &live
+            && l.digest.as_deref() == Some(release.image.digest.as_str())
+            && !args.force
+        {
+            ui.stage("deploy").skipped(format!("{} already runs {}", e.name, release.image.short_digest()));
+            continue;
+        }
+        approve::approve(ui, e.name, e.env, live.as_ref(), &release.image, &release.commit.sha)?;
+        let meta = DeployMeta {
+            commit: release.commit.sha.clone(),
+            deployer: meta::deployer(),
+            cause: format!("shipit ship {} {}", e.name, release.commit.short_sha),
+        };
+        let opts =
+            DeployOptions { force: args.force, timeout: e.env.timeout.get(), auto_rollback: e.env.auto_rollback };
+        deploys.push(deploy::execute(ui, e.name, target, Change::Deploy(&release.image), &meta, &opts).await?);
+        // CodePipeline-style consumers read the image from imagedefinitions.json (ECS environments that ask).
+        if let Some(path) = crate::providers::ecs::write_environment_image_definitions(
+            &loaded.root,
+            e.env,
+            &loaded.config.app.name,
+            &release.image,
+        )? {
+            ui.info(format!("wrote {}", path.display()));
+        }
+    }
+    Ok(())
+}
+
+/// Every environment in one run deploys the same digest, so they must pull from the same registry.
+fn common_registry(loaded: &Loaded, names: &[String]) -> Result<String, CliError> {
+    let mut registry: Option<(&str, &str)> = None;
+    for name in names {
+        let env = loaded.environment(name)?;
+        let (reg, _) = loaded
+            .registry_for(env)
+            .ok_or_else(|| CliError::usage(format!("environment `{name}` has no registry to deploy from")))?;
+        match registry {
+            Some((first_env, first_reg)) if first_reg != reg => {
+                return Err(CliError::usage(format!(
+                    "`{first_env}` deploys from registry `{first_reg}` but `{name}` from `{reg}`; one ship pushes one image"
+                ))
+                .hint("ship them separately, or point both environments at the same registry"));
+            }
+            Some(_) => {}
+            None => registry = Some((name, reg)),
+        }
+    }
+    registry.map(|(_, r)| r.to_string()).ok_or_else(|| CliError::usage("name at least one environment"))
+}
+
+async fn run_scan(ui: &Ui, loaded: &Loaded, image: &str, sha: &str, args: &ShipArgs) -> Result<ScanSummary, CliError> {
+    if args.skip_scan {
+        let reason = args.reason.as_deref().unwrap_or_default();
+        let summary = scan::skip(loaded, Some(sha), reason)?;
+        ui.stage("scan").warn(format!("SKIPPED: {} (recorded in the release)", reason.trim()));
+        return Ok(summary);
+    }
+    let stage = ui.stage("scan");
+    match scan::run(loaded, image, sha, &stage).await {
+        Ok(summary) if summary.skipped_reason.is_some() => {
+            stage.warn(format!("skipped: {}", summary.skipped_reason.as_deref().unwrap_or_default()));
+            Ok(summary)
+        }
+        Ok(summary) => {
+            stage.ok(describe_scan(&summary));
+            Ok(summary)
+        }
+        Err(e) => {
+            stage.fail("findings block the release");
+            Err(e)
+        }
+    }
+}
+
+/// The registry already has this commit: reuse the scan that gated it when this machine made it, otherwise pull
+/// the pushed image and scan it, so an image never reaches an environment unscanned.
+async fn scan_pushed(
+    ui: &Ui,
+    loaded: &Loaded,
+    build_plan: &build_stage::Plan,
+    session: &push::Session,
+    image: &ImageRef,
+    args: &ShipArgs,
+) -> Result<ScanSummary, CliError> {
+    let sha = &build_plan.commit.sha;
+    if !args.skip_scan
+        && let Some(prev) = Release::for_commit(&loaded.root, sha)
+        && prev.image == *image
+        && let Some(summary) = prev.scan.filter(|s| s.passed && s.skipped_reason.is_none())
+    {
+        ui.stage("scan").ok(format!("{} (scanned when it was pushed)", describe_scan(&summary)));
+        return Ok(summary);
+    }
+    if !args.skip_scan && loaded.config.scan.enabled {
+        let engine = Engine::connect(None).await?;
+        let stage = ui.stage("scan");
+        stage.status(&format!("pulling {} to scan it", image.pinned()));
+        let pulled = docker::pull(&engine, &image.pinned(), session.auth.as_ref(), &stage).await;
+        drop(stage);
+        if let Err(e) = pulled {
+            return Err(CliError::failure(e.to_string()).hint(
+                "the image must be scanned before it ships; --skip-scan --reason \"…\" skips that in an emergency",
+            ));
+        }
+        return run_scan(ui, loaded, &image.pinned(), sha, args).await;
+    }
+    run_scan(ui, loaded, &image.pinned(), sha, args).await
+}
+
+fn describe_scan(s: &ScanSummary) -> String {
+    let mut parts: Vec<String> = ["CRITICAL", "HIGH", "MEDIUM", "LOW"]
+        .iter()
+        .map(|sev| format!("{} {sev}", s.counts.get(*sev).copied().unwrap_or(0)))
+        .collect();
+    parts.truncate(2);
+    let mut text = format!("trivy: {}", parts.join(", "));
+    if s.allowed > 0 {
+        text.push_str(&format!(" ({} allowed)", s.allowed));
+    }
+    if !s.exceptions_used.is_empty() {
+        text.push_str(&format!("; exceptions used: {}", s.exceptions_used.join(", ")));
+    }
+    text
+}
+
+fn write_summary(ui: &Ui, release: &Release, report: &CheckReport, deploys: &[DeployReport], err: Option<&CliError>) {
+    let mut rows = vec![
+        ("image", release.image.pinned()),
+        ("commit", format!("{} ({})", release.commit.sha, release.commit.branch.as_deref().unwrap_or("detached"))),
+        ("check", report.headline()),
+    ];
+    if let Some(s) = &release.scan {
+        rows.push((
+            "scan",
+            s.skipped_reason.as_ref().map(|r| format!("SKIPPED: {r}")).unwrap_or_else(|| describe_scan(s)),
+        ));
+    }
+    for d in deploys {
+        rows.push((
+            "deploy",
+            format!(
+                "{}: {} ({})",
+                d.environment,
+                d.target,
+                serde_json::to_value(&d.outcome)
+                    .ok()
+                    .and_then(|v| v["result"].as_str().map(str::to_string))
+                    .unwrap_or_default()
+            ),
+        ));
+    }
+    if let Some(e) = err {
+        rows.push(("result", format!("failed: {}", e.message)));
+    }
+    let title = format!("shipit ship: {} {}", release.app, release.commit.short_sha);
+    if let Err(e) = ci::append_summary(&ci::summary_table(&title, &rows)) {
+        ui.warn(format!("cannot write the GitHub Actions summary: {e}"));
+    }
+}
