@@ -101,7 +101,7 @@ impl Plan {
 
         let context_dir = root.join(config.build.context.as_str());
         let source = git::remote_url(&root, "origin").and_then(|u| https_source(&u));
-        let created = build_time();
+        let created = created_time(&root, commit.dirty);
         let user_labels: BTreeMap<String, String> =
             config.build.labels.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
         let labels = oci_labels(&commit, source.as_deref(), created, &user_labels);
@@ -285,13 +285,18 @@ pub fn https_source(url: &str) -> Option<String> {
     Some(format!("https://{host}/{path}"))
 }
 
-/// Build time, or SOURCE_DATE_EPOCH for reproducible builds.
-fn build_time() -> DateTime<Utc> {
-    std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse::<i64>().ok())
-        .and_then(|secs| DateTime::from_timestamp(secs, 0))
-        .unwrap_or_else(Utc::now)
+/// `org.opencontainers.image.created`: SOURCE_DATE_EPOCH when set, else the commit's time, so that building a
+/// commit again gives the same labels (the engine's cache holds, and a reproducible Dockerfile gives the same
+/// digest). Uncommitted changes have no commit time: they get the current time.
+fn created_time(root: &Path, dirty: bool) -> DateTime<Utc> {
+    let epoch = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.trim().parse::<i64>().ok());
+    let commit_time = || {
+        let repo = git::open(root).ok()?;
+        let commit = repo.head().ok()?.peel_to_commit().ok()?;
+        Some(commit.time().seconds())
+    };
+    let secs = epoch.or_else(|| if dirty { None } else { commit_time() });
+    secs.and_then(|s| DateTime::from_timestamp(s, 0)).unwrap_or_else(Utc::now)
 }
 
 /// The OCI annotations shipit sets, then `build.labels` (which may override all but the revision).

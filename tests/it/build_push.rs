@@ -228,7 +228,10 @@ async fn push_to_open_registry_honours_dockerignore_labels_digest_and_skips_when
         Some(format!("https://github.com/acme/{name}").as_str())
     );
     assert_eq!(labels.get("org.opencontainers.image.version").map(String::as_str), Some("v1.2.3"));
-    assert!(labels.get("org.opencontainers.image.created").is_some_and(|c| c.ends_with('Z')), "{labels:?}");
+    let commit_time: i64 = git(&project.dir, &["log", "-1", "--format=%ct"]).parse().unwrap();
+    let created =
+        chrono::DateTime::from_timestamp(commit_time, 0).unwrap().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert_eq!(labels.get("org.opencontainers.image.created"), Some(&created), "created is the commit time");
     assert!(inspect.repo_digests.unwrap_or_default().contains(&format!("{repo}@{digest}")));
     let files = image_files(&docker, &image).await;
     assert!(files.contains(&"app/hello.txt".to_string()), "{files:?}");
@@ -255,7 +258,9 @@ async fn push_to_open_registry_honours_dockerignore_labels_digest_and_skips_when
     assert!(forced.stderr.contains("✔ build ") && !forced.stderr.contains("already in the registry"), "{forced}");
     let record: serde_json::Value = serde_json::from_str(&forced.stdout).expect("--output json prints the record");
     let rebuilt = record["image"]["digest"].as_str().unwrap().to_string();
-    assert_eq!(registry_digest(&env.registry_open, &name, &sha, None).await, Some(rebuilt));
+    assert_eq!(registry_digest(&env.registry_open, &name, &sha, None).await, Some(rebuilt.clone()));
+    // Same commit, same labels, every step cached: the same image, so the same digest.
+    assert_eq!(rebuilt, digest);
 
     remove_images(&docker, &[image, format!("{repo}:{}", &sha[..12])]).await;
 }
