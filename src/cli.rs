@@ -106,9 +106,10 @@ Examples:
 
     /// Build HEAD's image locally, tagged with the commit.
     #[command(after_long_help = "\
-Tags come from `build.tags` (default: the full and the 12-character commit SHA); OCI labels (revision,
-source, created, version) are added. A working tree with uncommitted changes is refused unless
---allow-dirty, and its tags then end in -dirty. Prints the first image reference on stdout.
+Tags come from `build.tags` (default: the full and the 12-character commit SHA); OCI
+labels (revision, source, created, version) are added. A working tree with uncommitted
+changes is refused unless --allow-dirty, and its tags then end in -dirty. Prints the
+first image reference on stdout.
 
 Examples:
   shipit build                          Build HEAD, one status line per Dockerfile step
@@ -134,18 +135,19 @@ Examples:
 
     /// Push HEAD's image (building it unless the registry has it) and record its digest.
     #[command(after_long_help = "\
-Before building, shipit checks that the registry answers and accepts the credentials, so a bad token
-fails in seconds. If the registry already holds <repository>:<commit sha>, the build and push are
-skipped and the existing digest is reported (--rebuild forces them). The digest is read back from the
-registry and written to .shipit/releases/<sha>.json; stdout gets repository@digest (--output json: the
-whole record). In GitHub Actions, `image` and `digest` are set as step outputs and a summary is added.
+Before building, shipit checks that the registry answers and accepts the credentials, so
+a bad token fails in seconds. If the registry already holds <repository>:<commit sha>,
+the build and push are skipped and its digest is reported (--rebuild forces them). The
+digest is read back from the registry and written to .shipit/releases/<sha>.json; stdout
+gets repository@digest (--output json: the whole record). In GitHub Actions, `image` and
+`digest` are set as step outputs and a summary is added.
 
-Credentials: ecr from the AWS credential chain; ghcr from GITHUB_TOKEN, GH_TOKEN or `gh auth token`;
-any registry from `username` + `password_env` in ship.toml, else ~/.docker/config.json (auths,
-credHelpers, credsStore).
+Credentials: ecr from the AWS credential chain; ghcr from GITHUB_TOKEN, GH_TOKEN or
+`gh auth token`; any registry from `username` + `password_env` in ship.toml, else
+~/.docker/config.json (auths, credHelpers, credsStore).
 
 Examples:
-  shipit push                           Check the registry, build, push, print repository@sha256:...
+  shipit push                           Check the registry, build, push, print repo@sha256:…
   shipit push --rebuild                 Build and push even if the registry has this commit
   shipit push --registry ghcr -v        Pick one of several registries; full build and push output
   IMAGE=$(shipit push -q)               Just the pinned reference, for scripts")]
