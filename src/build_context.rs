@@ -18,10 +18,11 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use crate::error::CliError;
 
-/// Size of one chunk handed to the engine, and how many may wait in the channel: at most ~1.25 MiB of the
-/// context is in memory at any time, whatever its size.
+/// Size of one chunk handed to the engine, and how many may wait in the channel: at most ~4.5 MiB of the
+/// context is in memory at any time, whatever its size. Measured on a loaded 2-core machine (bench/), a
+/// 16-chunk queue and 256 KiB reads kept the engine fed where 4 chunks and tar's 8 KiB reads made it wait.
 const CHUNK: usize = 256 * 1024;
-const IN_FLIGHT: usize = 4;
+const IN_FLIGHT: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContextError {
@@ -218,8 +219,8 @@ impl Context {
         tar.follow_symlinks(false);
         let mut stats = ContextStats::default();
         self.visit(&mut tar, &self.dir, Path::new(""), &[], &mut stats)?;
-        let out = tar.into_inner().map_err(|e| self.io_error(&self.dir, e))?;
-        drop(out);
+        let mut out = tar.into_inner().map_err(|e| self.io_error(&self.dir, e))?;
+        out.flush().map_err(|e| self.io_error(&self.dir, e))?;
         Ok(stats)
     }
 
@@ -247,7 +248,8 @@ impl Context {
         let sent = Arc::new(AtomicU64::new(0));
         let writer = ChannelWriter { tx: tx.clone(), buf: BytesMut::with_capacity(CHUNK), sent: sent.clone() };
         let handle = tokio::task::spawn_blocking(move || {
-            let result = self.write_tar(writer);
+            // io::copy reads straight into a BufWriter's buffer: one 256 KiB read instead of 32 small ones.
+            let result = self.write_tar(io::BufWriter::with_capacity(CHUNK, writer));
             if let Err(e) = &result {
                 // Fail the upload so the engine does not build a truncated context.
                 let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));

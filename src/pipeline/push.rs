@@ -143,32 +143,51 @@ pub async fn run(
     let push_repo = session.target.push_repository();
     let host = &session.target.push_host;
     let mut totals = PushTotals::default();
-    let mut engine_digest: Option<String> = None;
-    for (i, tag) in built.tags.iter().enumerate() {
-        reporter.status(&format!("pushing {push_repo}:{tag}"));
-        let (outcome, attempts) =
-            push_with_retries(session, engine, &push_repo, tag, PushRetry::default(), reporter).await?;
-        totals.attempts = totals.attempts.max(attempts);
-        // The first tag carries the layers; the others only add a tag to the same manifest.
-        if i == 0 {
-            totals.layers_uploaded = outcome.layers_uploaded;
-            totals.layers_existing = outcome.layers_existing;
-            totals.bytes_uploaded = outcome.bytes_uploaded;
-            engine_digest = outcome.digest;
-        }
-    }
+    let path = &session.target.path;
 
+    // The first tag goes through the engine, which uploads the layers and the manifest.
     let first = &built.tags[0];
-    reporter.status(&format!("reading the digest of {push_repo}:{first} from {host}"));
-    let digest = session.client.manifest_digest(&session.target.path, first, reporter).await?.ok_or_else(|| {
+    reporter.status(&format!("pushing {push_repo}:{first}"));
+    let (outcome, attempts) =
+        push_with_retries(session, engine, &push_repo, first, PushRetry::default(), reporter).await?;
+    totals.attempts = attempts;
+    totals.layers_uploaded = outcome.layers_uploaded;
+    totals.layers_existing = outcome.layers_existing;
+    totals.bytes_uploaded = outcome.bytes_uploaded;
+
+    // The digest is the registry's answer, not the engine's claim.
+    reporter.status(&format!("reading the manifest of {push_repo}:{first} from {host}"));
+    let manifest = session.client.get_manifest(path, first, reporter).await?.ok_or_else(|| {
         CliError::failure(format!("registry {host} has no manifest for {push_repo}:{first} right after pushing it"))
             .hint("the registry may be eventually consistent or misbehaving; run `shipit push` again")
     })?;
-    if let Some(pushed) = engine_digest.as_ref().filter(|d| **d != digest) {
+    let digest = manifest.digest.clone();
+    if let Some(pushed) = outcome.digest.as_ref().filter(|d| **d != digest) {
         return Err(CliError::failure(format!(
             "registry {host} holds {digest} for {push_repo}:{first}, but the engine pushed {pushed}"
         ))
         .hint("another push to the same tag raced this one; run `shipit push --rebuild` again"));
+    }
+
+    // Other tags name the same manifest: put it under each tag directly (one request instead of another
+    // engine push that re-checks every layer). Should the registry refuse, the engine does it.
+    for tag in built.tags.iter().skip(1) {
+        reporter.status(&format!("tagging {push_repo}:{tag}"));
+        match session.client.put_manifest(path, tag, &manifest, reporter).await {
+            Ok(d) if d == digest => continue,
+            Ok(d) => reporter.line(&format!("registry {host} stored {d} for tag {tag}; pushing it through the engine")),
+            Err(e) => reporter
+                .line(&format!("tagging {tag} through the registry API failed ({e}); pushing it through the engine")),
+        }
+        push_with_retries(session, engine, &push_repo, tag, PushRetry::default(), reporter).await?;
+        let tagged = session.client.manifest_digest(path, tag, reporter).await?;
+        if tagged.as_deref() != Some(digest.as_str()) {
+            return Err(CliError::failure(format!(
+                "registry {host} holds {} for {push_repo}:{tag}, expected {digest}",
+                tagged.as_deref().unwrap_or("nothing")
+            ))
+            .hint("another push to the same tag raced this one; run `shipit push --rebuild` again"));
+        }
     }
 
     let mut durations = BTreeMap::new();

@@ -172,39 +172,100 @@ impl Client {
         let url = format!("{}/v2/{repository}/manifests/{reference}", self.base);
         let what = format!("HEAD /v2/{repository}/manifests/{reference}");
         let scope = format!("repository:{repository}:pull");
+        let resp = self
+            .authorized(reporter, &what, &scope, |auth| {
+                with_auth(self.http.request(Method::HEAD, &url).header(ACCEPT, MANIFEST_ACCEPT), auth)
+            })
+            .await?;
+        match resp.status() {
+            s if s.is_success() => self.digest_header(&what, &resp).map(Some),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(self.unexpected(&what, resp).await),
+        }
+    }
+
+    /// The manifest of `repository:reference` as stored (bytes, media type, digest), or `None` when absent.
+    pub async fn get_manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+        reporter: &dyn Reporter,
+    ) -> Result<Option<Manifest>, RegistryError> {
+        let url = format!("{}/v2/{repository}/manifests/{reference}", self.base);
+        let what = format!("GET /v2/{repository}/manifests/{reference}");
+        let scope = format!("repository:{repository}:pull");
+        let resp = self
+            .authorized(reporter, &what, &scope, |auth| {
+                with_auth(self.http.get(&url).header(ACCEPT, MANIFEST_ACCEPT), auth)
+            })
+            .await?;
+        match resp.status() {
+            s if s.is_success() => {
+                let digest = self.digest_header(&what, &resp)?;
+                let media_type = resp
+                    .headers()
+                    .get(reqwest::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("application/vnd.docker.distribution.manifest.v2+json")
+                    .to_string();
+                let body = resp.bytes().await.map_err(|e| RegistryError::Unreachable {
+                    host: self.host.clone(),
+                    detail: describe_reqwest(&e),
+                })?;
+                Ok(Some(Manifest { digest, media_type, body }))
+            }
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(self.unexpected(&what, resp).await),
+        }
+    }
+
+    /// Put `manifest` under `tag` (the same bytes, so the same digest): another tag for an image the registry
+    /// already holds, without a second push through the engine. Returns the digest the registry reports.
+    pub async fn put_manifest(
+        &self,
+        repository: &str,
+        tag: &str,
+        manifest: &Manifest,
+        reporter: &dyn Reporter,
+    ) -> Result<String, RegistryError> {
+        let url = format!("{}/v2/{repository}/manifests/{tag}", self.base);
+        let what = format!("PUT /v2/{repository}/manifests/{tag}");
+        let scope = format!("repository:{repository}:pull,push");
+        let resp = self
+            .authorized(reporter, &what, &scope, |auth| {
+                let req = self
+                    .http
+                    .put(&url)
+                    .header(reqwest::header::CONTENT_TYPE, &manifest.media_type)
+                    .body(manifest.body.clone());
+                with_auth(req, auth)
+            })
+            .await?;
+        if resp.status().is_success() {
+            return self.digest_header(&what, &resp);
+        }
+        Err(self.unexpected(&what, resp).await)
+    }
+
+    /// Send with the Authorization the registry wants, learning it from a 401 challenge on first contact
+    /// (or when a token expired) and trying once more. A 401/403 after that is a rejection.
+    async fn authorized(
+        &self,
+        reporter: &dyn Reporter,
+        what: &str,
+        scope: &str,
+        make: impl Fn(Option<&str>) -> RequestBuilder,
+    ) -> Result<Response, RegistryError> {
         let mut refreshed = false;
         loop {
             let scheme = self.scheme.lock().unwrap().clone();
             let header = match scheme {
                 Scheme::Anonymous => None,
-                ref s => Some(self.authorization(s, &scope, reporter).await?),
+                ref s => Some(self.authorization(s, scope, reporter).await?),
             };
-            let resp = self
-                .send(reporter, &what, || {
-                    let req = self.http.request(Method::HEAD, &url).header(ACCEPT, MANIFEST_ACCEPT);
-                    match &header {
-                        Some(h) => req.header("Authorization", h),
-                        None => req,
-                    }
-                })
-                .await?;
+            let resp = self.send(reporter, what, || make(header.as_deref())).await?;
             match resp.status() {
-                s if s.is_success() => {
-                    let digest =
-                        resp.headers().get("Docker-Content-Digest").and_then(|v| v.to_str().ok()).map(str::to_string);
-                    return match digest {
-                        Some(d) if d.starts_with("sha256:") => Ok(Some(d)),
-                        _ => Err(RegistryError::Unexpected {
-                            host: self.host.clone(),
-                            what,
-                            status: s,
-                            detail: "no Docker-Content-Digest header in the answer".into(),
-                        }),
-                    };
-                }
-                StatusCode::NOT_FOUND => return Ok(None),
                 StatusCode::UNAUTHORIZED if !refreshed => {
-                    // First contact, or an expired token: learn the challenge and try once more.
                     self.learn_scheme(resp.headers())?;
                     if self.auth.is_none() {
                         return Err(self.needs_credentials());
@@ -216,8 +277,20 @@ impl Client {
                     return Err(self.rejected());
                 }
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => return Err(self.needs_credentials()),
-                _ => return Err(self.unexpected(&what, resp).await),
+                _ => return Ok(resp),
             }
+        }
+    }
+
+    fn digest_header(&self, what: &str, resp: &Response) -> Result<String, RegistryError> {
+        match resp.headers().get("Docker-Content-Digest").and_then(|v| v.to_str().ok()) {
+            Some(d) if d.starts_with("sha256:") => Ok(d.to_string()),
+            _ => Err(RegistryError::Unexpected {
+                host: self.host.clone(),
+                what: what.to_string(),
+                status: resp.status(),
+                detail: "no Docker-Content-Digest header in the answer".into(),
+            }),
         }
     }
 
@@ -379,6 +452,21 @@ impl Client {
             status,
             detail: registry_error_message(&body),
         }
+    }
+}
+
+/// A manifest exactly as the registry stores it.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub digest: String,
+    pub media_type: String,
+    pub body: bytes::Bytes,
+}
+
+fn with_auth(req: RequestBuilder, auth: Option<&str>) -> RequestBuilder {
+    match auth {
+        Some(h) => req.header("Authorization", h),
+        None => req,
     }
 }
 

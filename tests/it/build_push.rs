@@ -194,6 +194,7 @@ async fn push_to_open_registry_honours_dockerignore_labels_digest_and_skips_when
     let digest = pinned_digest(&first.stdout);
     assert!(first.stderr.contains("Step 1/"), "one status line per build step:\n{first}");
     assert!(first.stderr.contains("builder: classic"), "{first}");
+    assert!(!first.stderr.contains("through the engine"), "the second tag is put through the registry API:\n{first}");
 
     // The digest is the registry's, for both tags.
     assert_eq!(registry_digest(&env.registry_open, &name, &sha, None).await.as_deref(), Some(digest.as_str()));
@@ -332,8 +333,11 @@ async fn ghcr_token_is_used_and_never_printed() {
     let digest = pinned_digest(&r.stdout);
     let sha = project.sha();
     let path = format!("acme/{name}");
-    let registry = registry_digest(&env.registry_auth, &path, &sha, Some((&env.ghcr_user, &env.ghcr_password))).await;
-    assert_eq!(registry.as_deref(), Some(digest.as_str()));
+    let basic = Some((env.ghcr_user.as_str(), env.ghcr_password.as_str()));
+    assert_eq!(registry_digest(&env.registry_auth, &path, &sha, basic).await.as_deref(), Some(digest.as_str()));
+    // The second tag was put through the registry API with the same credentials.
+    assert!(!r.stderr.contains("through the engine"), "{r}");
+    assert_eq!(registry_digest(&env.registry_auth, &path, &sha[..12], basic).await.as_deref(), Some(digest.as_str()));
 
     let record = std::fs::read_to_string(project.dir.join(format!(".shipit/releases/{sha}.json"))).unwrap();
     for text in [&r.stdout, &r.stderr, &record] {
