@@ -57,6 +57,11 @@ impl Stats {
 fn main() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let args: Vec<String> = std::env::args().collect();
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary too, and must not benchmark.
+    if !args.iter().any(|a| a == "--bench" || a == "--serve") || args.iter().any(|a| a == "--list") {
+        eprintln!("kube_rollout: a benchmark; run it with `cargo bench --bench kube_rollout`");
+        return;
+    }
     let rounds: usize = std::env::var("SHIPIT_BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(10);
 
     let fake = FakeKube::start();

@@ -179,7 +179,8 @@ Examples:
 
     /// Put a previous release back, without a rebuild.
     #[command(after_long_help = "\
-Without --to or --previous, pick from a list (the previous release is preselected).
+Without --to or --previous, pick from a list (the previous release is preselected). The previous release is the
+newest one before the live one with another image whose rollout did not fail (`✘ failed` in `shipit history`).
 
 Examples:
   shipit rollback production

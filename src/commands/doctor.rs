@@ -72,7 +72,12 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
         Ok(l) => Check {
             name: "ship.toml",
             status: Status::Ok,
-            detail: format!("{} ({} environments)", l.path.display(), l.config.environments.len()),
+            detail: format!(
+                "{} ({} environment{})",
+                l.path.display(),
+                l.config.environments.len(),
+                if l.config.environments.len() == 1 { "" } else { "s" }
+            ),
             hint: None,
         },
         Err(e) => Check {

@@ -33,13 +33,16 @@ pub async fn run(args: HistoryArgs, settings: &Settings) -> Result<(), CliError>
 
 /// One row per revision; shared with the rollback picker so both read the same.
 pub fn row(r: &Revision, suggested: bool) -> Vec<String> {
-    let marker = if r.live {
-        "● live".to_string()
+    let mut marks = Vec::new();
+    if r.live {
+        marks.push("● live");
     } else if suggested {
-        "← previous".to_string()
-    } else {
-        String::new()
-    };
+        marks.push("← previous");
+    }
+    if r.failed {
+        marks.push("✘ failed");
+    }
+    let marker = marks.join(", ");
     vec![
         r.revision.clone(),
         r.digest.as_deref().map(short_digest).unwrap_or_else(|| r.image.clone()),
@@ -56,4 +59,31 @@ pub fn render(history: &[Revision]) -> String {
     let suggested = previous_good(history);
     let rows: Vec<Vec<String>> = history.iter().enumerate().map(|(i, r)| row(r, Some(i) == suggested)).collect();
     table::render(&HEADERS, &rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rev(n: &str, image: &str, live: bool, failed: bool) -> Revision {
+        Revision {
+            revision: n.into(),
+            image: image.into(),
+            digest: None,
+            commit: None,
+            deployer: None,
+            created: None,
+            live,
+            failed,
+        }
+    }
+
+    #[test]
+    fn failed_revisions_are_marked_and_never_suggested() {
+        let history = [rev("4", "b", true, false), rev("3", "c", false, true), rev("1", "a", false, false)];
+        let marks: Vec<String> =
+            render(&history).lines().skip(1).map(|l| l.split("  ").last().unwrap().trim().to_string()).collect();
+        assert_eq!(marks, ["● live", "✘ failed", "← previous"]);
+        assert_eq!(row(&rev("3", "c", true, true), false).last().unwrap(), "● live, ✘ failed");
+    }
 }

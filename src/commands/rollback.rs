@@ -26,8 +26,11 @@ pub async fn run(args: RollbackArgs, settings: &Settings) -> Result<(), CliError
         find(&history, to)?
     } else if args.previous {
         let i = previous_good(&history).ok_or_else(|| {
-            CliError::failure(format!("{}: no release before the live one with a different image", args.environment))
-                .hint("use --to REVISION to pick one from `shipit history`")
+            CliError::failure(format!(
+                "{}: no release before the live one with a different image whose rollout did not fail",
+                args.environment
+            ))
+            .hint("use --to REVISION to pick one from `shipit history`")
         })?;
         &history[i]
     } else {
@@ -54,11 +57,13 @@ pub async fn run(args: RollbackArgs, settings: &Settings) -> Result<(), CliError
 
     let what = chosen.digest.as_deref().map(short_digest).unwrap_or_else(|| chosen.image.clone());
     let question = format!(
-        "Roll back {} from {} to revision {} ({what}{})?",
+        "Roll back {} from {} to revision {} ({what}{}){}?",
         args.environment,
         describe_live(live.as_ref()),
         chosen.revision,
-        chosen.commit.as_deref().map(|c| format!(", {}", short_commit(c))).unwrap_or_default()
+        chosen.commit.as_deref().map(|c| format!(", {}", short_commit(c))).unwrap_or_default(),
+        // Allowed (the failure may have been the cluster's, not the release's), but never without saying so.
+        if chosen.failed { ", which failed when it was last rolled out" } else { "" }
     );
     if crate::pipeline::approve::approved_by_env(&args.environment) {
         ui.info(format!("{} {question} yes (SHIPIT_APPROVE)", console::style("?").cyan()));

@@ -42,11 +42,14 @@ pub fn short_commit(c: &str) -> &str {
     &c[..c.len().min(7)]
 }
 
-/// The revision a rollback suggests: the newest one older than what runs now, with a different image.
+/// The revision a rollback suggests: the newest one older than what runs now, with a different image, whose
+/// rollout did not fail. A failed release can sit between the live one and the last good one (an auto-rollback
+/// on Kubernetes renumbers the restored ReplicaSet past the failed one), and suggesting it would roll back onto
+/// the very release that just broke.
 pub fn previous_good(history: &[Revision]) -> Option<usize> {
     let live = history.iter().position(|r| r.live)?;
     let live_image = &history[live].image;
-    history.iter().enumerate().skip(live + 1).find(|(_, r)| &r.image != live_image).map(|(i, _)| i)
+    history.iter().enumerate().skip(live + 1).find(|(_, r)| &r.image != live_image && !r.failed).map(|(i, _)| i)
 }
 
 #[cfg(test)]
@@ -62,7 +65,12 @@ mod tests {
             deployer: None,
             created: None,
             live,
+            failed: false,
         }
+    }
+
+    fn failed(n: u32, image: &str) -> Revision {
+        Revision { failed: true, ..rev(n, image, false) }
     }
 
     #[test]
@@ -71,6 +79,33 @@ mod tests {
         assert_eq!(previous_good(&h), Some(3));
         let h = vec![rev(2, "a", true)];
         assert_eq!(previous_good(&h), None);
+    }
+
+    #[test]
+    fn previous_good_skips_failed_revisions() {
+        // Kubernetes after an auto-rollback: B's ReplicaSet re-used as r4, C failed as r3, A before it.
+        let h = vec![rev(4, "b", true), failed(3, "c"), rev(1, "a", false)];
+        assert_eq!(previous_good(&h), Some(2));
+        // Several failures in a row, and a failed one with the live image.
+        let h = vec![
+            rev(6, "d", true),
+            failed(5, "e"),
+            failed(4, "c"),
+            failed(3, "a"),
+            rev(2, "d", false),
+            rev(1, "a", false),
+        ];
+        assert_eq!(previous_good(&h), Some(5));
+        // Nothing good left: no suggestion rather than a failed one.
+        let h = vec![rev(2, "b", true), failed(1, "a")];
+        assert_eq!(previous_good(&h), None);
+    }
+
+    #[test]
+    fn a_failed_live_revision_still_has_a_previous_good_one() {
+        // A failed rollout without auto-rollback stays live; the suggestion is the release before it.
+        let h = vec![Revision { failed: true, ..rev(3, "c", true) }, rev(2, "b", false), rev(1, "a", false)];
+        assert_eq!(previous_good(&h), Some(1));
     }
 
     #[test]

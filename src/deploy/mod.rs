@@ -43,6 +43,10 @@ pub struct Revision {
     pub created: Option<DateTime<Utc>>,
     /// Running now.
     pub live: bool,
+    /// A rollout of this revision failed, as recorded by shipit on the target (a ReplicaSet annotation, a
+    /// task-definition tag, a container name), so every machine sees it. A later rollout of the same revision
+    /// that completes clears it.
+    pub failed: bool,
 }
 
 /// What runs now.

@@ -1,7 +1,7 @@
 //! A plain Docker host as a deploy target: one container per environment, replaced by a container of the new
 //! image. Docker has no notion of revisions, so shipit keeps the previous containers (stopped, renamed
-//! `<name>--r<N>`) and labels every container it creates; those labels are the history, and an old container's
-//! image is what a rollback starts again.
+//! `<name>--r<N>`, or `<name>--r<N>-failed` when an auto-rollback replaced it) and labels every container it
+//! creates; those labels are the history, and an old container's image is what a rollback starts again.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -110,6 +110,17 @@ impl DockerTarget {
         c.names.iter().flatten().any(|n| n.trim_start_matches('/') == self.name)
     }
 
+    /// Labels cannot change after a container is created, so a failed rollout is recorded in the name it is
+    /// moved aside under: `<name>--r<N>-failed`.
+    fn failed_name(&self, revision: u64) -> String {
+        format!("{}--r{revision}-failed", self.name)
+    }
+
+    fn is_failed(&self, c: &ContainerSummary) -> bool {
+        let failed = self.failed_name(revision_of(c));
+        c.names.iter().flatten().any(|n| n.trim_start_matches('/') == failed)
+    }
+
     pub async fn live(&self) -> Result<Option<LiveState>, DockerHostError> {
         let info = match self.docker.inspect_container(&self.name, None::<InspectContainerOptions>).await {
             Ok(info) => info,
@@ -165,6 +176,7 @@ impl DockerTarget {
                         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
                         .map(|t| t.with_timezone(&Utc)),
                     live: self.is_live(c),
+                    failed: self.is_failed(c),
                 }
             })
             .collect())
@@ -249,7 +261,7 @@ impl DockerTarget {
             });
         };
         reporter.line(&format!("rolling back: restarting {aside}"));
-        let failed_name = format!("{}--r{next}", self.name);
+        let failed_name = self.failed_name(next);
         self.stop(&self.name).await?;
         self.docker
             .rename_container(&self.name, RenameContainerOptions { name: failed_name })

@@ -22,6 +22,9 @@ pub fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
                 out.push_str(&" ".repeat(pad));
             }
         }
+        // An empty last column (a marker most rows lack) must not leave trailing blanks.
+        let trimmed = out.trim_end_matches(' ').len();
+        out.truncate(trimmed);
         out.push('\n');
     };
     line(headers.iter().map(|h| h.to_uppercase()).collect(), &mut out);

@@ -244,3 +244,40 @@ fn help_lists_examples_and_exit_codes() {
     let out = s.shipit().args(["rollback", "--help"]).output().unwrap();
     assert!(text(&out.stdout).contains("shipit rollback production --previous --yes"));
 }
+
+/// `shipit init` on a terminal asks, with what it detected as the defaults; the answers end up in the file.
+#[test]
+fn init_asks_on_a_terminal() {
+    let _env = crate::require_env!("tmux");
+    let s = Scratch::new();
+    git(s.path(), &["init", "-q"]);
+    git(s.path(), &["remote", "add", "origin", "https://github.com/acme/billing.git"]);
+    s.write("Dockerfile", "FROM scratch\n");
+    let session = crate::support::env::unique_name("init");
+    let tmux = crate::support::tmux::Tmux::start(
+        &session,
+        s.path(),
+        &[env!("CARGO_BIN_EXE_shipit"), "init"],
+        &[("NO_COLOR", "1")],
+    );
+    let timeout = std::time::Duration::from_secs(15);
+    tmux.wait_for("Application name", timeout);
+    tmux.keys(&["-l", "billing-api"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("Dockerfile", timeout);
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("Where do images go?", timeout);
+    assert!(screen.contains("ghcr — GitHub Container Registry"), "{screen}");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("Image repository", timeout);
+    assert!(screen.contains("ghcr.io/acme/billing"), "the detected remote is the default: {screen}");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("Where does it run?", timeout);
+    tmux.keys(&["Down", "Enter"]);
+    tmux.wait_for("wrote", timeout);
+    drop(tmux);
+    let written = std::fs::read_to_string(s.path().join("ship.toml")).unwrap();
+    assert!(written.contains("name = \"billing-api\""), "{written}");
+    assert!(written.contains("repository = \"ghcr.io/acme/billing\""), "{written}");
+    assert!(written.contains("target = \"ecs\""), "{written}");
+}

@@ -150,6 +150,52 @@ async fn a_crashing_release_is_rolled_back_with_exit_5() {
     let live = json(t.s.shipit().args(["status", "dev", "--output", "json"]).output().unwrap());
     assert_eq!(live["live"]["image"], good.as_str(), "the old release runs again");
     assert_eq!(live["live"]["running"], 1);
+
+    // The crashed revision is remembered as failed, by the name its container was moved aside under.
+    let history = json(t.s.shipit().args(["history", "dev", "--output", "json"]).output().unwrap());
+    let revs: Vec<(&str, &str, bool, bool)> = history["revisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["revision"].as_str().unwrap(),
+                r["image"].as_str().unwrap(),
+                r["live"].as_bool().unwrap(),
+                r["failed"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(revs, [("2", bad.as_str(), false, true), ("1", good.as_str(), true, false)]);
+    let names = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "-a",
+            "--format",
+            "{{.Names}}",
+            "--filter",
+            &format!("label=dev.shipit.container={}", t._containers.0),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        text(&names.stdout).lines().any(|n| n == format!("{}--r2-failed", t._containers.0)),
+        "{}",
+        text(&names.stdout)
+    );
+
+    // A third, good release; `--previous` then goes back to the first good one, not to the crashed one between.
+    let next = busybox_image(env, &t.repo, "next", SERVE).await;
+    let out = t.s.shipit().args(["deploy", "dev", "--image", &next]).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let table = text(&t.s.shipit().args(["history", "dev"]).output().unwrap().stdout);
+    let row = |rev: &str| table.lines().find(|l| l.starts_with(rev)).unwrap_or_default().to_string();
+    assert!(row("2 ").contains("✘ failed") && row("1 ").contains("← previous"), "{table}");
+    let out = t.s.shipit().args(["rollback", "dev", "--previous", "--yes"]).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("to revision 1 ("), "{}", describe(&out));
+    let live = json(t.s.shipit().args(["status", "dev", "--output", "json"]).output().unwrap());
+    assert_eq!(live["live"]["image"], good.as_str());
 }
 
 #[tokio::test]

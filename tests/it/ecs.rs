@@ -430,6 +430,59 @@ async fn history_and_rollback_over_several_revisions() {
     assert!(matches!(&err, EcsError::RevisionNotFound { task_definition } if task_definition == "api:99"), "{err:?}");
 }
 
+fn outcome_tag(fake: &FakeEcs, revision: usize) -> Option<String> {
+    fake.tags("api", revision).into_iter().find(|(k, _)| k == "shipit:outcome").map(|(_, v)| v)
+}
+
+#[tokio::test]
+async fn a_failed_revision_is_tagged_skipped_as_previous_and_untagged_when_it_completes() {
+    let fake = fake_with_service("c-failed-mark", (true, false));
+    let ecs = target("production", "c-failed-mark", "api", &fake.url).await;
+    ecs.deploy(&image(1), &meta("good"), &opts(30_000, true, false), &Recorder::default()).await.unwrap();
+    fake.script("api", failing(false));
+    let outcome = ecs.deploy(&image(2), &meta("bad"), &opts(30_000, true, false), &Recorder::default()).await.unwrap();
+    assert!(matches!(&outcome, Outcome::RolledBack { revision, .. } if revision == "3"), "{outcome:?}");
+    assert_eq!(outcome_tag(&fake, 3).as_deref(), Some("failed"));
+    assert_eq!(outcome_tag(&fake, 2), None);
+    assert!(fake.tags("api", 3).iter().any(|(k, v)| k == "shipit:commit" && v == "bad"), "other tags stay");
+
+    // A later good release: the failed one now sits between the live one and the last good one.
+    ecs.deploy(&image(3), &meta("next"), &opts(30_000, true, false), &Recorder::default()).await.unwrap();
+    assert_eq!(outcome_tag(&fake, 4), None, "the mark is not copied to the next revision");
+    assert_eq!(fake.count("UntagResource"), 0, "nothing to clear: the new revision never had the mark");
+    let history = ecs.history(10).await.unwrap();
+    let marks: Vec<(&str, bool, bool)> = history.iter().map(|r| (r.revision.as_str(), r.live, r.failed)).collect();
+    assert_eq!(marks, [("4", true, false), ("3", false, true), ("2", false, false), ("1", false, false)]);
+    let suggested = shipit::deploy::meta::previous_good(&history).map(|i| history[i].revision.as_str());
+    assert_eq!(suggested, Some("2"));
+
+    // Rolled out again on purpose, and completing: the tag comes off.
+    let outcome = ecs.rollback(&history[1], &meta("bad"), &opts(30_000, false, false), &Recorder::default()).await;
+    assert_eq!(outcome.unwrap(), Outcome::Completed { revision: "3".into() });
+    assert_eq!(outcome_tag(&fake, 3), None);
+    assert!(ecs.history(10).await.unwrap().iter().all(|r| !r.failed));
+}
+
+#[tokio::test]
+async fn a_failure_to_tag_the_failed_revision_is_only_a_warning() {
+    let fake = fake_with_service("c-no-tag", (true, false));
+    fake.deny("TagResource");
+    fake.script("api", failing(false));
+    let ecs = target("production", "c-no-tag", "api", &fake.url).await;
+    let rec = Recorder::default();
+
+    let outcome = ecs.deploy(&image(2), &meta("bad"), &opts(30_000, false, false), &rec).await.unwrap();
+
+    assert!(matches!(&outcome, Outcome::Failed { revision, .. } if revision == "2"), "{outcome:?}");
+    let log = lines(&rec);
+    assert!(
+        log.contains("line: warning: could not mark api:2 as failed (ECS TagResource failed: AccessDeniedException"),
+        "{log}"
+    );
+    assert!(log.contains("`shipit history` will not show this outcome"), "{log}");
+    assert_eq!(outcome_tag(&fake, 2), None);
+}
+
 #[tokio::test]
 async fn history_sorts_itself_when_the_endpoint_ignores_sort() {
     let fake = fake_with_service("c-unsorted", (false, false));

@@ -173,6 +173,43 @@ fn a_failed_rollout_exits_1_and_an_auto_rollback_exits_5() {
     assert_eq!(live["live"]["revision"], "1");
 }
 
+/// api:2 good, api:3 failed and rolled back, api:4 good: `--previous` from api:4 goes to api:2, not to api:3.
+#[test]
+fn rollback_previous_skips_a_revision_that_failed() {
+    let fake = fake_with("cli-skip", (true, false));
+    let t = Setup::new(&fake.url, "cli-skip", "approval = \"none\"\nauto_rollback = true");
+    t.ok(&["deploy", "staging", "--image", &image(1)]);
+    fake.script(
+        "api",
+        Script::CircuitBreaker {
+            step: Duration::from_millis(100),
+            failures: 2,
+            reason: "Essential container in task exited".into(),
+            exit_code: 3,
+            rollback: false,
+        },
+    );
+    let out = t.run(&["deploy", "staging", "--image", &image(2)]);
+    assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
+    t.ok(&["deploy", "staging", "--image", &image(3)]);
+
+    let history = t.json(&["history", "staging", "--output", "json"]);
+    let revs: Vec<(&str, bool, bool)> = history["revisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["revision"].as_str().unwrap(), r["live"].as_bool().unwrap(), r["failed"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(revs, vec![("4", true, false), ("3", false, true), ("2", false, false), ("1", false, false)]);
+    let table = text(&t.run(&["history", "staging"]).stdout);
+    let row = |rev: &str| table.lines().find(|l| l.starts_with(rev)).unwrap_or_default().to_string();
+    assert!(row("3 ").contains("✘ failed") && row("2 ").contains("← previous"), "{table}");
+
+    let err = t.ok(&["rollback", "staging", "--previous", "--yes"]);
+    assert!(err.contains("revision 2 is live"), "{err}");
+    assert!(fake.service_task_definition("cli-skip", "api").ends_with("api:2"));
+}
+
 #[test]
 fn a_rollout_in_progress_is_refused_without_force() {
     let fake = fake_with("cli-busy", (false, false));

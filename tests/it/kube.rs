@@ -268,6 +268,53 @@ async fn auto_rollback_puts_the_previous_template_back() {
     assert_eq!(live.rollout, "COMPLETED");
     let lines = rec.lines();
     assert!(lines.iter().any(|l| l.contains("auto-rollback: restoring revision 1")), "{lines:#?}");
+
+    // The failed ReplicaSet is marked on the cluster, with a merge patch of its annotations by shipit.
+    let marks: Vec<(&str, bool)> = history.iter().map(|r| (r.revision.as_str(), r.failed)).collect();
+    assert_eq!(marks, [("3", false), ("2", true)]);
+    let rs_patches = c.fake.replicaset_patches();
+    assert_eq!(rs_patches.len(), 1, "{rs_patches:#?}");
+    assert_eq!(rs_patches[0].content_type, "application/merge-patch+json");
+    assert_eq!(rs_patches[0].field_manager.as_deref(), Some("shipit"));
+    assert_eq!(rs_patches[0].body, json!({"metadata": {"annotations": {"shipit.dev/outcome": "failed"}}}));
+    let failed_rs = c.fake.get(Kind::ReplicaSet, NS, &rs_patches[0].name).unwrap();
+    assert_eq!(failed_rs["metadata"]["annotations"][REVISION], "2");
+
+    // Rolled out again and completing this time (the registry was fixed): the mark comes off.
+    c.fake.script(&"c".repeat(64), Behaviour::succeed());
+    let outcome = target.rollback(&history[1], &meta("again"), &opts(false), &Recorder::default()).await.unwrap();
+    assert_eq!(outcome, Outcome::Completed { revision: "4".into() });
+    let history = target.history(10).await.unwrap();
+    let marks: Vec<(&str, bool, bool)> = history.iter().map(|r| (r.revision.as_str(), r.live, r.failed)).collect();
+    assert_eq!(marks, [("4", true, false), ("3", false, false)]);
+    let rs = c.fake.get(Kind::ReplicaSet, NS, &rs_patches[0].name).unwrap();
+    assert!(rs["metadata"]["annotations"].get("shipit.dev/outcome").is_none(), "{}", rs["metadata"]);
+    assert_eq!(c.fake.replicaset_patches().len(), 2, "one mark, one clear; nothing for unmarked sets");
+}
+
+#[tokio::test]
+async fn a_failure_to_mark_the_failed_replicaset_is_only_a_warning() {
+    let c = Cluster::new();
+    c.fake.script(&"c".repeat(64), Behaviour::waiting("ImagePullBackOff", "Back-off pulling image", 0));
+    c.fake.fail_next_replicaset_patch(
+        403,
+        "Forbidden",
+        "replicasets.apps \"api-x\" is forbidden: User \"ci\" cannot patch resource \"replicasets\" in API group \"apps\" in the namespace \"shop\"",
+    );
+    let target = c.target("").await;
+    let rec = Recorder::default();
+
+    let outcome = target.deploy(&image('c'), &meta("bad"), &opts(true), &rec).await.unwrap();
+
+    assert!(matches!(&outcome, Outcome::RolledBack { revision, .. } if revision == "2"), "{outcome:?}");
+    let lines = rec.lines();
+    assert!(
+        lines.iter().any(|l| l.starts_with("line: warning: could not mark ReplicaSet api-")
+            && l.contains("not allowed to patch replicasets in namespace shop")
+            && l.contains("`shipit history` will not show this outcome")),
+        "{lines:#?}"
+    );
+    assert!(target.history(10).await.unwrap().iter().all(|r| !r.failed));
 }
 
 #[tokio::test]
@@ -562,6 +609,57 @@ fn binary_failed_rollout_exits_1_or_5_with_the_reason() {
 
     // And the next deploy is not refused: a rollout past its deadline is over.
     app.deploy('b');
+}
+
+/// r1 = A, r2 = B, r3 = C fails and is rolled back automatically: the controller re-uses B's ReplicaSet as r4, so
+/// the newest revision before the live one is the failed C. `--previous` must go to A.
+#[test]
+fn binary_rollback_previous_skips_a_release_that_failed() {
+    let app = App::new(true);
+    app.deploy('b');
+    app.cluster.fake.script(&"c".repeat(64), Behaviour::waiting("CrashLoopBackOff", "back-off 10s restarting", 3));
+    let out = app.shipit(&["deploy", "prod", "--image", &pinned('c')]);
+    assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
+
+    let history = json_of(&app.shipit(&["history", "prod", "--output", "json"]));
+    let revs: Vec<(&str, &str, bool, bool)> = history["revisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["revision"].as_str().unwrap(),
+                r["digest"].as_str().unwrap(),
+                r["live"].as_bool().unwrap(),
+                r["failed"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let (a, b, c) = (digest('a'), digest('b'), digest('c'));
+    assert_eq!(revs, [("4", b.as_str(), true, false), ("3", c.as_str(), false, true), ("1", a.as_str(), false, false)]);
+    let table = text(&app.shipit(&["history", "prod"]).stdout);
+    let row_of = |d: &str| table.lines().find(|l| l.contains(&d[..19])).unwrap_or_default().to_string();
+    assert!(row_of(&c).contains("✘ failed") && !row_of(&c).contains("← previous"), "{table}");
+    assert!(row_of(&a).contains("← previous") && !row_of(&a).contains("failed"), "{table}");
+
+    let out = app.shipit(&["rollback", "prod", "--previous", "--yes"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("to revision 1 (sha256:aaaaaaaaaaaa"), "{}", describe(&out));
+    assert_eq!(app.cluster.image_of("api"), pinned('a'));
+
+    // Picking the failed one on purpose is allowed, and the question says what happened to it last time.
+    app.cluster.fake.script(&"c".repeat(64), Behaviour::succeed());
+    let out = app.shipit(&["rollback", "prod", "--to", "3", "--yes"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains("to revision 3 (sha256:cccccccccccc"), "{}", describe(&out));
+    assert!(err.contains("), which failed when it was last rolled out? yes"), "{}", describe(&out));
+    let history = json_of(&app.shipit(&["history", "prod", "--output", "json"]));
+    let live = &history["revisions"][0];
+    assert_eq!(
+        (live["digest"].as_str(), live["live"].as_bool(), live["failed"].as_bool()),
+        (Some(c.as_str()), Some(true), Some(false))
+    );
 }
 
 #[test]

@@ -86,6 +86,7 @@ struct State {
     tasks: Vec<Task>,
     scripts: HashMap<String, VecDeque<Script>>,
     throttle: HashMap<String, u32>,
+    denied: Vec<String>,
     calls: Vec<(Instant, String)>,
     registered: Vec<Value>,
     /// (deployment id, task definition ARN, when its rollout completed).
@@ -231,6 +232,20 @@ impl FakeEcs {
         self.state.lock().unwrap().throttle.insert(op.to_string(), times);
     }
 
+    /// Every call of `op` answers AccessDeniedException (an IAM policy without that action).
+    pub fn deny(&self, op: &str) {
+        self.state.lock().unwrap().denied.push(op.to_string());
+    }
+
+    /// A revision's tags as ListTagsForResource would give them: (key, value).
+    pub fn tags(&self, family: &str, revision: usize) -> Vec<(String, String)> {
+        self.state.lock().unwrap().families[family][revision - 1]
+            .1
+            .iter()
+            .map(|t| (t["key"].as_str().unwrap().to_string(), t["value"].as_str().unwrap_or_default().to_string()))
+            .collect()
+    }
+
     /// Operation names in the order they arrived (throttled ones too).
     pub fn calls(&self) -> Vec<String> {
         self.state.lock().unwrap().calls.iter().map(|(_, op)| op.clone()).collect()
@@ -306,6 +321,13 @@ fn handle(state: &Mutex<State>, headers: &HeaderMap, body: &[u8]) -> Response {
         *n -= 1;
         return client_error("ThrottlingException", "Rate exceeded").into_response();
     }
+    if st.denied.iter().any(|d| d == op) {
+        let message = format!(
+            "User: arn:aws:iam::{ACCOUNT}:user/deployer is not authorized to perform: ecs:{op} on resource: {}",
+            req["resourceArn"].as_str().unwrap_or("*")
+        );
+        return client_error("AccessDeniedException", &message).into_response();
+    }
     advance_all(&mut st);
     let result = match op {
         "DescribeServices" => describe_services(&mut st, &req),
@@ -333,6 +355,30 @@ fn handle(state: &Mutex<State>, headers: &HeaderMap, body: &[u8]) -> Response {
             match find_td(&st, arn) {
                 Some((_, tags)) => Ok(json!({ "tags": tags })),
                 None => Err(client_error("ClientException", "The specified resource could not be found.")),
+            }
+        }
+        // Tags of a task-definition revision (the only resource kind the fake tags). ECS adds or overwrites by
+        // key, removes by key, answers `{}`.
+        "TagResource" | "UntagResource" => {
+            let arn = req["resourceArn"].as_str().unwrap_or_default().to_string();
+            if !arn.starts_with("arn:aws:ecs:") {
+                Err(client_error("InvalidParameterException", "Invalid resource ARN."))
+            } else {
+                match find_td_mut(&mut st, &arn) {
+                    Some((_, tags)) if op == "TagResource" => {
+                        for new in req["tags"].as_array().into_iter().flatten() {
+                            tags.retain(|t| t["key"] != new["key"]);
+                            tags.push(new.clone());
+                        }
+                        Ok(json!({}))
+                    }
+                    Some((_, tags)) => {
+                        let keys = req["tagKeys"].as_array().cloned().unwrap_or_default();
+                        tags.retain(|t| !keys.contains(&t["key"]));
+                        Ok(json!({}))
+                    }
+                    None => Err(client_error("ClientException", "The specified resource could not be found.")),
+                }
             }
         }
         "DeregisterTaskDefinition" => {

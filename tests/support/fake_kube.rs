@@ -4,7 +4,8 @@
 //! - apps/v1 Deployments and ReplicaSets, v1 Pods: GET, LIST (with `metadata.resourceVersion`, label and field
 //!   selectors), WATCH (`?watch=true`, newline-separated `{"type":…,"object":…}`, from a resourceVersion, ended
 //!   after `timeoutSeconds`), and PATCH of Deployments (strategic merge, JSON merge, server-side apply
-//!   approximated as a merge; a `metadata.resourceVersion` in the patch is a precondition → 409).
+//!   approximated as a merge; a `metadata.resourceVersion` in the patch is a precondition → 409), and PATCH of
+//!   ReplicaSets' metadata (JSON merge or strategic merge: the annotations shipit records outcomes in).
 //! - a deployment controller: a pod-template change bumps `generation`, creates (or, for a template seen before,
 //!   re-uses) a ReplicaSet with the next `deployment.kubernetes.io/revision`, then plays a [`Behaviour`]: replace
 //!   pods step by step until complete, or leave pods failing with a chosen reason, or exceed the progress
@@ -142,6 +143,8 @@ struct Store {
     default_behaviour: Behaviour,
     patch_failures: VecDeque<(u16, String, String)>,
     patches: Vec<PatchRecord>,
+    rs_patch_failures: VecDeque<(u16, String, String)>,
+    rs_patches: Vec<PatchRecord>,
     requests: Vec<Request>,
     completions: Vec<Completion>,
     tick: tokio::sync::watch::Sender<u64>,
@@ -194,6 +197,8 @@ impl FakeKube {
                             default_behaviour: Behaviour::succeed(),
                             patch_failures: VecDeque::new(),
                             patches: Vec::new(),
+                            rs_patch_failures: VecDeque::new(),
+                            rs_patches: Vec::new(),
                             requests: Vec::new(),
                             completions: Vec::new(),
                             tick: tick_tx,
@@ -308,6 +313,16 @@ impl FakeKube {
 
     pub fn patches(&self) -> Vec<PatchRecord> {
         self.store().patches.clone()
+    }
+
+    /// Answer the next PATCH of a ReplicaSet with this status (an RBAC refusal, say).
+    pub fn fail_next_replicaset_patch(&self, code: u16, reason: &str, message: &str) {
+        self.store().rs_patch_failures.push_back((code, reason.into(), message.into()));
+    }
+
+    /// PATCH requests for ReplicaSets, in order (Deployment patches are in `patches`).
+    pub fn replicaset_patches(&self) -> Vec<PatchRecord> {
+        self.store().rs_patches.clone()
     }
 
     pub fn requests(&self) -> Vec<Request> {
@@ -982,7 +997,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/apis/apps/v1/namespaces/{ns}/deployments", get(collection(Kind::Deployment)))
         .route("/apis/apps/v1/namespaces/{ns}/deployments/{name}", get(item(Kind::Deployment)).patch(patch_deployment))
         .route("/apis/apps/v1/namespaces/{ns}/replicasets", get(collection(Kind::ReplicaSet)))
-        .route("/apis/apps/v1/namespaces/{ns}/replicasets/{name}", get(item(Kind::ReplicaSet)))
+        .route("/apis/apps/v1/namespaces/{ns}/replicasets/{name}", get(item(Kind::ReplicaSet)).patch(patch_replicaset))
         .route("/api/v1/namespaces/{ns}/pods", get(collection(Kind::Pod)))
         .route("/api/v1/namespaces/{ns}/pods/{name}", get(item(Kind::Pod)))
         .fallback(|uri: axum::http::Uri| async move {
@@ -1236,6 +1251,64 @@ async fn patch_deployment(
             }
             json_response(200, &obj)
         }
+        Err((code, reason, message)) => status_response(code, &reason, &message),
+    }
+}
+
+/// A ReplicaSet's metadata changed by a client (`kubectl annotate rs`): the controller owns its spec, so only
+/// `metadata.labels` and `metadata.annotations` may change here; anything else in the patch is refused.
+async fn patch_replicaset(
+    State(shared): State<Arc<Shared>>,
+    UrlPath((ns, name)): UrlPath<(String, String)>,
+    Query(q): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    record(&shared, "PATCH", path_of(Kind::ReplicaSet, &ns, Some(&name)), &q);
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let patch: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return status_response(400, "BadRequest", &format!("error decoding patch: {e}")),
+    };
+    let mut store = shared.store.lock().unwrap();
+    let mut rec = PatchRecord {
+        name: name.clone(),
+        content_type: content_type.clone(),
+        field_manager: q.get("fieldManager").cloned(),
+        body: patch.clone(),
+        status: 200,
+    };
+    let result = (|| {
+        if let Some(fail) = store.rs_patch_failures.pop_front() {
+            return Err(fail);
+        }
+        let Some(before) = store.obj(Kind::ReplicaSet, &ns, &name) else {
+            return Err((404, "NotFound".into(), format!("replicasets.apps \"{name}\" not found")));
+        };
+        let only_metadata = patch.as_object().is_some_and(|p| p.keys().all(|k| k == "metadata"))
+            && patch["metadata"].as_object().is_some_and(|m| m.keys().all(|k| k == "annotations" || k == "labels"));
+        if !only_metadata {
+            return Err((422, "Invalid".into(), format!("the fake only patches metadata of replicasets: {patch}")));
+        }
+        let mut after = before.clone();
+        match content_type.split(';').next().unwrap_or_default().trim() {
+            "application/merge-patch+json" => json_merge(&mut after, &patch),
+            "application/strategic-merge-patch+json" => strategic_merge(&mut after, &patch, ""),
+            other => {
+                return Err((
+                    415,
+                    "UnsupportedMediaType".into(),
+                    format!("the body of the request was in an unknown format: {other}"),
+                ));
+            }
+        }
+        omit_empty_maps(&mut after);
+        Ok(store.put(Kind::ReplicaSet, after))
+    })();
+    rec.status = result.as_ref().map_or_else(|(code, _, _)| *code, |_| 200);
+    store.rs_patches.push(rec);
+    match result {
+        Ok(obj) => json_response(200, &obj),
         Err((code, reason, message)) => status_response(code, &reason, &message),
     }
 }

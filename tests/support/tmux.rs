@@ -17,7 +17,9 @@ impl Tmux {
         for (k, v) in env {
             cmd.args(["-e", &format!("{k}={v}")]);
         }
-        cmd.arg("--");
+        // The program must see a person at a terminal, even when the test suite itself runs in CI: CI=true
+        // (inherited by the tmux server from whoever started it) would make shipit non-interactive.
+        cmd.args(["--", "env", "-u", "CI"]);
         cmd.args(argv);
         let out = cmd.output().expect("run tmux");
         assert!(out.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&out.stderr));

@@ -70,6 +70,7 @@ pub const IAM_ACTIONS: &[&str] = &[
     "ecs:DescribeTaskDefinition",
     "ecs:RegisterTaskDefinition",
     "ecs:TagResource",
+    "ecs:UntagResource",
     "ecs:UpdateService",
     "ecs:ListTaskDefinitions",
     "ecs:ListTasks",

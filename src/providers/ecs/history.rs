@@ -5,7 +5,7 @@ use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{SortOrder, TaskDefinitionField, TaskDefinitionStatus};
 use futures_util::{StreamExt, TryStreamExt};
 
-use super::taskdef::{TAG_COMMIT, TAG_DEPLOYER, container_image, family_revision, same_revision, tag};
+use super::taskdef::{TAG_COMMIT, TAG_DEPLOYER, container_image, family_revision, marked_failed, same_revision, tag};
 use super::{EcsError, to_chrono};
 use crate::deploy::Revision;
 use crate::release::ImageRef;
@@ -72,6 +72,7 @@ pub(crate) async fn revisions(
                 deployer: tag(tags, TAG_DEPLOYER).map(str::to_string),
                 created: td.registered_at().and_then(to_chrono),
                 live: live.is_some_and(|l| same_revision(l, arn)),
+                failed: marked_failed(tags),
             })
         })
         .buffered(4)

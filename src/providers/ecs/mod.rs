@@ -21,8 +21,8 @@ use aws_sdk_ecs::types::{Service, Tag, TaskDefinition, TaskDefinitionField};
 pub use self::error::EcsError;
 use self::service::{deployments_summary, describe_deployment, live_task_definition, primary, settled_on};
 use self::taskdef::{
-    TAG_COMMIT, container_image, deploy_tags, family_revision, register_request, same_revision, short_name, tag,
-    with_image,
+    OUTCOME_FAILED, TAG_COMMIT, TAG_OUTCOME, container_image, deploy_tags, family_revision, marked_failed,
+    register_request, same_revision, short_name, tag, with_image,
 };
 use self::wait::{Rollout, Watch, stopped_summary};
 use crate::config::Environment;
@@ -188,7 +188,8 @@ impl EcsTarget {
                 short_name(&current),
                 image.short_digest()
             ));
-            return self.roll_out(&service, &current, &current, true, opts, reporter).await;
+            let marks = FailedMarks { target: marked_failed(&tags), previous: marked_failed(&tags) };
+            return self.roll_out(&service, &current, &current, true, marks, opts, reporter).await;
         }
 
         let containers =
@@ -215,7 +216,8 @@ impl EcsTarget {
             })?
             .to_string();
         reporter.line(&format!("registered {} with {} = {}", short_name(&new_arn), self.container, pinned));
-        self.roll_out(&service, &new_arn, &current, false, opts, reporter).await
+        let marks = FailedMarks { target: false, previous: marked_failed(&tags) };
+        self.roll_out(&service, &new_arn, &current, false, marks, opts, reporter).await
     }
 
     /// Point the service at an existing revision (no re-register, no rebuild) and wait like a deploy.
@@ -234,29 +236,42 @@ impl EcsTarget {
             .to_string();
         let family = family_revision(&current).map(|(f, _)| f.to_string()).unwrap_or_default();
         let wanted = format!("{family}:{}", to.revision);
-        let (td, _) = self.task_definition(&wanted).await?;
+        let (td, tags) = self.task_definition(&wanted).await?;
         let target = td.task_definition_arn().unwrap_or(&wanted).to_string();
         if settled_on(&service, &target) {
             reporter.line(&format!("{} is already live", short_name(&target)));
             return Ok(Outcome::Completed { revision: td.revision.to_string() });
         }
-        self.roll_out(&service, &target, &current, false, opts, reporter).await
+        // The running revision's tags are not read here: only an auto-rollback would restore it.
+        let marks = FailedMarks { target: marked_failed(&tags), previous: false };
+        self.roll_out(&service, &target, &current, false, marks, opts, reporter).await
     }
 
     /// Update the service to `target` (with fresh tasks when `fresh`), watch the rollout, and put `previous`
     /// back if it fails and the environment asks for that.
+    #[allow(clippy::too_many_arguments)]
     async fn roll_out(
         &self,
         before: &Service,
         target: &str,
         previous: &str,
         fresh: bool,
+        marks: FailedMarks,
         opts: &DeployOptions,
         reporter: &dyn Reporter,
     ) -> Result<Outcome, EcsError> {
         let revision = revision_number(target);
         let deployment_id = self.update_service(target, fresh, reporter).await?;
         let rollout = self.watch(before, target, deployment_id, opts.timeout, reporter).await?;
+        match &rollout {
+            Rollout::Completed if marks.target => self.record_outcome(target, false, reporter).await,
+            Rollout::Completed => {}
+            // Recorded before any rollback is waited for, so an interrupted wait still leaves the mark.
+            Rollout::Failed { .. } => self.record_outcome(target, true, reporter).await,
+            Rollout::TimedOut { .. } if opts.auto_rollback => self.record_outcome(target, true, reporter).await,
+            // A timeout alone is not a failure (the rollout may yet finish), and it ends in an error, not an outcome.
+            Rollout::TimedOut { .. } => {}
+        }
         let (reason, replaced_by) = match rollout {
             Rollout::Completed => return Ok(Outcome::Completed { revision }),
             Rollout::Failed { reason, stopped, replaced_by } => {
@@ -292,7 +307,31 @@ impl EcsTarget {
             };
             return Ok(Outcome::Failed { revision, reason });
         }
-        self.restore(previous, ecs_restoring.map(|(id, _)| id), revision, reason, opts, reporter).await
+        let outcome = self.restore(previous, ecs_restoring.map(|(id, _)| id), revision, reason, opts, reporter).await?;
+        if marks.previous && matches!(outcome, Outcome::RolledBack { .. }) {
+            self.record_outcome(previous, false, reporter).await;
+        }
+        Ok(outcome)
+    }
+
+    /// Tag the revision `shipit:outcome=failed` (so `history` on any machine shows it and `rollback --previous`
+    /// skips it), or untag one whose rollout has now completed. Best effort: the rollout's result stands, and a
+    /// refusal (an IAM policy without ecs:TagResource / ecs:UntagResource) is a warning.
+    async fn record_outcome(&self, task_definition: &str, failed: bool, reporter: &dyn Reporter) {
+        let result = if failed {
+            let mark = Tag::builder().key(TAG_OUTCOME).value(OUTCOME_FAILED).build();
+            let sent = self.client.tag_resource().resource_arn(task_definition).tags(mark).send().await;
+            sent.map(|_| ()).map_err(|e| EcsError::api("TagResource", e))
+        } else {
+            let sent = self.client.untag_resource().resource_arn(task_definition).tag_keys(TAG_OUTCOME).send().await;
+            sent.map(|_| ()).map_err(|e| EcsError::api("UntagResource", e))
+        };
+        if let Err(e) = result {
+            let name = short_name(task_definition);
+            let what =
+                if failed { format!("mark {name} as failed") } else { format!("clear the failed mark of {name}") };
+            reporter.line(&format!("warning: could not {what} ({e}); `shipit history` will not show this outcome"));
+        }
     }
 
     /// Put `previous` back after a failed rollout: follow the circuit breaker's rollback when ECS started one,
@@ -446,6 +485,14 @@ impl EcsTarget {
         let service = describe_service(&self.client, &self.cluster, &self.service).await?;
         Ok(deployments_summary(&service))
     }
+}
+
+/// Whether the revision being rolled out and the one before it carry the failed mark now (so a completed
+/// rollout knows to take it off, without reading tags again).
+#[derive(Debug, Clone, Copy)]
+struct FailedMarks {
+    target: bool,
+    previous: bool,
 }
 
 pub(crate) async fn describe_service(client: &Client, cluster: &str, name: &str) -> Result<Service, EcsError> {

@@ -49,6 +49,15 @@ pub(crate) const SET_BY_ECS: &[&str] = &[
 pub const TAG_COMMIT: &str = "shipit:commit";
 pub const TAG_DIGEST: &str = "shipit:digest";
 pub const TAG_DEPLOYER: &str = "shipit:deployer";
+/// Added by TagResource when a rollout of the revision fails, removed when a later rollout of it completes.
+/// Not carried to new revisions (`deploy_tags` drops every `shipit:` tag).
+pub const TAG_OUTCOME: &str = "shipit:outcome";
+pub const OUTCOME_FAILED: &str = "failed";
+
+/// The revision carries shipit's failed mark.
+pub(crate) fn marked_failed(tags: &[Tag]) -> bool {
+    tag(tags, TAG_OUTCOME) == Some(OUTCOME_FAILED)
+}
 
 /// Fill a register request from a described task definition, with `containers` (the edited container list)
 /// and `tags`. Every field in `CARRIED_OVER` is set here.

@@ -8,7 +8,7 @@ use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::PodTemplateSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{ANN_COMMIT, ANN_DEPLOYER, ANN_DIGEST, ANN_REVISION};
+use super::{ANN_COMMIT, ANN_DEPLOYER, ANN_DIGEST, ANN_OUTCOME, ANN_REVISION, OUTCOME_FAILED};
 use crate::deploy::{LiveState, Revision};
 use crate::release::ImageRef;
 
@@ -23,6 +23,12 @@ pub fn rs_revision(rs: &ReplicaSet) -> Option<&str> {
 
 fn revision_number(rs: &ReplicaSet) -> i64 {
     rs_revision(rs).and_then(|r| r.parse().ok()).unwrap_or(-1)
+}
+
+/// Shipit marked this ReplicaSet's rollout as failed. Read from the object's own annotations only: the mark is
+/// about how a rollout of this ReplicaSet ended, which the pod template (fixed at creation) cannot know.
+pub fn marked_failed(meta: &ObjectMeta) -> bool {
+    meta.annotations.as_ref().and_then(|a| a.get(ANN_OUTCOME)).is_some_and(|v| v == OUTCOME_FAILED)
 }
 
 /// `matchLabels` as a label selector string. `matchExpressions` are not translated: the owner check that
@@ -80,6 +86,7 @@ pub fn revisions(dep: &Deployment, sets: &[ReplicaSet], containers: &[String]) -
                 deployer: annotation(template, &rs.metadata, ANN_DEPLOYER).cloned(),
                 created: rs.metadata.creation_timestamp.as_ref().and_then(|t| to_chrono(&t.0)),
                 live: live.as_deref() == Some(revision.as_str()),
+                failed: marked_failed(&rs.metadata),
                 revision,
             }
         })
@@ -199,7 +206,25 @@ mod tests {
         assert_eq!(revs[0].digest.as_deref(), Some(format!("sha256:{}", "c".repeat(64)).as_str()));
         assert_eq!(revs[0].commit.as_deref(), Some("abc"));
         assert_eq!(revs[1].digest, None, "a tag is not a digest");
+        assert!(revs.iter().all(|r| !r.failed));
         assert_eq!(selector_string(&dep).unwrap(), "app=api,tier=web");
         assert!(owned_by(&sets[0].metadata, "u1") && !owned_by(&sets[0].metadata, "u2"));
+    }
+
+    #[test]
+    fn the_failed_mark_is_read_from_the_replicaset_not_its_template() {
+        let dep: Deployment = serde_json::from_value(json!({
+            "metadata": {"name": "api", "uid": "u1", "annotations": {ANN_REVISION: "4"}},
+            "spec": {"selector": {"matchLabels": {"app": "api"}}, "template": {}},
+        }))
+        .unwrap();
+        let mut failed = rs("3", "c", None, "u1");
+        failed.metadata.annotations.as_mut().unwrap().insert(ANN_OUTCOME.into(), OUTCOME_FAILED.into());
+        let mut in_template = rs("1", "a", None, "u1");
+        in_template.spec.template.as_mut().unwrap().metadata.as_mut().unwrap().annotations =
+            Some([(ANN_OUTCOME.to_string(), OUTCOME_FAILED.to_string())].into());
+        let revs = revisions(&dep, &[rs("4", "b", None, "u1"), failed, in_template], &["api".into()]);
+        let marks: Vec<(&str, bool)> = revs.iter().map(|r| (r.revision.as_str(), r.failed)).collect();
+        assert_eq!(marks, [("4", false), ("3", true), ("1", false)]);
     }
 }

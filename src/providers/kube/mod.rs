@@ -35,6 +35,11 @@ pub const ANN_CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
 pub const ANN_COMMIT: &str = "shipit.dev/commit";
 pub const ANN_DIGEST: &str = "shipit.dev/digest";
 pub const ANN_DEPLOYER: &str = "shipit.dev/deployer";
+/// On a ReplicaSet (never its template, never the Deployment): how shipit's last rollout of it ended, when that
+/// was a failure. The controller copies Deployment annotations onto ReplicaSets but removes none, so the mark
+/// survives the ReplicaSet being re-used; shipit removes it when a rollout of that ReplicaSet completes.
+pub const ANN_OUTCOME: &str = "shipit.dev/outcome";
+pub const OUTCOME_FAILED: &str = "failed";
 /// Set by the deployment controller on the Deployment and on each of its ReplicaSets.
 pub const ANN_REVISION: &str = "deployment.kubernetes.io/revision";
 
@@ -234,8 +239,15 @@ impl KubeTarget {
         reporter.line(&format!("patched deployment/{}: {}", self.deployment, change.summary()));
         let result = watch::watch_rollout(self, &after, generation, opts.timeout, reporter).await?;
         let (revision, reason) = match result {
-            watch::Finished::Complete { revision } => return Ok(Outcome::Completed { revision }),
-            watch::Finished::Failed { revision, reason } => (revision, reason),
+            watch::Finished::Complete { revision, replicaset } => {
+                self.record_outcome(replicaset, false, reporter).await;
+                return Ok(Outcome::Completed { revision });
+            }
+            watch::Finished::Failed { revision, reason, replicaset } => {
+                // Before any auto-rollback: the failed ReplicaSet keeps its revision, the restored one is renumbered.
+                self.record_outcome(replicaset, true, reporter).await;
+                (revision, reason)
+            }
         };
         if !opts.auto_rollback {
             return Ok(Outcome::Failed { revision, reason });
@@ -249,11 +261,37 @@ impl KubeTarget {
         match watch::watch_rollout(self, &restored, generation, opts.timeout, reporter).await? {
             // `restored` names the revision as the user knew it before the deploy; the controller renumbers
             // the reused ReplicaSet (3 becomes 5), which `history` then shows.
-            watch::Finished::Complete { .. } => Ok(Outcome::RolledBack { revision, restored: previous, reason }),
+            watch::Finished::Complete { replicaset, .. } => {
+                self.record_outcome(replicaset, false, reporter).await;
+                Ok(Outcome::RolledBack { revision, restored: previous, reason })
+            }
             watch::Finished::Failed { reason: again, .. } => Ok(Outcome::Failed {
                 revision,
                 reason: format!("{reason}; the automatic rollback to revision {previous} failed too: {again}"),
             }),
+        }
+    }
+
+    /// Mark the ReplicaSet of a failed rollout (so `history` on any machine shows it and `rollback --previous`
+    /// skips it), or take the mark off one whose rollout has now completed. Best effort: the rollout's own
+    /// result stands whatever happens here, and a refusal (RBAC without `patch` on replicasets) is a warning.
+    async fn record_outcome(&self, rs: Option<watch::RolloutReplicaSet>, failed: bool, reporter: &dyn Reporter) {
+        let Some(rs) = rs else { return };
+        if rs.marked_failed == failed {
+            return;
+        }
+        let value = if failed { serde_json::json!(OUTCOME_FAILED) } else { serde_json::Value::Null };
+        let body = serde_json::json!({"metadata": {"annotations": {ANN_OUTCOME: value}}});
+        reporter.detail(&format!("PATCH replicasets/{} (merge, fieldManager={FIELD_MANAGER}): {body}", rs.name));
+        let params = kube::api::PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
+        if let Err(e) = self.replicasets().patch(&rs.name, &params, &kube::api::Patch::Merge(body)).await {
+            let what = if failed {
+                format!("mark ReplicaSet {} as failed", rs.name)
+            } else {
+                format!("clear the failed mark of ReplicaSet {}", rs.name)
+            };
+            let err = KubeError::from_api(e, Action { verb: "patch", resource: "replicasets" }, self);
+            reporter.line(&format!("warning: could not {what} ({err}); `shipit history` will not show this outcome"));
         }
     }
 

@@ -29,8 +29,27 @@ const FATAL_WAITING: [&str; 6] = [
 ];
 
 pub enum Finished {
-    Complete { revision: String },
-    Failed { revision: String, reason: String },
+    Complete { revision: String, replicaset: Option<RolloutReplicaSet> },
+    Failed { revision: String, reason: String, replicaset: Option<RolloutReplicaSet> },
+}
+
+/// The ReplicaSet a rollout brought up (or tried to), as the watch last saw it: where its outcome is recorded.
+pub struct RolloutReplicaSet {
+    pub name: String,
+    /// It carries shipit's failed mark from an earlier rollout.
+    pub marked_failed: bool,
+}
+
+impl RolloutReplicaSet {
+    /// The new ReplicaSet, once the controller has acted on `generation` (before that, the Deployment's
+    /// revision still names the old one, which must not take the blame).
+    fn of(view: &RolloutView, generation: i64) -> Option<RolloutReplicaSet> {
+        let rs = view.new_replicaset().filter(|_| assessable(view, generation))?;
+        Some(RolloutReplicaSet {
+            name: rs.metadata.name.clone()?,
+            marked_failed: super::history::marked_failed(&rs.metadata),
+        })
+    }
 }
 
 /// What the watches have shown so far.
@@ -284,7 +303,7 @@ pub(super) async fn watch_rollout(
                 if let Some(e) = last_error {
                     reason.push_str(&format!("\nlast watch error: {e}"));
                 }
-                return Ok(Finished::Failed { revision, reason });
+                return Ok(Finished::Failed { revision, reason, replicaset: RolloutReplicaSet::of(&view, generation) });
             }
         };
         match update {
@@ -356,8 +375,12 @@ pub(super) async fn watch_rollout(
                     shown = line;
                 }
             }
-            Assessment::Complete { revision } => return Ok(Finished::Complete { revision }),
-            Assessment::Failed { revision, reason } => return Ok(Finished::Failed { revision, reason }),
+            Assessment::Complete { revision } => {
+                return Ok(Finished::Complete { revision, replicaset: RolloutReplicaSet::of(&view, generation) });
+            }
+            Assessment::Failed { revision, reason } => {
+                return Ok(Finished::Failed { revision, reason, replicaset: RolloutReplicaSet::of(&view, generation) });
+            }
         }
     }
 }
