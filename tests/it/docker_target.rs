@@ -6,34 +6,16 @@ use std::time::Duration;
 
 use crate::support::cli::{Scratch, describe, text};
 use crate::support::env::{TestEnv, unique_name};
-use crate::support::images::busybox_image;
+use crate::support::images::{RemoveContainers, busybox_image};
 
 /// A long-running process that stops promptly on SIGTERM (a bare `sleep` as PID 1 ignores it, and every stop
 /// would wait out Docker's 10 s grace period).
 const SERVE: &[&str] = &["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"];
 
-/// Removes every container a test made, even when it fails halfway.
-struct Containers(String);
-
-impl Drop for Containers {
-    fn drop(&mut self) {
-        let ids = std::process::Command::new("docker")
-            .args(["ps", "-aq", "--filter", &format!("label=dev.shipit.container={}", self.0)])
-            .output();
-        if let Ok(out) = ids {
-            let ids = text(&out.stdout);
-            let ids: Vec<&str> = ids.split_whitespace().collect();
-            if !ids.is_empty() {
-                let _ = std::process::Command::new("docker").arg("rm").arg("-f").args(ids).output();
-            }
-        }
-    }
-}
-
 struct Setup {
     s: Scratch,
     repo: String,
-    _containers: Containers,
+    containers: RemoveContainers,
 }
 
 fn setup(env: &TestEnv, extra: &str) -> Setup {
@@ -62,7 +44,7 @@ timeout = "20s"
             host = env.docker_host
         ),
     );
-    Setup { s, repo, _containers: Containers(name) }
+    Setup { s, repo, containers: RemoveContainers(name) }
 }
 
 fn json(out: std::process::Output) -> serde_json::Value {
@@ -174,12 +156,12 @@ async fn a_crashing_release_is_rolled_back_with_exit_5() {
             "--format",
             "{{.Names}}",
             "--filter",
-            &format!("label=dev.shipit.container={}", t._containers.0),
+            &format!("label=dev.shipit.container={}", t.containers.0),
         ])
         .output()
         .unwrap();
     assert!(
-        text(&names.stdout).lines().any(|n| n == format!("{}--r2-failed", t._containers.0)),
+        text(&names.stdout).lines().any(|n| n == format!("{}--r2-failed", t.containers.0)),
         "{}",
         text(&names.stdout)
     );
@@ -275,7 +257,7 @@ async fn interrupt_says_what_state_the_environment_is_in() {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let out = std::process::Command::new("docker")
-            .args(["ps", "-q", "--filter", &format!("label=dev.shipit.container={}", t._containers.0)])
+            .args(["ps", "-q", "--filter", &format!("label=dev.shipit.container={}", t.containers.0)])
             .output()
             .unwrap();
         if !text(&out.stdout).trim().is_empty() {

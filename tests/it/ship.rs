@@ -4,28 +4,14 @@
 use crate::support::cli::{describe, text};
 use crate::support::env::{TestEnv, unique_name};
 use crate::support::git_repo::Repo;
+use crate::support::images::RemoveContainers;
 
 struct Project {
     repo: Repo,
     repository: String,
-    container: String,
+    _containers: RemoveContainers,
     cache: tempfile::TempDir,
     trivy: std::path::PathBuf,
-}
-
-impl Drop for Project {
-    fn drop(&mut self) {
-        let out = std::process::Command::new("docker")
-            .args(["ps", "-aq", "--filter", &format!("label=dev.shipit.container={}", self.container)])
-            .output();
-        if let Ok(out) = out {
-            let ids = text(&out.stdout);
-            let ids: Vec<&str> = ids.split_whitespace().collect();
-            if !ids.is_empty() {
-                let _ = std::process::Command::new("docker").arg("rm").arg("-f").args(ids).output();
-            }
-        }
-    }
 }
 
 const DOCKERFILE: &str = "FROM scratch\nCOPY busybox /bin/busybox\nCOPY app.txt /app.txt\nENTRYPOINT [\"/bin/busybox\"]\n\
@@ -70,7 +56,13 @@ auto_rollback = true
         repo.git(&["add", "-A"]);
         repo.git(&["commit", "-q", "-m", "app"]);
         repo.git(&["push", "-q"]);
-        Project { repo, repository, container: name, cache: env.trivy_cache(), trivy: env.trivy().to_path_buf() }
+        Project {
+            repo,
+            repository,
+            _containers: RemoveContainers(name),
+            cache: env.trivy_cache(),
+            trivy: env.trivy().to_path_buf(),
+        }
     }
 
     fn shipit(&self) -> assert_cmd::Command {

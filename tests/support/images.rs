@@ -64,3 +64,21 @@ pub async fn push(docker: &Docker, repository: &str, tag: &str) -> String {
         .find(|d| d.starts_with(&format!("{repository}@")))
         .unwrap_or_else(|| panic!("no repo digest for {repository}:{tag} after push"))
 }
+
+/// Removes every container shipit made for `container_name` (they carry the label `dev.shipit.container`), even
+/// when a test fails halfway.
+pub struct RemoveContainers(pub String);
+
+impl Drop for RemoveContainers {
+    fn drop(&mut self) {
+        let filter = format!("label=dev.shipit.container={}", self.0);
+        let Ok(out) = std::process::Command::new("docker").args(["ps", "-aq", "--filter", &filter]).output() else {
+            return;
+        };
+        let ids = String::from_utf8_lossy(&out.stdout).to_string();
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if !ids.is_empty() {
+            let _ = std::process::Command::new("docker").arg("rm").arg("-f").args(ids).output();
+        }
+    }
+}
