@@ -61,5 +61,5 @@ fn interrupted() -> CliError {
     }
     CliError::interrupted("interrupted")
         .detail(states.iter().map(|s| format!("  {s}")).collect::<Vec<_>>().join("\n"))
-        .hint("a rollout that was in progress goes on without shipit; `shipit status <env>` shows where it stands")
+        .hint("on ECS and Kubernetes a started rollout goes on without shipit; on a Docker host the old container may be stopped — `shipit status <env>` shows what runs, `shipit rollback <env>` puts a release back")
 }

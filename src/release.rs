@@ -39,7 +39,8 @@ impl ImageRef {
     /// Split `repo@sha256:…` (a tag before the `@` is dropped: the digest wins).
     pub fn parse_pinned(image: &str) -> Option<ImageRef> {
         let (repo, digest) = image.split_once('@')?;
-        if !digest.starts_with("sha256:") || digest.len() != 71 {
+        let hex = digest.strip_prefix("sha256:")?;
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
         let repo = match repo.rsplit_once(':') {
@@ -57,7 +58,7 @@ impl ImageRef {
 /// `sha256:9b1e2f3a4b5c` — enough to recognise, short enough for a table.
 pub fn short_digest(digest: &str) -> String {
     let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-    format!("sha256:{}", &hex[..hex.len().min(12)])
+    format!("sha256:{}", hex.chars().take(12).collect::<String>())
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -146,6 +147,9 @@ mod tests {
         assert_eq!(r.repository, "127.0.0.1:5000/api");
         assert!(ImageRef::parse_pinned("ghcr.io/acme/api:latest").is_none());
         assert!(ImageRef::parse_pinned("ghcr.io/acme/api@sha256:short").is_none());
+        assert!(ImageRef::parse_pinned(&format!("r@sha256:{}é", "a".repeat(62))).is_none());
+        assert_eq!(short_digest("sha256:éééééééééééééé"), "sha256:éééééééééééé");
+        assert_eq!(crate::deploy::meta::short_commit("ééééééééé"), "ééééééé");
         assert_eq!(short_digest(&d), "sha256:aaaaaaaaaaaa");
     }
 }

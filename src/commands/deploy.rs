@@ -43,10 +43,12 @@ pub async fn run(args: DeployArgs, settings: &Settings) -> Result<(), CliError> 
     let opts = DeployOptions { force: args.force, timeout: env.timeout.get(), auto_rollback: env.auto_rollback };
     let report =
         deploy::execute(&settings.ui, &args.environment, &target, deploy::Change::Deploy(&image), &meta, &opts).await?;
-    if let Some(path) =
-        crate::providers::ecs::write_environment_image_definitions(&loaded.root, env, &loaded.config.app.name, &image)?
+    // The rollout is done; a file that cannot be written is worth a warning, not a failed deploy.
+    match crate::providers::ecs::write_environment_image_definitions(&loaded.root, env, &loaded.config.app.name, &image)
     {
-        settings.ui.info(format!("wrote {}", path.display()));
+        Ok(Some(path)) => settings.ui.info(format!("wrote {}", path.display())),
+        Ok(None) => {}
+        Err(e) => settings.ui.warn(e.message),
     }
     if settings.ui.json() {
         settings.ui.print_json(&report);
@@ -87,6 +89,26 @@ fn resolve_image(args: &DeployArgs, loaded: &Loaded, settings: &Settings) -> Res
             head.short_sha, release.registry, args.environment
         ))
         .hint(format!("run `shipit push --registry {registry_name}`")));
+    }
+    if release.commit.dirty && !args.force {
+        return Err(CliError::usage(format!(
+            "the release of {} was built from uncommitted changes (--allow-dirty)",
+            head.short_sha
+        ))
+        .hint("commit and `shipit push` again, or pass --force to deploy it anyway"));
+    }
+    if let Some(scan) = release.scan.as_ref().filter(|s| !s.passed)
+        && !args.force
+    {
+        return Err(CliError::gate(format!(
+            "the scan of {} blocked this release ({} blocking finding(s))",
+            release.image.short_digest(),
+            scan.blocking
+        ))
+        .hint("`shipit scan` shows the findings; fix them, or add an exception with a reason and an expiry"));
+    }
+    if let Some(reason) = release.scan.as_ref().and_then(|s| s.skipped_reason.as_deref()) {
+        settings.ui.warn(format!("this release was not scanned: {reason}"));
     }
     Ok((release.image, release.commit.sha))
 }

@@ -31,6 +31,8 @@ struct Env<'a> {
 #[derive(Serialize)]
 struct ShipReport<'a> {
     ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<serde_json::Value>,
     release: &'a Release,
     check: &'a CheckReport,
     deploys: &'a [DeployReport],
@@ -111,19 +113,32 @@ pub async fn run(args: ShipArgs, settings: &Settings) -> Result<(), CliError> {
         if let Err(err) = &e.target {
             return Err(err.clone().context(format!("environment `{}`", e.name)));
         }
+        if let Err(err) = &e.live {
+            return Err(err.clone().context(format!("environment `{}`: cannot read what runs there", e.name)));
+        }
     }
 
-    // 1. commit check
+    // 1. commit check — once per distinct branch rule, so every environment's `branches` is honoured.
     let stage = ui.stage("check");
-    let branches = envs.iter().rev().find_map(|e| e.env.branches.as_deref());
-    let opts = CheckOptions { wait: args.wait_checks, ..Default::default() };
-    let report = match check::run(&loaded, branches, &opts, &stage).await {
-        Ok(r) => r,
-        Err(e) => {
-            stage.fail("the commit may not ship");
-            return Err(e);
+    let mut rules: Vec<Option<&[crate::config::IString]>> = Vec::new();
+    for e in &envs {
+        let rule = e.env.branches.as_deref();
+        if !rules.contains(&rule) {
+            rules.push(rule);
         }
-    };
+    }
+    let opts = CheckOptions { wait: args.wait_checks, ..Default::default() };
+    let mut report = None;
+    for rule in rules {
+        match check::run(&loaded, rule, &opts, &stage).await {
+            Ok(r) => report = Some(r),
+            Err(e) => {
+                stage.fail("the commit may not ship");
+                return Err(e);
+            }
+        }
+    }
+    let report = report.expect("at least one environment");
     stage.ok(report.headline());
 
     // 2–4. build, scan, push (build and push skipped when the registry already has this commit)
@@ -177,7 +192,13 @@ pub async fn run(args: ShipArgs, settings: &Settings) -> Result<(), CliError> {
     let result = deploy_all(ui, &loaded, &envs, &release, &args, &mut deploys).await;
     write_summary(ui, &release, &report, &deploys, result.as_ref().err());
     if ui.json() {
-        ui.print_json(&ShipReport { ok: result.is_ok(), release: &release, check: &report, deploys: &deploys });
+        ui.print_json(&ShipReport {
+            ok: result.is_ok(),
+            error: result.as_ref().err().map(crate::ui::error_json),
+            release: &release,
+            check: &report,
+            deploys: &deploys,
+        });
     }
     result.map_err(|e| if ui.json() { e.json_printed() } else { e })
 }
@@ -210,13 +231,16 @@ async fn deploy_all(
             DeployOptions { force: args.force, timeout: e.env.timeout.get(), auto_rollback: e.env.auto_rollback };
         deploys.push(deploy::execute(ui, e.name, target, Change::Deploy(&release.image), &meta, &opts).await?);
         // CodePipeline-style consumers read the image from imagedefinitions.json (ECS environments that ask).
-        if let Some(path) = crate::providers::ecs::write_environment_image_definitions(
+        // The rollout is done; a file that cannot be written is worth a warning, not a failed deploy.
+        match crate::providers::ecs::write_environment_image_definitions(
             &loaded.root,
             e.env,
             &loaded.config.app.name,
             &release.image,
-        )? {
-            ui.info(format!("wrote {}", path.display()));
+        ) {
+            Ok(Some(path)) => ui.info(format!("wrote {}", path.display())),
+            Ok(None) => {}
+            Err(err) => ui.warn(format!("{}: {}", e.name, err.message)),
         }
     }
     Ok(())

@@ -152,6 +152,20 @@ impl Validator<'_> {
             if let Err((msg, hint)) = check_repository(r.kind, r.repository.get_ref()) {
                 self.report(Some(r.repository.span()), msg, Some(hint));
             }
+            if r.insecure {
+                let host =
+                    r.push_host.as_deref().unwrap_or_else(|| r.repository.get_ref().split('/').next().unwrap_or(""));
+                if !is_loopback(host) {
+                    self.report(
+                        Some(reg.span()),
+                        format!("`insecure = true` in registry `{name}`, but {host} is not on this machine"),
+                        Some(
+                            "plain HTTP would send the registry credentials in the clear; use TLS, or a registry on 127.0.0.1/localhost"
+                                .into(),
+                        ),
+                    );
+                }
+            }
             let ecr_only = [
                 ("create_repository", r.create_repository),
                 ("region", r.region.is_some()),
@@ -278,6 +292,16 @@ fn present_target_keys(e: &Environment) -> Vec<&'static str> {
     add("env", !e.env.is_empty());
     add("network", e.network.is_some());
     keys
+}
+
+/// `127.x.x.x`, `localhost` or `[::1]`, with or without a port.
+fn is_loopback(host: &str) -> bool {
+    let bare = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or(rest)
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    bare == "localhost" || bare == "::1" || bare.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn valid_name(name: &str) -> bool {
@@ -409,6 +433,15 @@ mod tests {
         assert!(check_repository(Oci, "acme/api").is_err());
         assert!(check_repository(Oci, "registry.acme.dev/api@sha256:abc").is_err());
         assert_eq!(ecr_region("123456789012.dkr.ecr.eu-west-1.amazonaws.com/api"), Some("eu-west-1"));
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        assert!(is_loopback("127.0.0.1:5000"));
+        assert!(is_loopback("localhost"));
+        assert!(is_loopback("[::1]:5000"));
+        assert!(!is_loopback("registry.acme.dev"));
+        assert!(!is_loopback("10.0.0.5:5000"));
     }
 
     #[test]

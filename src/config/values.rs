@@ -83,6 +83,11 @@ pub fn interpolate(raw: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result
                 "`${{{body}}}` is not a valid variable reference (expected `${{NAME}}` or `${{NAME:-default}}`)"
             ));
         }
+        if default.is_some_and(|d| d.contains("${")) {
+            return Err(format!(
+                "`${{{body}}}`: a default cannot contain another `${{…}}` (nested references are not supported)"
+            ));
+        }
         match (lookup(name), default) {
             (Some(v), _) if !v.is_empty() || default.is_none() => out.push_str(&v),
             (_, Some(d)) => out.push_str(d),
@@ -271,6 +276,7 @@ mod tests {
         assert!(err.contains("`NOPE` is not set"), "{err}");
         assert!(interpolate("${OPEN", &env).unwrap_err().contains("unterminated"));
         assert!(interpolate("${bad name}", &env).unwrap_err().contains("not a valid variable"));
+        assert!(interpolate("${MISSING:-${HOME}}", &env).unwrap_err().contains("nested"));
     }
 
     #[test]

@@ -38,8 +38,9 @@ pub fn ago(t: DateTime<Utc>) -> String {
     format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
 }
 
+/// The first 7 characters (a commit from a label or tag is outside data: never slice it by bytes).
 pub fn short_commit(c: &str) -> &str {
-    &c[..c.len().min(7)]
+    c.char_indices().nth(7).map_or(c, |(i, _)| &c[..i])
 }
 
 /// The revision a rollback suggests: the newest one older than what runs now, with a different image, whose

@@ -84,14 +84,25 @@ pub fn make(f: &Facts) -> Plan {
     if c.check.require_tag {
         checks.push("tagged".to_string());
     }
-    let branches: Vec<String> = f
+    // Each environment's own `branches`, else [check].branches; ship checks every distinct rule.
+    let rules: Vec<(&str, Vec<String>)> = f
         .environments
         .iter()
-        .flat_map(|e| e.env.branches.clone().unwrap_or_else(|| c.check.branches.clone()))
-        .map(|b| b.to_string())
+        .map(|e| {
+            let list = e.env.branches.as_ref().unwrap_or(&c.check.branches);
+            (e.name, list.iter().map(|b| b.to_string()).collect())
+        })
         .collect();
-    if !branches.is_empty() {
-        checks.push(format!("branch in [{}]", branches.join(", ")));
+    if rules.iter().all(|(_, r)| r == &rules[0].1) {
+        if let Some((_, r)) = rules.first().filter(|(_, r)| !r.is_empty()) {
+            checks.push(format!("branch in [{}]", r.join(", ")));
+        }
+    } else {
+        let per_env: Vec<String> = rules
+            .iter()
+            .map(|(env, r)| if r.is_empty() { format!("{env}: any") } else { format!("{env}: [{}]", r.join(", ")) })
+            .collect();
+        checks.push(format!("branch allowed for {}", per_env.join(", ")));
     }
     if let Some(gh) = &c.check.github {
         let which = if gh.required.is_empty() { "all".to_string() } else { gh.required.len().to_string() };

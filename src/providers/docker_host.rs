@@ -233,11 +233,17 @@ impl DockerTarget {
         };
 
         reporter.status(&format!("starting {} revision {next}", self.name));
-        let started = self.create_and_start(image, next, meta).await;
-        let failure = match started {
-            Ok(()) => self.watch_start(opts.timeout, reporter).await?,
-            Err(e) => Some(e.to_string()),
-        };
+        if let Err(e) = self.create_and_start(image, next, meta).await {
+            // The new container never ran (bad port, unknown network, …): nothing was rolled out, so the old
+            // container goes back regardless of auto_rollback — a failed create must not leave the host empty.
+            self.remove_if_present(&self.name).await;
+            if let Some(aside) = &previous {
+                reporter.line(&format!("could not start the new container; restarting {aside}"));
+                self.restore(aside).await?;
+            }
+            return Err(e);
+        }
+        let failure = self.watch_start(opts.timeout, reporter).await?;
         let Some(reason) = failure else {
             let policy = bollard::models::ContainerUpdateBody {
                 restart_policy: Some(bollard::models::RestartPolicy {
@@ -267,16 +273,28 @@ impl DockerTarget {
             .rename_container(&self.name, RenameContainerOptions { name: failed_name })
             .await
             .map_err(self.api("move the failed container aside"))?;
+        self.restore(&aside).await?;
+        let restored = aside.rsplit("--r").next().unwrap_or_default().to_string();
+        Ok(Outcome::RolledBack { revision: next.to_string(), restored, reason })
+    }
+
+    /// Give the container moved aside its name back and start it again.
+    async fn restore(&self, aside: &str) -> Result<(), DockerHostError> {
         self.docker
-            .rename_container(&aside, RenameContainerOptions { name: self.name.clone() })
+            .rename_container(aside, RenameContainerOptions { name: self.name.clone() })
             .await
-            .map_err(self.api(format!("rename {aside} back")))?;
+            .map_err(self.api(format!("rename {aside} back to {}", self.name)))?;
         self.docker
             .start_container(&self.name, None::<StartContainerOptions>)
             .await
-            .map_err(self.api(format!("restart {}", self.name)))?;
-        let restored = aside.rsplit("--r").next().unwrap_or_default().to_string();
-        Ok(Outcome::RolledBack { revision: next.to_string(), restored, reason })
+            .map_err(self.api(format!("restart {}", self.name)))
+    }
+
+    async fn remove_if_present(&self, name: &str) {
+        let _ = self
+            .docker
+            .remove_container(name, Some(RemoveContainerOptions { force: true, ..Default::default() }))
+            .await;
     }
 
     async fn ensure_image(&self, image: &str, reporter: &dyn Reporter) -> Result<(), DockerHostError> {
@@ -304,7 +322,8 @@ impl DockerTarget {
 
     async fn stop(&self, name: &str) -> Result<(), DockerHostError> {
         match self.docker.stop_container(name, Some(StopContainerOptions { t: Some(10), signal: None })).await {
-            Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 304, .. }) => Ok(()),
+            // 304: already stopped; 404: there is nothing to stop.
+            Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 304 | 404, .. }) => Ok(()),
             Err(e) => Err(self.api(format!("stop {name}"))(e)),
         }
     }

@@ -102,16 +102,7 @@ impl Ui {
         }
         let _ = std::io::stderr().write_all(out.as_bytes());
         if self.json() && !err.json_printed {
-            self.print_json(&serde_json::json!({
-                "ok": false,
-                "error": {
-                    "message": err.message,
-                    "detail": err.detail,
-                    "hints": err.hints,
-                    "class": err.class,
-                    "exit_code": err.exit_code(),
-                }
-            }));
+            self.print_json(&serde_json::json!({ "ok": false, "error": error_json(err) }));
         }
     }
 
@@ -136,6 +127,17 @@ impl Ui {
     pub fn stage(&self, name: &'static str) -> Stage {
         Stage::new(self.clone(), name)
     }
+}
+
+/// The `error` object of `--output json`: the same for every command, so a pipeline can read `.error.class`.
+pub fn error_json(err: &CliError) -> serde_json::Value {
+    serde_json::json!({
+        "message": err.message,
+        "detail": err.detail,
+        "hints": err.hints,
+        "class": err.class,
+        "exit_code": err.exit_code(),
+    })
 }
 
 fn env_true(name: &str) -> bool {

@@ -169,6 +169,17 @@ fn uppercase_repository() {
 }
 
 #[test]
+fn insecure_registry_off_this_machine() {
+    case(
+        "insecure_remote_registry",
+        &BASE.replace(
+            "type = \"ghcr\"\nrepository = \"ghcr.io/acme/api\"",
+            "type = \"oci\"\nrepository = \"registry.acme.dev/api\"\ninsecure = true",
+        ),
+    );
+}
+
+#[test]
 fn unknown_registry_reference() {
     case("unknown_registry_reference", &format!("{BASE}registry = \"gchr\"\n"));
 }

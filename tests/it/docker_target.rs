@@ -274,3 +274,25 @@ async fn interrupt_says_what_state_the_environment_is_in() {
     assert!(err.contains("error: interrupted"), "{err}");
     assert!(err.contains("dev: deploy of sha256:") && err.contains("was started and had not finished"), "{err}");
 }
+
+/// A new container that cannot even be created (an unknown network) must not leave the host empty: the old one
+/// is restarted, with or without auto_rollback, and the command fails with exit 1.
+#[tokio::test]
+async fn a_container_that_cannot_start_puts_the_old_one_back() {
+    let env = crate::require_env!("docker", "registry_open", "busybox");
+    let t = setup(env, "approval = \"none\"");
+    let a = busybox_image(env, &t.repo, "a", SERVE).await;
+    let b = busybox_image(env, &t.repo, "b", SERVE).await;
+    let out = t.s.shipit().args(["deploy", "dev", "--image", &a]).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+
+    let toml = std::fs::read_to_string(t.s.path().join("ship.toml")).unwrap();
+    t.s.write("ship.toml", toml.replace("network = \"none\"", "network = \"shipit-no-such-network\""));
+    let out = t.s.shipit().args(["deploy", "dev", "--image", &b]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("shipit-no-such-network"), "the engine's reason is shown: {}", describe(&out));
+
+    let live = json(t.s.shipit().args(["status", "dev", "--output", "json"]).output().unwrap());
+    assert_eq!(live["live"]["image"], a.as_str(), "the old release runs again: {live:#}");
+    assert_eq!(live["live"]["running"], 1);
+}
