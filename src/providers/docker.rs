@@ -622,10 +622,18 @@ pub async fn pull(
     reporter: &dyn Reporter,
 ) -> Result<(), DockerError> {
     use futures_util::StreamExt;
-    let credentials = auth.map(|a| bollard::auth::DockerCredentials {
-        username: Some(a.username.clone()),
-        password: Some(a.password.expose().to_string()),
-        ..Default::default()
+    // Same credentials as the push: an identity token (OAuth-style helpers) when there is one, else user/password.
+    let credentials = auth.map(|a| match &a.identity_token {
+        Some(t) => bollard::auth::DockerCredentials {
+            identitytoken: Some(t.expose().to_string()),
+            serveraddress: image.split('/').next().map(str::to_string),
+            ..Default::default()
+        },
+        None => bollard::auth::DockerCredentials {
+            username: Some(a.username.clone()),
+            password: Some(a.password.expose().to_string()),
+            ..Default::default()
+        },
     });
     let options =
         bollard::query_parameters::CreateImageOptions { from_image: Some(image.to_string()), ..Default::default() };

@@ -219,3 +219,28 @@ async fn manual_approval_without_a_terminal_stops_after_push() {
     assert!(out.status.success(), "{}", describe(&out));
     assert!(text(&out.stderr).contains("already in the registry"), "{}", describe(&out));
 }
+
+/// Every environment's own `branches` rule is checked: main may go to dev, not to prod (release/* only), so
+/// shipping to both stops at the check, before anything is built.
+#[tokio::test]
+async fn every_environments_branch_rule_is_checked() {
+    let env = crate::require_env!("docker", "registry_open", "busybox", "trivy", "trivy_db");
+    let p = Project::new(env, "fail_on = \"high\"");
+    let toml = std::fs::read_to_string(p.repo.work().join("ship.toml")).unwrap();
+    let prod = format!(
+        "{toml}\n[environments.prod]\ntarget = \"docker\"\ncontainer_name = \"{}-prod\"\nnetwork = \"none\"\nbranches = [\"release/*\"]\n",
+        p._containers.0
+    );
+    p.repo.set_ship_toml(&prod);
+
+    let out = p.shipit().args(["plan", "dev", "prod"]).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(text(&out.stdout).contains("branch allowed for dev: [main], prod: [release/*]"), "{}", describe(&out));
+
+    let out = p.shipit().args(["ship", "dev", "prod", "--yes"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains("release/*"), "the rule that refused is named: {err}");
+    assert!(!err.contains("✔ build"), "{err}");
+    assert!(p.status()["live"].is_null(), "dev was not deployed either");
+}
