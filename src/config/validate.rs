@@ -185,6 +185,25 @@ impl Validator<'_> {
 
     fn environments(&mut self, c: &Config) {
         let registry_names: Vec<&str> = c.registries.keys().map(String::as_str).collect();
+        // Two docker environments on one engine with the same container would replace each other's container
+        // and share one history.
+        let mut containers: Vec<(String, &str, &str)> = Vec::new();
+        for (name, env) in &c.environments {
+            let e = env.get_ref();
+            if let (TargetKind::Docker, Some(container)) = (e.target, e.container_name.as_deref()) {
+                let host = e.host.as_deref().unwrap_or("DOCKER_HOST").to_string();
+                if let Some((_, _, other)) = containers.iter().find(|(h, c, _)| *h == host && *c == container) {
+                    self.report(
+                        Some(env.span()),
+                        format!(
+                            "environments `{other}` and `{name}` both use container `{container}` on the same engine"
+                        ),
+                        Some("give each environment its own `container_name`".into()),
+                    );
+                }
+                containers.push((host, container, name));
+            }
+        }
         for (name, env) in &c.environments {
             let span = env.span();
             let e = env.get_ref();

@@ -180,6 +180,16 @@ fn insecure_registry_off_this_machine() {
 }
 
 #[test]
+fn two_docker_environments_share_a_container() {
+    case(
+        "shared_docker_container",
+        &format!(
+            "{BASE}\n[environments.dev]\ntarget = \"docker\"\ncontainer_name = \"api\"\n\n[environments.demo]\ntarget = \"docker\"\ncontainer_name = \"api\"\n"
+        ),
+    );
+}
+
+#[test]
 fn unknown_registry_reference() {
     case("unknown_registry_reference", &format!("{BASE}registry = \"gchr\"\n"));
 }
