@@ -96,6 +96,19 @@ pub fn dir(root: &Path) -> PathBuf {
     root.join(".shipit").join("releases")
 }
 
+/// Create the releases directory and keep `.shipit/` out of `git status` (and so out of the commit check's
+/// "clean") with a `.gitignore` inside it, without touching the repository's own .gitignore, as Cargo does
+/// for target/. Every writer of shipit's local state goes through here.
+pub fn ensure_dir(root: &Path) -> std::io::Result<PathBuf> {
+    let dir = dir(root);
+    std::fs::create_dir_all(&dir)?;
+    let ignore = root.join(".shipit").join(".gitignore");
+    if !ignore.exists() {
+        std::fs::write(ignore, "# shipit's local state (release records, scan reports)\n*\n")?;
+    }
+    Ok(dir)
+}
+
 impl Release {
     pub fn path(root: &Path, sha: &str) -> PathBuf {
         dir(root).join(format!("{sha}.json"))
@@ -104,11 +117,10 @@ impl Release {
     /// Write atomically: a crash mid-write must not leave a half record that a later deploy trusts.
     pub fn save(&self, root: &Path) -> Result<PathBuf, CliError> {
         let path = Release::path(root, &self.commit.sha);
-        let dir = dir(root);
         let fail = |e: &dyn std::fmt::Display| {
             CliError::failure(format!("cannot write the release record {}: {e}", path.display()))
         };
-        std::fs::create_dir_all(&dir).map_err(|e| fail(&e))?;
+        let dir = ensure_dir(root).map_err(|e| fail(&e))?;
         let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| fail(&e))?;
         serde_json::to_writer_pretty(&mut tmp, self).map_err(|e| fail(&e))?;
         tmp.persist(&path).map_err(|e| fail(&e.error))?;

@@ -230,14 +230,9 @@ pub fn record_existing(plan: &Plan, registry: &str, image: ImageRef) -> Result<R
     Ok(release)
 }
 
-/// Save the record, and keep `.shipit/` out of `git status` (a dirty tree would block the next build).
+/// Save the record (`Release::save` also keeps `.shipit/` out of `git status`).
 pub fn save(plan: &Plan, release: &Release) -> Result<PathBuf, CliError> {
-    let path = release.save(&plan.root)?;
-    let ignore = plan.root.join(".shipit").join(".gitignore");
-    if !ignore.exists() {
-        let _ = std::fs::write(&ignore, "# shipit's local state (release records); not part of the repository\n*\n");
-    }
-    Ok(path)
+    release.save(&plan.root)
 }
 
 fn round(secs: f64) -> f64 {

@@ -169,14 +169,14 @@ pub fn summary_path(root: &Path, sha: &str) -> PathBuf {
 
 fn save_report(root: &Path, sha: &str, json: &[u8]) -> Result<PathBuf, CliError> {
     let path = report_path(root, sha);
-    write_atomic(&path, json)?;
+    write_atomic(root, &path, json)?;
     Ok(path)
 }
 
 /// Save the summary, and put it into the release record when this commit already has one.
 fn record(root: &Path, sha: &str, summary: &ScanSummary) -> Result<(), CliError> {
     let text = serde_json::to_vec_pretty(summary).expect("summary serializes");
-    write_atomic(&summary_path(root, sha), &text)?;
+    write_atomic(root, &summary_path(root, sha), &text)?;
     if let Some(mut release) = Release::for_commit(root, sha) {
         release.scan = Some(summary.clone());
         release.save(root)?;
@@ -184,27 +184,15 @@ fn record(root: &Path, sha: &str, summary: &ScanSummary) -> Result<(), CliError>
     Ok(())
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+/// `path` lives in the releases directory of `root` (created, and kept out of git, by `release::ensure_dir`).
+fn write_atomic(root: &Path, path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     use std::io::Write;
     let fail = |e: &dyn std::fmt::Display| CliError::failure(format!("cannot write {}: {e}", path.display()));
-    let dir = path.parent().expect("release files live in a directory");
-    std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
-    ignore_state_dir(dir);
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(&e))?;
+    let dir = release::ensure_dir(root).map_err(|e| fail(&e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| fail(&e))?;
     tmp.write_all(bytes).map_err(|e| fail(&e))?;
     tmp.persist(path).map_err(|e| fail(&e.error))?;
     Ok(())
-}
-
-/// `.shipit/` is local state: a `.gitignore` inside it keeps it out of `git status` (and so out of the
-/// commit check's "clean") without touching the repository's own .gitignore, as Cargo does for target/.
-fn ignore_state_dir(releases_dir: &Path) {
-    if let Some(state) = releases_dir.parent() {
-        let ignore = state.join(".gitignore");
-        if !ignore.exists() {
-            let _ = std::fs::write(ignore, "# shipit's local state (release records, scan reports)\n*\n");
-        }
-    }
 }
 
 fn relative(root: &Path, path: &Path) -> PathBuf {
