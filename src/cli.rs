@@ -13,7 +13,8 @@ Examples:
   shipit rollback production       Pick a previous release and put it back
 
 Exit codes: 0 ok, 1 failed, 2 usage/config error, 3 a gate said no, 4 approval missing or declined,
-5 deploy failed and was rolled back, 130 interrupted. See docs/exit-codes.md.";
+5 deploy failed and was rolled back, 6 environment locked by another deploy, 130 interrupted.
+See docs/exit-codes.md.";
 
 /// Take one commit to production: check it, build it, scan it, push it, approve it, deploy it — and roll it
 /// back when it goes wrong.
@@ -369,6 +370,26 @@ pub struct DeployArgs {
     /// Deploy even if another rollout is in progress, or the same digest already runs.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// How a deploy treats the environment's deploy lock (see docs/deploy-locks.md).
+#[derive(Debug, Clone, Default, Args)]
+pub struct LockArgs {
+    /// When another deploy holds the environment's lock, wait up to this long for it (e.g. `10m`) instead of
+    /// failing with exit code 6.
+    #[arg(long, value_name = "DURATION", value_parser = parse_wait)]
+    pub wait_lock: Option<std::time::Duration>,
+
+    /// Break the environment's lock even though its holder looks alive (it says whose it was). Only for a
+    /// holder you know is gone: two deploys at once can interleave their changes.
+    #[arg(long)]
+    pub force_unlock: bool,
+}
+
+fn parse_wait(raw: &str) -> Result<std::time::Duration, String> {
+    crate::config::values::parse_duration(raw)
 }
 
 #[derive(Debug, Clone, Args)]
@@ -397,6 +418,8 @@ pub struct RollbackArgs {
     /// Roll back even if a rollout is in progress.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -428,6 +451,8 @@ pub struct ShipArgs {
     /// Deploy even if a rollout is in progress, or the environment already runs this digest.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Clone, Args)]

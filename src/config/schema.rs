@@ -285,6 +285,9 @@ pub struct Environment {
     pub auto_rollback: bool,
     /// Branches allowed to deploy here (globs); overrides `[check].branches`.
     pub branches: Option<Vec<IString>>,
+    /// Checks after the platform reports the rollout done: an HTTP endpoint and/or a command. A failure is a
+    /// failed deploy (with `auto_rollback`, the previous release is put back).
+    pub verify: Option<Verify>,
 
     // --- ecs ---
     /// ecs: cluster name or ARN.
@@ -325,6 +328,45 @@ pub struct Environment {
     pub env: BTreeMap<String, IString>,
     /// docker: network mode (`host`, `none`, or a network name).
     pub network: Option<IString>,
+    /// docker: how long the old container gets after its stop signal before it is killed. Default: 10s.
+    pub stop_timeout: Option<DurationStr>,
+}
+
+/// `verify = { http = "https://…/healthz", expect = 200, for = "60s", interval = "5s" }` and/or
+/// `verify = { command = ["./smoke.sh"] }`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Verify {
+    /// URL to GET (http or https); every answer within `for` must have status `expect`.
+    pub http: Option<IString>,
+    /// The HTTP status every probe must answer with.
+    #[serde(default = "default_expect")]
+    pub expect: u16,
+    /// How long to keep probing the URL.
+    #[serde(rename = "for", default = "default_verify_for")]
+    pub for_: DurationStr,
+    /// Time between two probes.
+    #[serde(default = "default_verify_interval")]
+    pub interval: DurationStr,
+    /// A command run once (argv, no shell), from ship.toml's directory, with SHIPIT_ENVIRONMENT, SHIPIT_IMAGE,
+    /// SHIPIT_DIGEST and SHIPIT_REVISION set; exit code 0 passes.
+    pub command: Option<Vec<IString>>,
+    /// How long the command may run before it counts as failed.
+    #[serde(default = "default_verify_timeout")]
+    pub timeout: DurationStr,
+}
+
+fn default_expect() -> u16 {
+    200
+}
+fn default_verify_for() -> DurationStr {
+    DurationStr(std::time::Duration::from_secs(30))
+}
+fn default_verify_interval() -> DurationStr {
+    DurationStr(std::time::Duration::from_secs(5))
+}
+fn default_verify_timeout() -> DurationStr {
+    DurationStr(std::time::Duration::from_secs(5 * 60))
 }
 
 fn default_deploy_timeout() -> DurationStr {
@@ -342,9 +384,10 @@ impl Environment {
             TargetKind::Kubernetes => {
                 (&["deployment"], &["context", "namespace", "deployment", "containers", "kubeconfig"])
             }
-            TargetKind::Docker => {
-                (&["container_name"], &["host", "container_name", "container", "ports", "env", "network"])
-            }
+            TargetKind::Docker => (
+                &["container_name"],
+                &["host", "container_name", "container", "ports", "env", "network", "stop_timeout"],
+            ),
         }
     }
 }

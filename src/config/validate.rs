@@ -245,6 +245,48 @@ impl Validator<'_> {
             {
                 self.report(Some(span.clone()), format!("environment `{name}`: `containers` is empty"), None);
             }
+            if let Some(v) = &e.verify {
+                if v.http.is_none() && v.command.is_none() {
+                    self.report(
+                        Some(span.clone()),
+                        format!("environment `{name}`: `verify` has neither `http` nor `command`"),
+                        Some("e.g. verify = { http = \"https://staging.example.com/healthz\" }".into()),
+                    );
+                }
+                if let Some(url) = &v.http
+                    && !(url.starts_with("http://") || url.starts_with("https://"))
+                {
+                    self.report(
+                        Some(span.clone()),
+                        format!("environment `{name}`: verify.http \"{url}\" is not an http:// or https:// URL"),
+                        None,
+                    );
+                }
+                if v.command.as_ref().is_some_and(|c| c.is_empty() || c[0].trim().is_empty()) {
+                    self.report(
+                        Some(span.clone()),
+                        format!("environment `{name}`: verify.command is empty"),
+                        Some("give the program and its arguments: command = [\"./smoke.sh\", \"--quick\"]".into()),
+                    );
+                }
+                if !(100..=599).contains(&v.expect) {
+                    self.report(
+                        Some(span.clone()),
+                        format!("environment `{name}`: verify.expect = {} is not an HTTP status", v.expect),
+                        None,
+                    );
+                }
+                if v.interval.get() > v.for_.get() {
+                    self.report(
+                        Some(span.clone()),
+                        format!(
+                            "environment `{name}`: verify.interval ({}) is longer than verify.for ({})",
+                            v.interval, v.for_
+                        ),
+                        Some("probe at least once within `for`".into()),
+                    );
+                }
+            }
             for p in &e.ports {
                 let ok = p.split(':').count() >= 2 && p.split(':').all(|s| !s.is_empty());
                 if !ok {
@@ -310,6 +352,7 @@ fn present_target_keys(e: &Environment) -> Vec<&'static str> {
     add("ports", !e.ports.is_empty());
     add("env", !e.env.is_empty());
     add("network", e.network.is_some());
+    add("stop_timeout", e.stop_timeout.is_some());
     keys
 }
 

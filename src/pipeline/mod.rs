@@ -3,7 +3,6 @@
 pub mod approve;
 pub mod build;
 pub mod check;
-pub mod deploy;
 pub mod journal;
 pub mod plan;
 pub mod push;

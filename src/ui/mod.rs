@@ -1,6 +1,15 @@
 //! The only module that knows a terminal exists. Everything user-visible goes through `Ui`:
 //! stdout carries data (JSON, tables), stderr carries progress and messages.
 
+/// An `eprintln!` that never panics: once the terminal is gone (SIGHUP) writes fail with EIO, and a panic then
+/// would abort whatever change is in flight. (stdout is written with `write!` already.)
+macro_rules! eprintln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 mod progress;
 mod prompt;
 pub mod table;

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use shipit::config::Environment;
-use shipit::deploy::{DeployMeta, DeployOptions, Outcome, Revision};
 use shipit::error::CliError;
 use shipit::providers::ecs::{EcsError, EcsTarget};
 use shipit::release::ImageRef;
 use shipit::report::Recorder;
+use shipit::rollout::{DeployMeta, DeployOptions, Outcome, Revision};
 
 use crate::support::env::unique_name;
 use crate::support::fake_ecs::{FakeEcs, Script};

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use shipit::config::Environment;
-use shipit::deploy::{DeployMeta, DeployOptions, Outcome};
 use shipit::providers::kube::{KubeError, KubeTarget};
 use shipit::release::ImageRef;
 use shipit::report::Recorder;
+use shipit::rollout::{DeployMeta, DeployOptions, Outcome};
 
 use crate::support::cli::{Scratch, describe, text};
 use crate::support::fake_kube::{Behaviour, FakeKube, Kind, REVISION};
