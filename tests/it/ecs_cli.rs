@@ -132,7 +132,12 @@ fn deploy_status_history_and_rollback() {
     // --to a digest prefix, then a revision number.
     t.ok(&["rollback", "staging", "--to", &digest(2)[..16], "--yes"]);
     assert!(fake.service_task_definition("cli", "api").ends_with("api:3"));
-    t.ok(&["rollback", "staging", "--to", "1", "--yes"]);
+    // Revision 1 was registered by another tool with a tag, not a digest: refused without --force.
+    let out = t.run(&["rollback", "staging", "--to", "1", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("not pinned by digest"), "{}", text(&out.stderr));
+    assert!(fake.service_task_definition("cli", "api").ends_with("api:3"), "nothing changed");
+    t.ok(&["rollback", "staging", "--to", "1", "--yes", "--force"]);
     let live = t.json(&["status", "staging", "--output", "json"]);
     assert_eq!(live["live"]["revision"], "1");
     assert_eq!(fake.revisions("api"), 3, "rollbacks register nothing");
