@@ -139,7 +139,7 @@ pub async fn evaluate(
     let mut items = Vec::new();
 
     items.push(if check.require_clean {
-        clean_item(&repo)?
+        clean_item(&repo, loaded)?
     } else {
         Item::skip("clean", "not required (check.require_clean = false)")
     });
@@ -196,12 +196,13 @@ pub async fn run(
     if report.passed { Ok(report) } else { Err(report.gate_error()) }
 }
 
-/// shipit's own state (`.shipit/`) never makes the tree dirty.
-fn clean_item(repo: &git2::Repository) -> Result<Item, CliError> {
+/// shipit's own outputs (`.shipit/`, `image_definitions` files) never make the tree dirty.
+fn clean_item(repo: &git2::Repository, loaded: &Loaded) -> Result<Item, CliError> {
+    let workdir = repo.workdir().map(std::path::Path::to_path_buf).unwrap_or_default();
     let entries: Vec<git::DirtyEntry> = git::dirty_entries(repo)
         .map_err(git::GitError::from)?
         .into_iter()
-        .filter(|e| !e.path.starts_with(".shipit/"))
+        .filter(|e| !loaded.is_own_output(&workdir, &e.path))
         .collect();
     if entries.is_empty() {
         return Ok(Item::pass("clean", "clean"));

@@ -23,7 +23,10 @@ pub fn token() -> Option<(String, &'static str)> {
             return Some((t.trim().to_string(), var));
         }
     }
-    let out = std::process::Command::new("gh").args(["auth", "token"]).output().ok()?;
+    // gh may be waiting on a keyring unlock nobody sees; a token that does not come in 10 s is not coming.
+    let mut gh = std::process::Command::new("gh");
+    gh.args(["auth", "token"]);
+    let out = super::process::run(&mut gh, None, std::time::Duration::from_secs(10)).ok()?;
     let t = String::from_utf8_lossy(&out.stdout).trim().to_string();
     (out.status.success() && !t.is_empty()).then_some((t, "gh auth token"))
 }

@@ -117,9 +117,10 @@ impl KubeTarget {
             });
         }
         let options = KubeConfigOptions { context: Some(context.clone()), ..Default::default() };
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
             .map_err(|e| KubeError::Kubeconfig { source_desc: source_desc.clone(), detail: crate::error::chain(&e) })?;
+        bound_reads(&mut config);
         let namespace =
             env.namespace.as_deref().map(str::to_string).unwrap_or_else(|| config.default_namespace.clone());
         let server = config.cluster_url.to_string();
@@ -440,10 +441,11 @@ fn connect_in_cluster(
     deployment: String,
     containers: Vec<String>,
 ) -> Result<KubeTarget, KubeError> {
-    let config = kube::Config::incluster().map_err(|e| KubeError::Kubeconfig {
+    let mut config = kube::Config::incluster().map_err(|e| KubeError::Kubeconfig {
         source_desc: "KUBECONFIG, ~/.kube/config or in-cluster service account".into(),
         detail: format!("no kubeconfig found and not running in a cluster ({})", crate::error::chain(&e)),
     })?;
+    bound_reads(&mut config);
     let namespace = env.namespace.as_deref().map(str::to_string).unwrap_or_else(|| config.default_namespace.clone());
     let server = config.cluster_url.to_string();
     let client = Client::try_from(config).map_err(|e| KubeError::Kubeconfig {
@@ -459,6 +461,16 @@ fn connect_in_cluster(
         containers,
         server,
     })
+}
+
+/// An API server that accepts the connection and then says nothing must not hang a deploy. Watches ask the
+/// server to end each long poll well within this (see `watch::WATCH_SECONDS`), so only silence trips it.
+pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn bound_reads(config: &mut kube::Config) {
+    config.read_timeout = Some(READ_TIMEOUT);
+    // Count from each request, not from when a pooled connection went idle.
+    config.reset_reader_on_write = true;
 }
 
 fn home_dir() -> Option<PathBuf> {
