@@ -8,3 +8,4 @@ pub mod journal;
 pub mod plan;
 pub mod push;
 pub mod scan;
+mod sonar;
