@@ -84,8 +84,13 @@ fn convert_trivyignore(settings: &Settings, loaded: &Loaded) -> Result<(), CliEr
     let files = trivyignore::find(cwd.as_deref(), &loaded.root);
     if files.is_empty() {
         let dir = cwd.as_deref().unwrap_or(&loaded.root);
-        return Err(CliError::usage(format!("no {} in {} or {}", trivyignore::FILE_NAME, dir.display(), loaded.root.display()))
-            .hint("nothing to convert: shipit's exceptions are [[scan.exceptions]] in ship.toml (docs/gates.md)"));
+        return Err(CliError::usage(format!(
+            "no {} in {} or {}",
+            trivyignore::FILE_NAME,
+            dir.display(),
+            loaded.root.display()
+        ))
+        .hint("nothing to convert: shipit's exceptions are [[scan.exceptions]] in ship.toml (docs/gates.md)"));
     }
     let (table, target) = match &loaded.config.scan.exceptions_file {
         Some(f) => ("exceptions", f.to_string()),
@@ -112,9 +117,12 @@ fn convert_trivyignore(settings: &Settings, loaded: &Loaded) -> Result<(), CliEr
         ui.print_data(text.join("\n"));
     }
     let count: usize = files.iter().map(|f| f.entries.len()).sum();
-    ui.info(format!("{count} entr{} as [[{table}]]: add them to {target}, write a reason for each, check the expiry dates, then delete {}",
-        if count == 1 { "y" } else { "ies" },
-        files.iter().map(|f| f.path.display().to_string()).collect::<Vec<_>>().join(" and ")));
+    let (entries, them) = if count == 1 { ("entry", "it") } else { ("entries", "them") };
+    let paths: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
+    ui.info(format!(
+        "{count} {entries} as [[{table}]]: add {them} to {target}, check each reason (taken from the comments; an empty one must be written) and expiry date, then delete {}",
+        paths.join(" and ")
+    ));
     Ok(())
 }
 

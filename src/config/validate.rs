@@ -144,7 +144,10 @@ impl Validator<'_> {
             self.report(
                 self.key_span("scan", "unknown"),
                 "`unknown = \"allow\"` contradicts `fail_on = \"unknown\"`, which blocks every finding".into(),
-                Some("set `fail_on = \"low\"` to block rated findings and allow UNKNOWN ones, or remove `unknown`".into()),
+                Some(
+                    "set `fail_on = \"low\"` to block rated findings and allow UNKNOWN ones, or remove `unknown`"
+                        .into(),
+                ),
             );
         }
         for e in &c.scan.exceptions {

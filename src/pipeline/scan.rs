@@ -37,8 +37,10 @@ impl ScanOutcome {
     /// The exit-3 error for a failed verdict, with the findings table as detail.
     pub fn gate_error(&self) -> CliError {
         let v = &self.verdict;
+        let or_unknown =
+            if v.unknown_blocking() > 0 && v.fail_on != crate::config::Severity::Unknown { " or UNKNOWN" } else { "" };
         let mut err = CliError::gate(format!(
-            "scan: {} blocking finding(s) at or above {} in {}",
+            "scan: {} blocking finding(s) at or above {}{or_unknown} in {}",
             v.blocking.len(),
             v.fail_on,
             self.image
@@ -157,10 +159,8 @@ pub async fn scan(
     if let Some(sha) = sha {
         record(&loaded.root, sha, &summary)?;
     }
-    let trivyignore_not_used = ignored
-        .into_iter()
-        .map(|f| IgnoredFile { ids: f.ids().map(str::to_string).collect(), path: f.path })
-        .collect();
+    let trivyignore_not_used =
+        ignored.into_iter().map(|f| IgnoredFile { ids: f.ids().map(str::to_string).collect(), path: f.path }).collect();
     Ok(ScanOutcome { image: image.to_string(), verdict, summary, trivyignore_not_used })
 }
 

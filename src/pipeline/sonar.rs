@@ -76,7 +76,8 @@ pub async fn item(
             commit.short_sha,
             scope.describe(),
             not_yet.progress.as_deref().map(|p| format!("; {p}")).unwrap_or_default(),
-            humantime::format_duration(secs(left))
+            // Rounded up: "0s left" while a poll is still to come reads as a bug.
+            humantime::format_duration(std::time::Duration::from_secs(left.as_secs_f64().ceil() as u64))
         ));
         tokio::time::sleep(opts.poll_interval.min(left)).await;
     }
@@ -131,12 +132,7 @@ impl NotYet {
 
 /// `analysis of 3f2c1ab0c9d1 on 2026-11-30 14:02 UTC, branch main`.
 fn which(analysis: &Analysis, scope: &Scope) -> String {
-    format!(
-        "analysis of {} on {}, {}",
-        analysis.short_revision().unwrap_or("?"),
-        analysis.when(),
-        scope.describe()
-    )
+    format!("analysis of {} on {}, {}", analysis.short_revision().unwrap_or("?"), analysis.when(), scope.describe())
 }
 
 fn gate_item(gate: &GateStatus, analysis: &Analysis, scope: &Scope, url: &str) -> Item {

@@ -48,7 +48,8 @@ impl Endpoints {
     /// `configured` (ship.toml's `api_url`) wins; then `GITHUB_API_URL`; then api.github.com. Links use
     /// `GITHUB_SERVER_URL` when set, else the web address that belongs to the API.
     pub fn resolve(configured: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> Endpoints {
-        let from_env = |name: &str| env(name).map(|v| v.trim().trim_end_matches('/').to_string()).filter(|v| !v.is_empty());
+        let from_env =
+            |name: &str| env(name).map(|v| v.trim().trim_end_matches('/').to_string()).filter(|v| !v.is_empty());
         let (api, api_source) = match configured.map(str::trim).filter(|c| !c.is_empty()) {
             Some(c) => (c.trim_end_matches('/').to_string(), "[check.github] api_url"),
             None => match from_env(API_URL_VAR) {
@@ -556,9 +557,13 @@ mod tests {
         let none = env(&[]);
         let e = Endpoints::resolve(None, &none);
         assert_eq!((e.api.as_str(), e.web.as_str(), e.api_source), (PUBLIC_API, "https://github.com", "default"));
-        let ghes = env(&[("GITHUB_API_URL", "https://ghe.acme.dev/api/v3/"), ("GITHUB_SERVER_URL", "https://ghe.acme.dev")]);
+        let ghes =
+            env(&[("GITHUB_API_URL", "https://ghe.acme.dev/api/v3/"), ("GITHUB_SERVER_URL", "https://ghe.acme.dev")]);
         let e = Endpoints::resolve(None, &ghes);
-        assert_eq!((e.api.as_str(), e.web.as_str(), e.api_source), ("https://ghe.acme.dev/api/v3", "https://ghe.acme.dev", "GITHUB_API_URL"));
+        assert_eq!(
+            (e.api.as_str(), e.web.as_str(), e.api_source),
+            ("https://ghe.acme.dev/api/v3", "https://ghe.acme.dev", "GITHUB_API_URL")
+        );
         let e = Endpoints::resolve(Some("https://other.dev/api/v3"), &ghes);
         assert_eq!((e.api.as_str(), e.api_source), ("https://other.dev/api/v3", "[check.github] api_url"));
         assert_eq!(e.web, "https://ghe.acme.dev", "GITHUB_SERVER_URL names the web address");

@@ -293,7 +293,8 @@ impl Sonar {
         what: &str,
         project: &str,
     ) -> Result<T, SonarError> {
-        let transport = |e: reqwest::Error| SonarError::Transport { url: self.base.clone(), detail: crate::error::chain(&e) };
+        let transport =
+            |e: reqwest::Error| SonarError::Transport { url: self.base.clone(), detail: crate::error::chain(&e) };
         let mut req = self.client.get(format!("{}{path}", self.base)).query(query);
         // SonarQube takes a user token as the basic-auth user name with an empty password.
         if let Some(t) = &self.token {
@@ -331,8 +332,7 @@ impl Sonar {
             query.extend(scope.params());
             query.push(("p", page.to_string()));
             query.push(("ps", PAGE_SIZE.to_string()));
-            let resp: SearchPage =
-                self.get("/api/project_analyses/search", &query, &what, &scope.project_key).await?;
+            let resp: SearchPage = self.get("/api/project_analyses/search", &query, &what, &scope.project_key).await?;
             let count = resp.analyses.len();
             for a in resp.analyses {
                 lookup.searched += 1;

@@ -395,7 +395,13 @@ mod tests {
     }
 
     fn policy(fail_on: Severity, ignore_unfixed: bool, exceptions: Vec<RegisteredException>) -> Policy {
-        Policy { fail_on, ignore_unfixed, unknown: None, exceptions, today: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap() }
+        Policy {
+            fail_on,
+            ignore_unfixed,
+            unknown: None,
+            exceptions,
+            today: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
+        }
     }
 
     fn report() -> Report {

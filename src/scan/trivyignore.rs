@@ -77,9 +77,8 @@ pub fn parse(text: &str) -> Vec<Entry> {
         };
         let mut fields = body.split_whitespace();
         let Some(id) = fields.next() else { continue };
-        let expires = fields
-            .filter_map(|f| f.strip_prefix("exp:"))
-            .find_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+        let expires =
+            fields.filter_map(|f| f.strip_prefix("exp:")).find_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
         let mut comments = std::mem::take(&mut pending_comment);
         comments.extend(inline);
         entries.push(Entry {
@@ -102,10 +101,14 @@ pub fn to_toml(ignore: &TrivyIgnore, table: &str, today: NaiveDate) -> String {
         out.push_str(&format!("\n[[{table}]]\nid = {}\n", quote(&e.id)));
         match &e.comment {
             Some(c) => out.push_str(&format!("reason = {}\n", quote(c))),
-            None => out.push_str("reason = \"\"  # write why this finding is accepted; shipit refuses an empty reason\n"),
+            None => {
+                out.push_str("reason = \"\"  # write why this finding is accepted; shipit refuses an empty reason\n")
+            }
         }
         match e.expires {
-            Some(d) if d < today => out.push_str(&format!("expires = {d}  # already past: this exception does not apply\n")),
+            Some(d) if d < today => {
+                out.push_str(&format!("expires = {d}  # already past: this exception does not apply\n"))
+            }
             Some(d) => out.push_str(&format!("expires = {d}\n")),
             None => out.push_str(&format!(
                 "expires = {default_expiry}  # .trivyignore had no expiry; review the finding by then\n"
@@ -144,7 +147,11 @@ mod tests {
         assert_eq!(e[0].comment.as_deref(), Some("Accept: libidn2 is only reached through curl's IDN support"));
         assert_eq!(e[0].line, 2);
         assert_eq!(e[1].expires, NaiveDate::from_ymd_opt(2027, 1, 31));
-        assert_eq!(e[1].comment.as_deref(), Some("bash: no shell in the image at runtime"), "a blank line ends a comment");
+        assert_eq!(
+            e[1].comment.as_deref(),
+            Some("bash: no shell in the image at runtime"),
+            "a blank line ends a comment"
+        );
         assert_eq!(e[2].comment, None);
     }
 

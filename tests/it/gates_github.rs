@@ -498,7 +498,10 @@ async fn github_api_url_from_actions_is_used_when_api_url_is_not_set() {
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
     let err = text(&out.stderr);
     assert!(err.contains("1 of 1 GitHub check(s) failed"), "{err}");
-    assert!(err.contains(&format!("https://ghe.acme.dev/acme/api/commit/{sha}/checks")), "links use GITHUB_SERVER_URL: {err}");
+    assert!(
+        err.contains(&format!("https://ghe.acme.dev/acme/api/commit/{sha}/checks")),
+        "links use GITHUB_SERVER_URL: {err}"
+    );
     assert!(err.contains("no pull request contains this commit"), "{err}");
     assert!(err.contains("https://ghe.acme.dev/acme/api/compare/main?expand=1"), "{err}");
     assert!(!gh.server.received_requests().await.unwrap().is_empty(), "the API at GITHUB_API_URL was asked");
@@ -510,12 +513,17 @@ async fn github_api_url_from_actions_is_used_when_api_url_is_not_set() {
     let sha2 = gh.repo.head();
     Mock::given(method("GET"))
         .and(path(format!("/api/v3/repos/acme/api/commits/{sha2}/check-runs")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "total_count": 1, "check_runs": [run(2, "build", "completed", Some("success"), &sha2)] })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({ "total_count": 1, "check_runs": [run(2, "build", "completed", Some("success"), &sha2)] }),
+        ))
         .mount(&gh.server)
         .await;
     Mock::given(method("GET"))
         .and(path(format!("/api/v3/repos/acme/api/commits/{sha2}/status")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "state": "success", "statuses": [], "sha": sha2, "total_count": 0 })))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "state": "success", "statuses": [], "sha": sha2, "total_count": 0 })),
+        )
         .mount(&gh.server)
         .await;
     let out = check(vec![("GITHUB_API_URL", "http://127.0.0.1:9/api/v3".into())]).await.unwrap();
@@ -530,7 +538,8 @@ async fn json_report_of_a_failed_check_carries_the_error_object() {
     gh.mount_statuses(vec![]).await;
     let out = gh.check(&["--output", "json"]).await;
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("one JSON document: {e}\n{}", describe(&out)));
+    let doc: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("one JSON document: {e}\n{}", describe(&out)));
     assert_eq!(doc["ok"], false);
     assert_eq!(doc["passed"], false);
     assert_eq!(doc["commit"]["sha"], gh.sha);

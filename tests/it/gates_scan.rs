@@ -262,9 +262,17 @@ fn json_output_is_the_verdict() {
     assert_eq!(verdict["ok"], false);
     assert_eq!(verdict["error"]["class"], "gate");
     assert_eq!(verdict["error"]["exit_code"], 3);
-    assert!(verdict["error"]["message"].as_str().unwrap().starts_with("scan: 6 blocking finding(s) at or above MEDIUM"));
+    assert!(
+        verdict["error"]["message"].as_str().unwrap().starts_with("scan: 6 blocking finding(s) at or above MEDIUM")
+    );
     assert!(verdict["error"]["detail"].as_str().unwrap().contains("CVE-2019-14697"), "{verdict}");
-    assert!(verdict["error"]["hints"].as_array().unwrap().iter().any(|h| h.as_str().unwrap().contains("[[scan.exceptions]]")));
+    assert!(
+        verdict["error"]["hints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h.as_str().unwrap().contains("[[scan.exceptions]]"))
+    );
     assert_eq!(stdout.matches("\"SchemaVersion\"").count(), 0, "the verdict, not trivy's report");
     assert!(serde_json::from_str::<Value>(&stdout).is_ok(), "exactly one JSON document: {stdout}");
 
@@ -733,9 +741,13 @@ async fn real_trivy_unknown_findings_under_both_settings() {
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
     let err = text(&out.stderr);
     assert!(err.contains("✘ scan     trivy: 0 CRITICAL, 0 HIGH, 3 UNKNOWN"), "{err}");
+    assert!(err.contains("error: scan: 3 blocking finding(s) at or above HIGH or UNKNOWN in"), "{err}");
     assert!(err.contains("CVE-2019-12900  libbz2   1.0.6-r6 → 1.0.6-r7"), "{err}");
     assert!(err.contains("UNKNOWN"), "{err}");
-    assert!(err.contains("hint: 3 blocking finding(s) have no severity rating (UNKNOWN; unknown = \"block\")"), "{err}");
+    assert!(
+        err.contains("hint: 3 blocking finding(s) have no severity rating (UNKNOWN; unknown = \"block\")"),
+        "{err}"
+    );
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["verdict"]["unknown"], "block");
     assert_eq!(doc["verdict"]["blocking"][0]["severity"], "unknown");
@@ -786,7 +798,10 @@ async fn real_trivy_a_trivyignore_or_trivy_yaml_does_not_unblock_a_finding() {
     let err = text(&out.stderr);
     assert!(err.contains("trivy: 1 CRITICAL, 0 HIGH, 0 MEDIUM, 1 LOW"), "both findings still block: {err}");
     assert!(err.contains("CVE-2019-18224  libidn2-0"), "{err}");
-    assert!(err.contains("CVE-2019-18276  bash"), "ignore-unfixed from trivy.yaml / TRIVY_IGNORE_UNFIXED did not apply: {err}");
+    assert!(
+        err.contains("CVE-2019-18276  bash"),
+        "ignore-unfixed from trivy.yaml / TRIVY_IGNORE_UNFIXED did not apply: {err}"
+    );
     assert!(err.contains(".trivyignore (1 entry) is not used: shipit's exception register"), "{err}");
     assert!(err.contains("not passing TRIVY_IGNORE_UNFIXED to trivy"), "{err}");
     assert!(err.contains("hint: CVE-2019-18224 is listed in"), "{err}");

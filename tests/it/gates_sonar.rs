@@ -218,7 +218,9 @@ async fn heads_analysis_fails_while_newer_and_older_ones_passed() {
     assert_eq!(doc["error"]["class"], "gate");
     assert_eq!(doc["error"]["exit_code"], 3);
     assert_eq!(doc["error"]["message"], format!("commit {} is not ready to ship: sonarqube", s.short()));
-    assert!(doc["error"]["hints"].as_array().unwrap().iter().any(|h| h.as_str().unwrap().contains("failing conditions")));
+    assert!(
+        doc["error"]["hints"].as_array().unwrap().iter().any(|h| h.as_str().unwrap().contains("failing conditions"))
+    );
     let item = doc["items"].as_array().unwrap().iter().find(|i| i["name"] == "sonarqube").unwrap();
     assert_eq!(item["outcome"], "fail");
     assert_eq!(text(&out.stdout).matches("\"error\"").count(), 1, "one document, one error object");
@@ -271,8 +273,17 @@ async fn no_analysis_of_head_is_not_yet_and_wait_waits_for_it() {
     let out = s.check(&["--wait", "--poll-interval", "1s"], &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let err = text(&out.stderr);
-    assert!(err.contains(&format!("waiting for SonarQube's analysis of {} (branch main); compute engine: 1 report(s) being processed", s.short())), "progress is shown: {err}");
-    assert!(err.contains(&format!("SonarQube quality gate passed (analysis of {} on 2026-11-30 15:02 UTC", s.short())), "{err}");
+    assert!(
+        err.contains(&format!(
+            "waiting for SonarQube's analysis of {} (branch main); compute engine: 1 report(s) being processed",
+            s.short()
+        )),
+        "progress is shown: {err}"
+    );
+    assert!(
+        err.contains(&format!("SonarQube quality gate passed (analysis of {} on 2026-11-30 15:02 UTC", s.short())),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -361,12 +372,18 @@ async fn unknown_project_and_bad_token_are_errors() {
     Mock::given(method("GET"))
         .and(path(SEARCH))
         .respond_with(
-            ResponseTemplate::new(404).set_body_json(json!({ "errors": [{ "msg": "Component key 'acme_api' not found" }] })),
+            ResponseTemplate::new(404)
+                .set_body_json(json!({ "errors": [{ "msg": "Component key 'acme_api' not found" }] })),
         )
         .mount(&s.server)
         .await;
     let out = s.check(&[], &[]).await;
-    assert_eq!(out.status.code(), Some(1), "the main branch of a missing project is a configuration problem: {}", describe(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the main branch of a missing project is a configuration problem: {}",
+        describe(&out)
+    );
     let err = text(&out.stderr);
     assert!(err.contains("Component key 'acme_api' not found"), "{err}");
     assert!(err.contains("hint: check `[check.sonarqube] project_key`"), "{err}");
