@@ -92,11 +92,11 @@ Register-ArgumentCompleter -Native -CommandName 'shipit' -ScriptBlock {
             break
         }
         'shipit;check' {
-            [CompletionResult]::new('--poll-interval', '--poll-interval', [CompletionResultType]::ParameterName, 'How often to poll GitHub while waiting')
+            [CompletionResult]::new('--poll-interval', '--poll-interval', [CompletionResultType]::ParameterName, 'How often to poll GitHub and SonarQube while waiting')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path to ship.toml (default: search the current directory and its parents)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)')
-            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Wait for pending GitHub checks instead of failing, up to [check.github] wait_timeout')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Wait for pending GitHub checks and for SonarQube''s analysis of HEAD instead of failing, up to each table''s wait_timeout')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to approvals and take defaults for questions (for CI)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to approvals and take defaults for questions (for CI)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only print errors and requested data')
@@ -135,6 +135,7 @@ Register-ArgumentCompleter -Native -CommandName 'shipit' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)')
             [CompletionResult]::new('--skip-scan', '--skip-scan', [CompletionResultType]::ParameterName, 'Do not scan; record that the scan was skipped, and why, in the release record. For emergencies')
+            [CompletionResult]::new('--convert-trivyignore', '--convert-trivyignore', [CompletionResultType]::ParameterName, 'Do not scan: print the entries of .trivyignore as [[scan.exceptions]] (or [[exceptions]] for scan.exceptions_file) on stdout, to be completed with a reason each')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to approvals and take defaults for questions (for CI)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to approvals and take defaults for questions (for CI)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only print errors and requested data')

@@ -869,7 +869,7 @@ _shipit() {
             return 0
             ;;
         shipit__subcmd__scan)
-            opts="-y -q -v -h -V --registry --skip-scan --reason --config --yes --output --color --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --registry --skip-scan --reason --convert-trivyignore --config --yes --output --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -86,11 +86,11 @@ set edit:completion:arg-completer[shipit] = {|@words|
             cand --version 'Print version'
         }
         &'shipit;check'= {
-            cand --poll-interval 'How often to poll GitHub while waiting'
+            cand --poll-interval 'How often to poll GitHub and SonarQube while waiting'
             cand --config 'Path to ship.toml (default: search the current directory and its parents)'
             cand --output 'Output format for data on stdout'
             cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
-            cand --wait 'Wait for pending GitHub checks instead of failing, up to [check.github] wait_timeout'
+            cand --wait 'Wait for pending GitHub checks and for SonarQube''s analysis of HEAD instead of failing, up to each table''s wait_timeout'
             cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
             cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
             cand -q 'Only print errors and requested data'
@@ -127,6 +127,7 @@ set edit:completion:arg-completer[shipit] = {|@words|
             cand --output 'Output format for data on stdout'
             cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
             cand --skip-scan 'Do not scan; record that the scan was skipped, and why, in the release record. For emergencies'
+            cand --convert-trivyignore 'Do not scan: print the entries of .trivyignore as [[scan.exceptions]] (or [[exceptions]] for scan.exceptions_file) on stdout, to be completed with a reason each'
             cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
             cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
             cand -q 'Only print errors and requested data'

@@ -80,14 +80,14 @@ complete -c shipit -n "__fish_shipit_using_subcommand plan" -s q -l quiet -d 'On
 complete -c shipit -n "__fish_shipit_using_subcommand plan" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'
 complete -c shipit -n "__fish_shipit_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shipit -n "__fish_shipit_using_subcommand plan" -s V -l version -d 'Print version'
-complete -c shipit -n "__fish_shipit_using_subcommand check" -l poll-interval -d 'How often to poll GitHub while waiting' -r
+complete -c shipit -n "__fish_shipit_using_subcommand check" -l poll-interval -d 'How often to poll GitHub and SonarQube while waiting' -r
 complete -c shipit -n "__fish_shipit_using_subcommand check" -l config -d 'Path to ship.toml (default: search the current directory and its parents)' -r -F
 complete -c shipit -n "__fish_shipit_using_subcommand check" -l output -d 'Output format for data on stdout' -r -f -a "human\t''
 json\t''"
 complete -c shipit -n "__fish_shipit_using_subcommand check" -l color -d 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c shipit -n "__fish_shipit_using_subcommand check" -l wait -d 'Wait for pending GitHub checks instead of failing, up to [check.github] wait_timeout'
+complete -c shipit -n "__fish_shipit_using_subcommand check" -l wait -d 'Wait for pending GitHub checks and for SonarQube\'s analysis of HEAD instead of failing, up to each table\'s wait_timeout'
 complete -c shipit -n "__fish_shipit_using_subcommand check" -s y -l yes -d 'Answer yes to approvals and take defaults for questions (for CI)'
 complete -c shipit -n "__fish_shipit_using_subcommand check" -s q -l quiet -d 'Only print errors and requested data'
 complete -c shipit -n "__fish_shipit_using_subcommand check" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'
@@ -116,6 +116,7 @@ complete -c shipit -n "__fish_shipit_using_subcommand scan" -l color -d 'When to
 always\t''
 never\t''"
 complete -c shipit -n "__fish_shipit_using_subcommand scan" -l skip-scan -d 'Do not scan; record that the scan was skipped, and why, in the release record. For emergencies'
+complete -c shipit -n "__fish_shipit_using_subcommand scan" -l convert-trivyignore -d 'Do not scan: print the entries of .trivyignore as [[scan.exceptions]] (or [[exceptions]] for scan.exceptions_file) on stdout, to be completed with a reason each'
 complete -c shipit -n "__fish_shipit_using_subcommand scan" -s y -l yes -d 'Answer yes to approvals and take defaults for questions (for CI)'
 complete -c shipit -n "__fish_shipit_using_subcommand scan" -s q -l quiet -d 'Only print errors and requested data'
 complete -c shipit -n "__fish_shipit_using_subcommand scan" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'

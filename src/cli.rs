@@ -101,8 +101,9 @@ One line per check; a failed one says what to do. Exit code 3 when a check says 
 Examples:
   shipit check                  Check HEAD against [check] in ship.toml
   shipit check production       Use production's `branches` instead of [check].branches
-  shipit check --wait           Wait for pending GitHub checks ([check.github] wait_timeout)
-  shipit check --output json    The full report on stdout")]
+  shipit check --wait           Wait for pending GitHub checks ([check.github] wait_timeout) and
+                                for SonarQube's analysis of HEAD ([check.sonarqube] wait_timeout)
+  shipit check --output json    The full report on stdout (with the `error` object when it fails)")]
     Check(CheckArgs),
 
     /// Build HEAD's image locally, tagged with the commit.
@@ -129,9 +130,12 @@ Examples:
   shipit scan                         Scan HEAD's image
   shipit scan ghcr.io/acme/api:v1.2   Scan a given local image
   shipit scan --registry ecr          Pick the repository when ship.toml has several registries
-  shipit scan --output json           The verdict on stdout
+  shipit scan --output json           The verdict on stdout (with the `error` object when it fails)
   shipit scan --skip-scan --reason \"INC-1234: hotfix, trivy mirror down\"
-                                      Record a skipped scan (emergencies only)")]
+                                      Record a skipped scan (emergencies only)
+  shipit scan --convert-trivyignore >> ship.toml
+                                      Turn .trivyignore (which shipit never lets trivy read)
+                                      into [[scan.exceptions]]; then write a reason for each")]
     Scan(ScanArgs),
 
     /// Push HEAD's image (building it unless the registry has it) and record its digest.
@@ -230,11 +234,12 @@ pub struct CheckArgs {
     #[arg(value_name = "ENV")]
     pub env: Option<String>,
 
-    /// Wait for pending GitHub checks instead of failing, up to [check.github] wait_timeout.
+    /// Wait for pending GitHub checks and for SonarQube's analysis of HEAD instead of failing, up to each
+    /// table's wait_timeout.
     #[arg(long)]
     pub wait: bool,
 
-    /// How often to poll GitHub while waiting.
+    /// How often to poll GitHub and SonarQube while waiting.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::config::values::parse_duration, hide = true)]
     pub poll_interval: std::time::Duration,
 }
@@ -256,6 +261,11 @@ pub struct ScanArgs {
     /// Why the scan is skipped (required with --skip-scan).
     #[arg(long, value_name = "TEXT", requires = "skip_scan")]
     pub reason: Option<String>,
+
+    /// Do not scan: print the entries of .trivyignore as [[scan.exceptions]] (or [[exceptions]] for
+    /// scan.exceptions_file) on stdout, to be completed with a reason each.
+    #[arg(long, conflicts_with_all = ["image", "skip_scan", "registry"])]
+    pub convert_trivyignore: bool,
 }
 
 #[derive(Debug, Clone, Args)]

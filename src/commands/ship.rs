@@ -353,7 +353,13 @@ fn describe_scan(s: &ScanSummary) -> String {
     parts.truncate(2);
     let mut text = format!("trivy: {}", parts.join(", "));
     if s.allowed > 0 {
-        text.push_str(&format!(" ({} allowed)", s.allowed));
+        // A summary that reaches this line passed, so every counted finding is an allowed one: name them by
+        // severity, UNKNOWN included, as the scan stage does.
+        let by_severity: Vec<String> = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"]
+            .iter()
+            .filter_map(|sev| s.counts.get(*sev).filter(|n| **n > 0).map(|n| format!("{n} {sev}")))
+            .collect();
+        text.push_str(&format!(" ({} allowed)", by_severity.join(", ")));
     }
     if !s.exceptions_used.is_empty() {
         text.push_str(&format!("; exceptions used: {}", s.exceptions_used.join(", ")));

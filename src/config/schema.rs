@@ -115,9 +115,9 @@ impl Default for Check {
 pub struct GitHubCheck {
     /// `owner/name`. Default: taken from the `origin` remote.
     pub repository: Option<IString>,
-    /// API base URL, for GitHub Enterprise Server (e.g. `https://github.acme.dev/api/v3`).
-    #[serde(default = "default_github_api")]
-    pub api_url: IString,
+    /// API base URL, for GitHub Enterprise Server (e.g. `https://github.acme.dev/api/v3`). Default:
+    /// `GITHUB_API_URL` (set by GitHub Actions, also on Enterprise Server), else `https://api.github.com`.
+    pub api_url: Option<IString>,
     /// Check-runs and statuses that must succeed, by name. Empty: all of them.
     #[serde(default)]
     pub required: Vec<IString>,
@@ -129,9 +129,6 @@ pub struct GitHubCheck {
     pub wait_timeout: DurationStr,
 }
 
-fn default_github_api() -> IString {
-    IString("https://api.github.com".into())
-}
 fn default_github_wait() -> DurationStr {
     DurationStr(std::time::Duration::from_secs(15 * 60))
 }
@@ -145,6 +142,19 @@ pub struct SonarQube {
     pub project_key: IString,
     /// Token; use `${SONAR_TOKEN}` rather than writing it here.
     pub token: Option<IString>,
+    /// The SonarQube branch whose analyses are searched for HEAD's. Default: HEAD's branch (the main branch
+    /// when HEAD is detached). Empty means the main branch.
+    pub branch: Option<IString>,
+    /// The pull request (its number) whose analyses are searched, e.g. `"${PR_NUMBER:-}"`; empty means none.
+    /// Replaces `branch`.
+    pub pull_request: Option<IString>,
+    /// How long `--wait` waits for SonarQube's analysis of HEAD to appear.
+    #[serde(default = "default_sonar_wait")]
+    pub wait_timeout: DurationStr,
+}
+
+fn default_sonar_wait() -> DurationStr {
+    DurationStr(std::time::Duration::from_secs(10 * 60))
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -156,6 +166,9 @@ pub struct Scan {
     pub fail_on: Severity,
     /// Ignore findings with no fixed version available.
     pub ignore_unfixed: bool,
+    /// Findings without a severity rating (UNKNOWN): `"allow"` or `"block"`. Default: rated like LOW, the
+    /// lowest known severity, so they block only when `fail_on = "low"`.
+    pub unknown: Option<UnknownSeverity>,
     /// Also scan for secrets (keys, tokens) baked into the image.
     pub secrets: bool,
     /// How long the scan may take.
@@ -172,10 +185,40 @@ impl Default for Scan {
             enabled: true,
             fail_on: Severity::High,
             ignore_unfixed: false,
+            unknown: None,
             secrets: true,
             timeout: DurationStr(std::time::Duration::from_secs(10 * 60)),
             exceptions_file: None,
             exceptions: Vec::new(),
+        }
+    }
+}
+
+/// What the scan gate does with a finding that has no severity rating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownSeverity {
+    /// UNKNOWN findings never block (they are still counted and listed).
+    Allow,
+    /// UNKNOWN findings block, unless an exception covers them.
+    Block,
+}
+
+impl UnknownSeverity {
+    /// `unknown` when set; else UNKNOWN is rated like LOW, the lowest known severity, so it blocks exactly
+    /// when `fail_on` blocks LOW.
+    pub fn resolve(unknown: Option<UnknownSeverity>, fail_on: Severity) -> UnknownSeverity {
+        match unknown {
+            Some(u) => u,
+            None if fail_on <= Severity::Low => UnknownSeverity::Block,
+            None => UnknownSeverity::Allow,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnknownSeverity::Allow => "allow",
+            UnknownSeverity::Block => "block",
         }
     }
 }

@@ -5,7 +5,8 @@ use std::ops::Range;
 use std::path::Path;
 
 use super::diagnostic::{Diagnostic, did_you_mean};
-use super::schema::{Config, Environment, RegistryKind, TargetKind};
+use super::schema::{Config, Environment, RegistryKind, TargetKind, UnknownSeverity};
+use super::values::{IString, Severity};
 
 pub fn validate(path: &Path, source: &str, config: &Config) -> Result<(), Vec<Diagnostic>> {
     let mut v = Validator { path, source, problems: Vec::new() };
@@ -107,27 +108,48 @@ impl Validator<'_> {
                     );
                 }
             }
-            if !gh.api_url.starts_with("http://") && !gh.api_url.starts_with("https://") {
+            if let Some(api) = &gh.api_url
+                && !api.starts_with("http://")
+                && !api.starts_with("https://")
+            {
                 self.report(
                     self.key_span("check.github", "api_url"),
-                    format!("invalid URL \"{}\"", gh.api_url),
+                    format!("invalid URL \"{api}\""),
                     Some("expected https://…".into()),
                 );
             }
         }
-        if let Some(sq) = &c.check.sonarqube
-            && !sq.url.starts_with("http://")
-            && !sq.url.starts_with("https://")
-        {
-            self.report(
-                self.key_span("check.sonarqube", "url"),
-                format!("invalid URL \"{}\"", sq.url),
-                Some("expected https://…".into()),
-            );
+        if let Some(sq) = &c.check.sonarqube {
+            if !sq.url.starts_with("http://") && !sq.url.starts_with("https://") {
+                self.report(
+                    self.key_span("check.sonarqube", "url"),
+                    format!("invalid URL \"{}\"", sq.url),
+                    Some("expected https://…".into()),
+                );
+            }
+            let set = |v: &Option<IString>| v.as_ref().is_some_and(|s| !s.trim().is_empty());
+            if set(&sq.branch) && set(&sq.pull_request) {
+                self.report(
+                    self.key_span("check.sonarqube", "pull_request"),
+                    "`branch` and `pull_request` cannot both be set: SonarQube analyses a commit as one or the other"
+                        .into(),
+                    Some("keep `pull_request` for pull-request builds (e.g. `pull_request = \"${PR_NUMBER:-}\"`, empty elsewhere), or `branch`".into()),
+                );
+            }
         }
     }
 
     fn scan(&mut self, c: &Config) {
+        if c.scan.fail_on == Severity::Unknown && c.scan.unknown == Some(UnknownSeverity::Allow) {
+            self.report(
+                self.key_span("scan", "unknown"),
+                "`unknown = \"allow\"` contradicts `fail_on = \"unknown\"`, which blocks every finding".into(),
+                Some(
+                    "set `fail_on = \"low\"` to block rated findings and allow UNKNOWN ones, or remove `unknown`"
+                        .into(),
+                ),
+            );
+        }
         for e in &c.scan.exceptions {
             if e.id.trim().is_empty() || e.reason.trim().is_empty() {
                 self.report(

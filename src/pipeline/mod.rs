@@ -7,3 +7,4 @@ pub mod journal;
 pub mod plan;
 pub mod push;
 pub mod scan;
+mod sonar;

@@ -138,6 +138,19 @@ impl Ui {
     }
 }
 
+/// A command's JSON report with `ok` and, when the command failed (a gate said no), the same `error` object
+/// every failing command prints, next to the report's own fields.
+pub fn report_json<T: Serialize + ?Sized>(report: &T, err: Option<&CliError>) -> serde_json::Value {
+    let mut value = serde_json::to_value(report).expect("JSON output serializes");
+    if let serde_json::Value::Object(map) = &mut value {
+        map.insert("ok".into(), serde_json::Value::Bool(err.is_none()));
+        if let Some(e) = err {
+            map.insert("error".into(), error_json(e));
+        }
+    }
+    value
+}
+
 /// The `error` object of `--output json`: the same for every command, so a pipeline can read `.error.class`.
 pub fn error_json(err: &CliError) -> serde_json::Value {
     serde_json::json!({

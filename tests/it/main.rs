@@ -13,6 +13,7 @@ mod ecs_cli;
 mod gates_git;
 mod gates_github;
 mod gates_scan;
+mod gates_sonar;
 mod kube;
 mod services;
 mod ship;
