@@ -15,5 +15,6 @@ mod gates_github;
 mod gates_scan;
 mod gates_sonar;
 mod kube;
+mod rollout_docker;
 mod services;
 mod ship;
