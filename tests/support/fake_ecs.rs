@@ -208,6 +208,26 @@ impl FakeEcs {
         td_arn
     }
 
+    /// The service's tags as ListTagsForResource gives them: (key, value).
+    pub fn service_tags(&self, cluster: &str, service: &str) -> Vec<(String, String)> {
+        let st = self.state.lock().unwrap();
+        let svc = st.services.iter().find(|s| s.cluster == cluster && s.name == service).expect("service exists");
+        svc.tags
+            .iter()
+            .map(|t| {
+                (t["key"].as_str().unwrap_or_default().to_string(), t["value"].as_str().unwrap_or_default().to_string())
+            })
+            .collect()
+    }
+
+    /// Tag the service as another client would.
+    pub fn tag_service(&self, cluster: &str, service: &str, tags: &[(&str, &str)]) {
+        let mut st = self.state.lock().unwrap();
+        let svc = st.services.iter_mut().find(|s| s.cluster == cluster && s.name == service).expect("service exists");
+        let req = json!({ "tags": tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>() });
+        edit_tags(&mut svc.tags, "TagResource", &req);
+    }
+
     /// Register another revision directly (as another tool would). Returns its ARN.
     pub fn register(&self, task_definition: Value, tags: Vec<Value>) -> String {
         let mut st = self.state.lock().unwrap();
