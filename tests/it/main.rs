@@ -15,6 +15,7 @@ mod gates_github;
 mod gates_scan;
 mod gates_sonar;
 mod kube;
+mod rollout_bounds;
 mod rollout_docker;
 mod services;
 mod ship;
