@@ -446,3 +446,25 @@ fn a_signal_during_the_wait_says_the_rollout_goes_on() {
         assert!(lock_tags(&fake, "cli-sig").is_empty(), "SIG{sig}: the lock is released");
     }
 }
+
+/// The change is applied, then ECS stops answering shipit: the error says the revision is live and rolling, and
+/// that no rollback was attempted (with auto_rollback on, nothing could be).
+#[test]
+fn an_api_error_after_the_change_says_the_change_is_live() {
+    let fake = fake_with("cli-after", (true, false));
+    fake.script("api", Script::Completes { step: Duration::from_secs(3) });
+    let t = Setup::new(&fake.url, "cli-after", "approval = \"none\"\nauto_rollback = true");
+    let child = t.spawn(&["deploy", "staging", "--image", &image(1)]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while fake.count("UpdateService") == 0 {
+        assert!(std::time::Instant::now() < deadline, "never updated");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    fake.deny("DescribeServices");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains("api:2 was applied to `staging` and ECS is rolling it out, but watching the rollout failed"), "{err}");
+    assert!(err.contains("AccessDeniedException") && err.contains("no rollback was attempted"), "{err}");
+    assert!(err.contains("shipit status staging"), "{err}");
+}
