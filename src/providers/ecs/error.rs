@@ -79,6 +79,7 @@ pub const IAM_ACTIONS: &[&str] = &[
     "ecs:RegisterTaskDefinition",
     "ecs:TagResource",
     "ecs:UntagResource",
+    "ecs:ListTagsForResource",
     "ecs:UpdateService",
     "ecs:ListTaskDefinitions",
     "ecs:ListTasks",
