@@ -464,7 +464,10 @@ fn an_api_error_after_the_change_says_the_change_is_live() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let err = text(&out.stderr);
-    assert!(err.contains("api:2 was applied to `staging` and ECS is rolling it out, but watching the rollout failed"), "{err}");
+    assert!(
+        err.contains("api:2 was applied to `staging` and ECS is rolling it out, but watching the rollout failed"),
+        "{err}"
+    );
     assert!(err.contains("AccessDeniedException") && err.contains("no rollback was attempted"), "{err}");
     assert!(err.contains("shipit status staging"), "{err}");
 }

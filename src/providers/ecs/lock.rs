@@ -17,13 +17,18 @@ const PREFIX: &str = "shipit:lock:";
 const FIELDS: [&str; 7] = ["nonce", "holder", "host", "command", "what", "since", "until"];
 
 impl EcsTarget {
+    /// The service's ARN, asked once: the lock is read and written several times per deploy.
     async fn service_arn(&self) -> Result<String, EcsError> {
+        if let Some(arn) = self.service_arn.get() {
+            return Ok(arn.clone());
+        }
         let service = self.active_service().await?;
-        service.service_arn().map(str::to_string).ok_or_else(|| EcsError::Api {
+        let arn = service.service_arn().map(str::to_string).ok_or_else(|| EcsError::Api {
             op: "DescribeServices",
             code: None,
             message: format!("service {} has no ARN in the answer", self.service),
-        })
+        })?;
+        Ok(self.service_arn.get_or_init(|| arn).clone())
     }
 
     async fn lock_tags(&self, arn: &str) -> Result<Vec<Tag>, EcsError> {

@@ -39,6 +39,7 @@ pub struct EcsTarget {
     service: String,
     container: String,
     region: String,
+    service_arn: std::sync::OnceLock<String>,
 }
 
 impl EcsTarget {
@@ -87,6 +88,7 @@ impl EcsTarget {
             service,
             container: env.container.as_ref().map(|c| c.to_string()).unwrap_or_else(|| app_name.to_string()),
             region: sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into()),
+            service_arn: std::sync::OnceLock::new(),
         })
     }
 
