@@ -89,7 +89,7 @@ fn main() {
         kubeconfig.display()
     ))
     .unwrap();
-    let target = rt.block_on(KubeTarget::connect("prod", &env, "api")).unwrap();
+    let target = rt.block_on(KubeTarget::connect("prod", &env.kube("prod").unwrap(), "api")).unwrap();
     let meta = DeployMeta { commit: "bench".into(), deployer: "bench".into(), cause: "bench".into() };
     let opts = DeployOptions { force: false, timeout: Duration::from_secs(60), auto_rollback: false };
     let mut next = 1;

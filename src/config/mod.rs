@@ -3,6 +3,7 @@
 
 mod diagnostic;
 mod schema;
+pub mod targets;
 mod validate;
 pub mod values;
 
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 pub use diagnostic::{Diagnostic, did_you_mean, line_col};
 pub use schema::*;
+pub use targets::{DockerEnv, EcsEnv, KubeEnv, TargetEnv};
 pub use validate::{check_repository, ecr_region};
 pub use values::{Date, DurationStr, IString, Severity};
 

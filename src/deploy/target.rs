@@ -1,6 +1,6 @@
 //! One enum over the deploy targets, so commands are written once. Each arm is a provider.
 
-use crate::config::{Environment, TargetKind};
+use crate::config::{Environment, TargetEnv};
 use crate::error::CliError;
 use crate::providers::docker_host::DockerTarget;
 use crate::providers::ecs::EcsTarget;
@@ -28,10 +28,10 @@ macro_rules! dispatch {
 
 impl Target {
     pub async fn connect(env_name: &str, env: &Environment, app_name: &str) -> Result<Target, CliError> {
-        match env.target {
-            TargetKind::Docker => Ok(Target::Docker(DockerTarget::connect(env_name, env, app_name).await?)),
-            TargetKind::Ecs => Ok(Target::Ecs(EcsTarget::connect(env_name, env, app_name).await?)),
-            TargetKind::Kubernetes => Ok(Target::Kubernetes(KubeTarget::connect(env_name, env, app_name).await?)),
+        match env.target_env(env_name)? {
+            TargetEnv::Docker(d) => Ok(Target::Docker(DockerTarget::connect(env_name, &d).await?)),
+            TargetEnv::Ecs(e) => Ok(Target::Ecs(EcsTarget::connect(env_name, &e, app_name).await?)),
+            TargetEnv::Kubernetes(k) => Ok(Target::Kubernetes(KubeTarget::connect(env_name, &k, app_name).await?)),
         }
     }
 

@@ -110,7 +110,7 @@ fn environment(cluster: &str, service: &str, endpoint: &str) -> Environment {
 
 async fn target(env_name: &str, cluster: &str, service: &str, endpoint: &str) -> EcsTarget {
     let sdk = sdk_config(endpoint).await;
-    EcsTarget::with_sdk_config(env_name, &environment(cluster, service, endpoint), "api", &sdk).unwrap()
+    EcsTarget::with_sdk_config(env_name, &environment(cluster, service, endpoint).ecs(env_name).unwrap(), "api", &sdk)
 }
 
 async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
@@ -512,7 +512,7 @@ async fn missing_service_and_container_say_what_to_fix() {
     let sdk = sdk_config(&fake.url).await;
     let mut env = environment("c-missing", "api", &fake.url);
     env.container = Some(shipit::config::IString("web".into()));
-    let ecs = EcsTarget::with_sdk_config("staging", &env, "api", &sdk).unwrap();
+    let ecs = EcsTarget::with_sdk_config("staging", &env.ecs("staging").unwrap(), "api", &sdk);
     let err: CliError =
         ecs.deploy(&image(1), &meta("a"), &opts(1000, false, false), &Recorder::default()).await.unwrap_err().into();
     assert_eq!(err.message, "task definition api:1 has no container named `web` (it has: api, envoy)");
@@ -520,8 +520,8 @@ async fn missing_service_and_container_say_what_to_fix() {
 
     let mut env = environment("c", "s", &fake.url);
     env.service = None;
-    let err = EcsTarget::with_sdk_config("staging", &env, "api", &sdk).err().unwrap();
-    assert!(matches!(err, EcsError::MissingKey { key: "service", .. }));
+    let err = env.ecs("staging").unwrap_err();
+    assert_eq!((err.key, err.target), ("service", "ecs"));
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -64,7 +64,7 @@ impl Cluster {
 
     async fn target(&self, extra: &str) -> KubeTarget {
         let env = environment(&format!("kubeconfig = \"{}\"\n{extra}", self.kubeconfig()));
-        KubeTarget::connect("prod", &env, "api").await.expect("connect")
+        KubeTarget::connect("prod", &env.kube("prod").unwrap(), "api").await.expect("connect")
     }
 
     fn image_of(&self, container: &str) -> String {
@@ -182,7 +182,7 @@ async fn crash_loop_in_a_named_init_container_reports_restarts() {
     let kc = fake.write_kubeconfig(dir.path(), "test", Some(NS));
     fake.script(&"d".repeat(64), Behaviour::waiting("CrashLoopBackOff", "back-off 40s restarting failed container", 4));
     let env = environment(&format!("kubeconfig = \"{}\"\ncontainers = [\"api\", \"migrate\"]", kc.display()));
-    let target = KubeTarget::connect("prod", &env, "ignored").await.unwrap();
+    let target = KubeTarget::connect("prod", &env.kube("prod").unwrap(), "ignored").await.unwrap();
 
     let reason =
         failed_reason(target.deploy(&image('d'), &meta("d1"), &opts(false), &Recorder::default()).await.unwrap());
@@ -452,7 +452,7 @@ async fn kubeconfig_context_and_namespace_resolve_like_kubectl() {
     assert_eq!(c.target("namespace = \"other\"").await.namespace(), "other");
     // An unknown context names the ones that exist.
     let env = environment(&format!("kubeconfig = \"{}\"\ncontext = \"prod-eu\"", c.kubeconfig()));
-    let err = KubeTarget::connect("prod", &env, "api").await.err().expect("unknown context");
+    let err = KubeTarget::connect("prod", &env.kube("prod").unwrap(), "api").await.err().expect("unknown context");
     match &err {
         KubeError::ContextNotFound { available, .. } => assert_eq!(available, &["test", "elsewhere"]),
         other => panic!("{other:?}"),

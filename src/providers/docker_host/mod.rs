@@ -18,7 +18,7 @@ use bollard::models::ContainerSummary;
 use bollard::query_parameters::{InspectContainerOptions, ListContainersOptions};
 use chrono::{DateTime, Utc};
 
-use crate::config::Environment;
+use crate::config::DockerEnv;
 use crate::error::{CliError, chain};
 use crate::release::ImageRef;
 use crate::rollout::{LiveState, Revision};
@@ -73,22 +73,18 @@ pub struct DockerTarget {
 }
 
 impl DockerTarget {
-    pub async fn connect(env_name: &str, env: &Environment, app_name: &str) -> Result<DockerTarget, DockerHostError> {
+    pub async fn connect(env_name: &str, env: &DockerEnv) -> Result<DockerTarget, DockerHostError> {
         let (docker, host) = super::docker::connect(env.host.as_deref()).await?;
         super::docker::ping(&docker, &host).await?;
         Ok(DockerTarget {
             docker,
             host,
-            name: env
-                .container_name
-                .as_ref()
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| format!("{app_name}-{env_name}")),
+            name: env.container_name.clone(),
             env_name: env_name.to_string(),
-            ports: env.ports.iter().map(|p| p.to_string()).collect(),
-            env: env.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-            network: env.network.as_ref().map(|s| s.to_string()),
-            stop_timeout: env.stop_timeout.map_or(Duration::from_secs(10), |d| d.get()),
+            ports: env.ports.clone(),
+            env: env.env.clone(),
+            network: env.network.clone(),
+            stop_timeout: env.stop_timeout,
             failed_while_live: Mutex::new(HashSet::new()),
         })
     }

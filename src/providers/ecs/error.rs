@@ -8,9 +8,6 @@ use crate::error::CliError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EcsError {
-    #[error("environment `{env}` has no `{key}` (target = \"ecs\" needs `cluster` and `service`)")]
-    MissingKey { env: String, key: &'static str },
-
     #[error("ECS {op} failed: {message}")]
     Api { op: &'static str, code: Option<String>, message: String },
 
@@ -91,8 +88,6 @@ impl From<EcsError> for CliError {
     fn from(err: EcsError) -> CliError {
         let message = err.to_string();
         match err {
-            EcsError::MissingKey { env, key } => CliError::usage(message)
-                .hint(format!("add `{key} = \"…\"` to [environments.{env}] in ship.toml")),
             EcsError::Api { op, code, .. } => api_hints(CliError::failure(message), op, code.as_deref()),
             EcsError::ServiceNotFound { cluster, .. } => CliError::failure(message)
                 .hint("shipit deploys to an existing service; create it first (console, CloudFormation, Terraform, CDK)")

@@ -26,7 +26,7 @@ use self::taskdef::{
     register_request, same_revision, short_name, tag, with_image,
 };
 use self::wait::{Rollout, Watch, stopped_summary};
-use crate::config::Environment;
+use crate::config::{EcsEnv, Environment};
 use crate::interrupt;
 use crate::release::ImageRef;
 use crate::report::Reporter;
@@ -44,27 +44,13 @@ pub struct EcsTarget {
 
 impl EcsTarget {
     /// Connect with the AWS default credential chain; `region` and `endpoint_url` from the environment.
-    pub async fn connect(env_name: &str, env: &Environment, app_name: &str) -> Result<EcsTarget, EcsError> {
+    pub async fn connect(env_name: &str, env: &EcsEnv, app_name: &str) -> Result<EcsTarget, EcsError> {
         let sdk = crate::providers::aws::sdk_config(env.region.as_deref(), env.endpoint_url.as_deref()).await;
-        EcsTarget::with_sdk_config(env_name, env, app_name, &sdk)
+        Ok(EcsTarget::with_sdk_config(env_name, env, app_name, &sdk))
     }
 
     /// Like `connect`, with an SDK configuration made elsewhere (tests use static credentials).
-    pub fn with_sdk_config(
-        env_name: &str,
-        env: &Environment,
-        app_name: &str,
-        sdk: &aws_config::SdkConfig,
-    ) -> Result<EcsTarget, EcsError> {
-        let required = |value: &Option<crate::config::values::IString>, key: &'static str| {
-            value
-                .as_ref()
-                .map(|v| v.to_string())
-                .filter(|v| !v.is_empty())
-                .ok_or(EcsError::MissingKey { env: env_name.to_string(), key })
-        };
-        let cluster = required(&env.cluster, "cluster")?;
-        let service = required(&env.service, "service")?;
+    pub fn with_sdk_config(env_name: &str, env: &EcsEnv, app_name: &str, sdk: &aws_config::SdkConfig) -> EcsTarget {
         // ECS throttles DescribeServices under load (many pipelines polling one account): retry throttling
         // with backoff well past the SDK's default three attempts. A dead endpoint must not hang a pipeline.
         let conf = aws_sdk_ecs::config::Builder::from(sdk)
@@ -81,15 +67,15 @@ impl EcsTarget {
                     .build(),
             )
             .build();
-        Ok(EcsTarget {
+        EcsTarget {
             client: Client::from_conf(conf),
             env_name: env_name.to_string(),
-            cluster,
-            service,
-            container: env.container.as_ref().map(|c| c.to_string()).unwrap_or_else(|| app_name.to_string()),
+            cluster: env.cluster.clone(),
+            service: env.service.clone(),
+            container: env.container.clone().unwrap_or_else(|| app_name.to_string()),
             region: sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into()),
             service_arn: std::sync::OnceLock::new(),
-        })
+        }
     }
 
     /// `ecs staging/api (us-east-1)`
@@ -625,11 +611,10 @@ pub fn write_environment_image_definitions(
     app_name: &str,
     image: &ImageRef,
 ) -> Result<Option<std::path::PathBuf>, crate::error::CliError> {
-    let Some(rel) = env.image_definitions.as_ref().filter(|_| env.target == crate::config::TargetKind::Ecs) else {
-        return Ok(None);
-    };
-    let path = root.join(rel.as_str());
-    let container = env.container.as_ref().map_or(app_name, |c| c.as_str());
+    let Some(crate::config::TargetEnv::Ecs(ecs)) = env.target_env("").ok() else { return Ok(None) };
+    let Some(rel) = &ecs.image_definitions else { return Ok(None) };
+    let path = root.join(rel);
+    let container = ecs.container.as_deref().unwrap_or(app_name);
     write_image_definitions(&path, container, &image.pinned()).map_err(|e| {
         crate::error::CliError::failure(format!("cannot write {}: {e}", path.display()))
             .hint("the deploy itself succeeded; check `image_definitions` in ship.toml and the directory's permissions")

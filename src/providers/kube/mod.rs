@@ -18,7 +18,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client};
 
-use crate::config::Environment;
+use crate::config::KubeEnv;
 use crate::release::ImageRef;
 use crate::report::Reporter;
 use crate::rollout::{DeployMeta, DeployOptions, LiveState, Outcome, Revision};
@@ -75,14 +75,10 @@ impl KubeTarget {
     /// Resolve the kubeconfig (env.kubeconfig, else KUBECONFIG, else ~/.kube/config, else in-cluster), the
     /// context (env.context, else current-context) and the namespace (env.namespace, else the context's, else
     /// `default`). Makes no API call: the first operation reports an unreachable cluster with the context named.
-    pub async fn connect(env_name: &str, env: &Environment, app_name: &str) -> Result<KubeTarget, KubeError> {
-        let deployment = env.deployment.as_ref().map(|d| d.to_string()).ok_or_else(|| {
-            KubeError::Config(format!(
-                "environment `{env_name}` has target = \"kubernetes\" but no `deployment` (the Deployment to update)"
-            ))
-        })?;
+    pub async fn connect(env_name: &str, env: &KubeEnv, app_name: &str) -> Result<KubeTarget, KubeError> {
+        let deployment = env.deployment.clone();
         let containers = match &env.containers {
-            Some(list) if !list.is_empty() => list.iter().map(|c| c.to_string()).collect(),
+            Some(list) if !list.is_empty() => list.clone(),
             Some(_) => {
                 return Err(KubeError::Config(format!("environment `{env_name}`: `containers` is empty")));
             }
@@ -437,7 +433,7 @@ fn read_kubeconfig(explicit: Option<&str>) -> Result<Option<(Kubeconfig, String)
 /// Inside a pod with a service account (a CI runner in the cluster) there is no kubeconfig, as with kubectl.
 fn connect_in_cluster(
     env_name: &str,
-    env: &Environment,
+    env: &KubeEnv,
     deployment: String,
     containers: Vec<String>,
 ) -> Result<KubeTarget, KubeError> {
