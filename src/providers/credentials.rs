@@ -15,6 +15,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use crate::config::{Registry, RegistryKind};
+use crate::env_vars::EnvVars;
 use crate::error::CliError;
 
 /// A password or token. Deliberately not `Display`; `Debug` prints `***`.
@@ -100,12 +101,12 @@ pub struct Lookup {
 
 impl Lookup {
     pub fn from_env() -> Lookup {
-        let docker_config = std::env::var_os("DOCKER_CONFIG")
+        let docker_config = std::env::var_os(EnvVars::DOCKER_CONFIG)
             .filter(|d| !d.is_empty())
             .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker")))
+            .or_else(|| std::env::var_os(EnvVars::HOME).map(|h| PathBuf::from(h).join(".docker")))
             .map(|d| d.join("config.json"));
-        Lookup { docker_config, path: std::env::var_os("PATH") }
+        Lookup { docker_config, path: std::env::var_os(EnvVars::PATH) }
     }
 }
 
@@ -144,7 +145,7 @@ fn ghcr_username(registry: &Registry) -> String {
         .username
         .as_ref()
         .map(|u| u.to_string())
-        .or_else(|| std::env::var("GITHUB_ACTOR").ok().filter(|a| !a.is_empty()))
+        .or_else(|| std::env::var(EnvVars::GITHUB_ACTOR).ok().filter(|a| !a.is_empty()))
         .unwrap_or_else(|| "shipit".to_string())
 }
 
@@ -262,7 +263,7 @@ pub fn from_docker_config(host: &str, lookup: &Lookup) -> Result<Option<Registry
 }
 
 fn display_path(path: &Path) -> String {
-    match std::env::var_os("HOME").map(PathBuf::from) {
+    match std::env::var_os(EnvVars::HOME).map(PathBuf::from) {
         Some(home) if path.starts_with(&home) => {
             format!("~/{}", path.strip_prefix(&home).unwrap_or(path).display())
         }

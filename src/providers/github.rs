@@ -16,7 +16,7 @@ use crate::error::CliError;
 
 /// Where a GitHub token comes from, in the order the gh CLI and Actions users expect.
 pub fn token() -> Option<(String, &'static str)> {
-    for var in ["GITHUB_TOKEN", "GH_TOKEN"] {
+    for var in [crate::env_vars::EnvVars::GITHUB_TOKEN, crate::env_vars::EnvVars::GH_TOKEN] {
         if let Ok(t) = std::env::var(var)
             && !t.trim().is_empty()
         {

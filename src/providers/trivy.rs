@@ -57,7 +57,7 @@ impl From<TrivyError> for CliError {
 
 /// SHIPIT_TRIVY, else `trivy` on PATH.
 pub fn locate() -> Result<PathBuf, TrivyError> {
-    if let Some(p) = std::env::var_os("SHIPIT_TRIVY").filter(|p| !p.is_empty()) {
+    if let Some(p) = std::env::var_os(crate::env_vars::EnvVars::SHIPIT_TRIVY).filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(p));
     }
     which::which("trivy").map_err(|_| TrivyError::NotFound)
@@ -104,8 +104,8 @@ impl ImageScan {
             image: image.into(),
             secrets,
             timeout,
-            cache_dir: std::env::var_os("TRIVY_CACHE_DIR").filter(|d| !d.is_empty()).map(PathBuf::from),
-            offline: std::env::var("SHIPIT_TRIVY_OFFLINE").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
+            cache_dir: std::env::var_os(crate::env_vars::EnvVars::TRIVY_CACHE_DIR).filter(|d| !d.is_empty()).map(PathBuf::from),
+            offline: std::env::var(crate::env_vars::EnvVars::SHIPIT_TRIVY_OFFLINE).is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
         }
     }
 
