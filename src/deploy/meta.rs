@@ -13,7 +13,8 @@ pub fn deployer() -> String {
         return d.trim().to_string();
     }
     if let Ok(actor) = std::env::var(crate::env_vars::EnvVars::GITHUB_ACTOR) {
-        let run = std::env::var(crate::env_vars::EnvVars::GITHUB_RUN_ID).map(|r| format!(" (run {r})")).unwrap_or_default();
+        let run =
+            std::env::var(crate::env_vars::EnvVars::GITHUB_RUN_ID).map(|r| format!(" (run {r})")).unwrap_or_default();
         return format!("{actor}{run}");
     }
     if let Ok(cfg) = git2::Config::open_default()

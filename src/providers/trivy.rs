@@ -104,8 +104,11 @@ impl ImageScan {
             image: image.into(),
             secrets,
             timeout,
-            cache_dir: std::env::var_os(crate::env_vars::EnvVars::TRIVY_CACHE_DIR).filter(|d| !d.is_empty()).map(PathBuf::from),
-            offline: std::env::var(crate::env_vars::EnvVars::SHIPIT_TRIVY_OFFLINE).is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
+            cache_dir: std::env::var_os(crate::env_vars::EnvVars::TRIVY_CACHE_DIR)
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from),
+            offline: std::env::var(crate::env_vars::EnvVars::SHIPIT_TRIVY_OFFLINE)
+                .is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
         }
     }
 

@@ -100,7 +100,8 @@ fn fake_installed_shipit(home: &Path) -> PathBuf {
     let bin = home.join(".shipit-action/bin");
     std::fs::create_dir_all(&bin).unwrap();
     let fake = bin.join("shipit");
-    std::fs::write(&fake, "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"$HOME/args\"\nexit 3\n").unwrap();
+    std::fs::write(&fake, "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"$HOME/args\"\nexit 3\n")
+        .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
     fake
@@ -122,7 +123,17 @@ fn args_are_split_like_words_and_never_expanded() {
     let args = std::fs::read_to_string(home.path().join("args")).unwrap();
     assert_eq!(
         args.lines().collect::<Vec<_>>(),
-        ["deploy", "staging", "production", "--yes", "--reason", "INC-1: two words", "$(touch pwned)", "`touch", "pwned`"],
+        [
+            "deploy",
+            "staging",
+            "production",
+            "--yes",
+            "--reason",
+            "INC-1: two words",
+            "$(touch pwned)",
+            "`touch",
+            "pwned`"
+        ],
         "the installed shipit in ~/.shipit-action wins over PATH, and args are words, not shell"
     );
     assert!(!home.path().join("pwned").exists(), "args must never be run through a shell");

@@ -92,7 +92,11 @@ const UPPER_LAYERS: &[&str] =
 fn providers_and_deploy_do_not_reach_up() {
     for dir in ["src/providers", "src/deploy"] {
         let found = offending_lines(dir, UPPER_LAYERS);
-        assert!(found.is_empty(), "{dir} must not import cli/commands/pipeline/settings/ui (ARCHITECTURE.md, Layers):\n{}", found.join("\n"));
+        assert!(
+            found.is_empty(),
+            "{dir} must not import cli/commands/pipeline/settings/ui (ARCHITECTURE.md, Layers):\n{}",
+            found.join("\n")
+        );
     }
 }
 
@@ -101,7 +105,14 @@ fn config_and_scan_stay_pure() {
     for dir in ["src/config", "src/scan"] {
         let found = offending_lines(
             dir,
-            &["crate::cli", "crate::commands", "crate::pipeline", "crate::providers", "crate::deploy", "crate::settings"],
+            &[
+                "crate::cli",
+                "crate::commands",
+                "crate::pipeline",
+                "crate::providers",
+                "crate::deploy",
+                "crate::settings",
+            ],
         );
         assert!(found.is_empty(), "{dir} must stay pure (ARCHITECTURE.md, Layers):\n{}", found.join("\n"));
     }

@@ -26,9 +26,14 @@ fn parse(source: &str) -> Vec<Var> {
     let mut vars = Vec::new();
     let mut section = None::<String>;
     let mut doc: Vec<String> = Vec::new();
+    let mut inside = false;
     for (i, line) in source.lines().enumerate() {
         let at = || format!("{REGISTRY}:{}", i + 1);
         let t = line.trim();
+        if !inside {
+            inside = t == "impl EnvVars {";
+            continue;
+        }
         if let Some(title) = t.strip_prefix("// ## ") {
             assert!(doc.is_empty(), "{}: a section title between a doc comment and its constant", at());
             section = Some(title.trim().to_string());
@@ -41,12 +46,9 @@ fn parse(source: &str) -> Vec<Var> {
                 .unwrap_or_else(|| panic!("{}: expected `pub const NAME: &'static str = \"NAME\";`", at()));
             assert_eq!(name, value, "{}: a constant's value is its own name", at());
             assert!(!doc.is_empty(), "{}: {name} has no doc comment (it becomes docs/environment.md)", at());
-            let section = section.clone().unwrap_or_else(|| panic!("{}: {name} comes before any `// ## ` section", at()));
-            let paragraphs = doc
-                .split(|l| l.is_empty())
-                .filter(|p| !p.is_empty())
-                .map(|p| p.join(" "))
-                .collect();
+            let section =
+                section.clone().unwrap_or_else(|| panic!("{}: {name} comes before any `// ## ` section", at()));
+            let paragraphs = doc.split(|l| l.is_empty()).filter(|p| !p.is_empty()).map(|p| p.join(" ")).collect();
             vars.push(Var { section, name: name.to_string(), paragraphs });
             doc.clear();
         } else if !doc.is_empty() && !t.is_empty() && !t.starts_with("#[") {
@@ -74,9 +76,30 @@ fn render(vars: &[Var]) -> String {
         }
         out.push_str(&format!("\n### `{}`\n", v.name));
         for p in &v.paragraphs {
-            out.push_str(&format!("\n{p}\n"));
+            out.push('\n');
+            out.push_str(&wrap(p, 116));
         }
     }
+    out
+}
+
+/// Greedy word wrap, so the page reads well as plain text too.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
     out
 }
 
@@ -155,10 +178,16 @@ fn parser_reads_sections_paragraphs_and_refuses_strays() {
     );
     assert_eq!(
         vars,
-        vec![Var { section: "One".into(), name: "A_B".into(), paragraphs: vec!["First line continues.".into(), "Second.".into()] }]
+        vec![Var {
+            section: "One".into(),
+            name: "A_B".into(),
+            paragraphs: vec!["First line continues.".into(), "Second.".into()]
+        }]
     );
-    let mismatched = std::panic::catch_unwind(|| parse("// ## S\n/// d\npub const A: &'static str = \"B\";\n"));
+    let mismatched =
+        std::panic::catch_unwind(|| parse("impl EnvVars {\n// ## S\n/// d\npub const A: &'static str = \"B\";\n"));
     assert!(mismatched.is_err(), "a constant whose value is not its name must be refused");
-    let undocumented = std::panic::catch_unwind(|| parse("// ## S\npub const A: &'static str = \"A\";\n"));
+    let undocumented =
+        std::panic::catch_unwind(|| parse("impl EnvVars {\n// ## S\npub const A: &'static str = \"A\";\n"));
     assert!(undocumented.is_err(), "an undocumented constant must be refused");
 }

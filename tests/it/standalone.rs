@@ -52,7 +52,10 @@ fn fixtures_are_in_the_repository_with_their_provenance() {
     ] {
         let readme = std::fs::read_to_string(fixtures.join(dir).join("README.md"))
             .unwrap_or_else(|e| panic!("tests/fixtures/{dir}/README.md: {e}"));
-        assert!(readme.contains("aquasecurity/trivy"), "tests/fixtures/{dir}/README.md must say where the data is from");
+        assert!(
+            readme.contains("aquasecurity/trivy"),
+            "tests/fixtures/{dir}/README.md must say where the data is from"
+        );
         for f in needed {
             assert!(fixtures.join(dir).join(f).is_file(), "tests/fixtures/{dir}/{f} is missing");
         }
