@@ -19,9 +19,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use fake_kube::{Behaviour, FakeKube};
-use shipit::deploy::{DeployMeta, DeployOptions, Outcome};
 use shipit::providers::kube::KubeTarget;
 use shipit::release::ImageRef;
+use shipit::rollout::{DeployMeta, DeployOptions, Outcome};
 
 const NS: &str = "bench";
 const REPO: &str = "127.0.0.1:5000/api";

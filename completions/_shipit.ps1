@@ -53,6 +53,7 @@ Register-ArgumentCompleter -Native -CommandName 'shipit' -ScriptBlock {
         }
         'shipit;ship' {
             [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why the scan is skipped (required with --skip-scan)')
+            [CompletionResult]::new('--wait-lock', '--wait-lock', [CompletionResultType]::ParameterName, 'When another deploy holds the environment''s lock, wait up to this long for it (e.g. `10m`) instead of failing with exit code 6')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path to ship.toml (default: search the current directory and its parents)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)')
@@ -61,6 +62,7 @@ Register-ArgumentCompleter -Native -CommandName 'shipit' -ScriptBlock {
             [CompletionResult]::new('--wait-checks', '--wait-checks', [CompletionResultType]::ParameterName, 'Wait for pending GitHub checks instead of failing on them ([check.github] wait_timeout)')
             [CompletionResult]::new('--skip-scan', '--skip-scan', [CompletionResultType]::ParameterName, 'Do not scan; the reason is recorded in the release record. For emergencies')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Deploy even if a rollout is in progress, or the environment already runs this digest')
+            [CompletionResult]::new('--force-unlock', '--force-unlock', [CompletionResultType]::ParameterName, 'Break the environment''s lock even though its holder looks alive (it says whose it was). Only for a holder you know is gone: two deploys at once can interleave their changes')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to approvals and take defaults for questions (for CI)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to approvals and take defaults for questions (for CI)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only print errors and requested data')
@@ -90,11 +92,11 @@ Register-ArgumentCompleter -Native -CommandName 'shipit' -ScriptBlock {
             break
         }
         'shipit;check' {
-            [CompletionResult]::new('--poll-interval', '--poll-interval', [CompletionResultType]::ParameterName, 'How often to poll GitHub while waiting')
+            [CompletionResult]::new('--poll-interval', '--poll-interval', [CompletionResultType]::ParameterName, 'How often to poll GitHub and SonarQube while waiting')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path to ship.toml (default: search the current directory and its parents)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)')
-            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Wait for pending GitHub checks instead of failing, up to [check.github] wait_timeout')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Wait for pending GitHub checks and for SonarQube''s analysis of HEAD instead of failing, up to each table''s wait_timeout')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to approvals and take defaults for questions (for CI)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to approvals and take defaults for questions (for CI)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only print errors and requested data')
@@ -133,6 +135,7 @@ Register-ArgumentCompleter -Native -CommandName 'shipit' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)')
             [CompletionResult]::new('--skip-scan', '--skip-scan', [CompletionResultType]::ParameterName, 'Do not scan; record that the scan was skipped, and why, in the release record. For emergencies')
+            [CompletionResult]::new('--convert-trivyignore', '--convert-trivyignore', [CompletionResultType]::ParameterName, 'Do not scan: print the entries of .trivyignore as [[scan.exceptions]] (or [[exceptions]] for scan.exceptions_file) on stdout, to be completed with a reason each')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to approvals and take defaults for questions (for CI)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to approvals and take defaults for questions (for CI)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only print errors and requested data')
@@ -168,10 +171,12 @@ Register-ArgumentCompleter -Native -CommandName 'shipit' -ScriptBlock {
         'shipit;deploy' {
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Deploy this image instead of the current commit''s release (must be pinned: REPO@sha256:…)')
             [CompletionResult]::new('--digest', '--digest', [CompletionResultType]::ParameterName, 'Deploy this digest from the environment''s registry')
+            [CompletionResult]::new('--wait-lock', '--wait-lock', [CompletionResultType]::ParameterName, 'When another deploy holds the environment''s lock, wait up to this long for it (e.g. `10m`) instead of failing with exit code 6')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path to ship.toml (default: search the current directory and its parents)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Deploy even if another rollout is in progress, or the same digest already runs')
+            [CompletionResult]::new('--force-unlock', '--force-unlock', [CompletionResultType]::ParameterName, 'Break the environment''s lock even though its holder looks alive (it says whose it was). Only for a holder you know is gone: two deploys at once can interleave their changes')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to approvals and take defaults for questions (for CI)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to approvals and take defaults for questions (for CI)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only print errors and requested data')
@@ -219,11 +224,13 @@ Register-ArgumentCompleter -Native -CommandName 'shipit' -ScriptBlock {
         }
         'shipit;rollback' {
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Roll back to this revision number or digest (prefix)')
+            [CompletionResult]::new('--wait-lock', '--wait-lock', [CompletionResultType]::ParameterName, 'When another deploy holds the environment''s lock, wait up to this long for it (e.g. `10m`) instead of failing with exit code 6')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path to ship.toml (default: search the current directory and its parents)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)')
             [CompletionResult]::new('--previous', '--previous', [CompletionResultType]::ParameterName, 'Roll back to the release before the one running now')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Roll back even if a rollout is in progress')
+            [CompletionResult]::new('--force-unlock', '--force-unlock', [CompletionResultType]::ParameterName, 'Break the environment''s lock even though its holder looks alive (it says whose it was). Only for a holder you know is gone: two deploys at once can interleave their changes')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to approvals and take defaults for questions (for CI)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to approvals and take defaults for questions (for CI)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only print errors and requested data')

@@ -383,7 +383,7 @@ _shipit() {
             return 0
             ;;
         shipit__subcmd__deploy)
-            opts="-y -q -v -h -V --image --digest --force --config --yes --output --color --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --image --digest --force --wait-lock --force-unlock --config --yes --output --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -394,6 +394,10 @@ _shipit() {
                     return 0
                     ;;
                 --digest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-lock)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -831,13 +835,17 @@ _shipit() {
             return 0
             ;;
         shipit__subcmd__rollback)
-            opts="-y -q -v -h -V --to --previous --force --config --yes --output --color --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --to --previous --force --wait-lock --force-unlock --config --yes --output --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-lock)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -861,7 +869,7 @@ _shipit() {
             return 0
             ;;
         shipit__subcmd__scan)
-            opts="-y -q -v -h -V --registry --skip-scan --reason --config --yes --output --color --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --registry --skip-scan --reason --convert-trivyignore --config --yes --output --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -895,13 +903,17 @@ _shipit() {
             return 0
             ;;
         shipit__subcmd__ship)
-            opts="-y -q -v -h -V --dry-run --rebuild --wait-checks --skip-scan --reason --force --config --yes --output --color --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --dry-run --rebuild --wait-checks --skip-scan --reason --force --wait-lock --force-unlock --config --yes --output --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-lock)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

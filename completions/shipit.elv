@@ -49,6 +49,7 @@ set edit:completion:arg-completer[shipit] = {|@words|
         }
         &'shipit;ship'= {
             cand --reason 'Why the scan is skipped (required with --skip-scan)'
+            cand --wait-lock 'When another deploy holds the environment''s lock, wait up to this long for it (e.g. `10m`) instead of failing with exit code 6'
             cand --config 'Path to ship.toml (default: search the current directory and its parents)'
             cand --output 'Output format for data on stdout'
             cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
@@ -57,6 +58,7 @@ set edit:completion:arg-completer[shipit] = {|@words|
             cand --wait-checks 'Wait for pending GitHub checks instead of failing on them ([check.github] wait_timeout)'
             cand --skip-scan 'Do not scan; the reason is recorded in the release record. For emergencies'
             cand --force 'Deploy even if a rollout is in progress, or the environment already runs this digest'
+            cand --force-unlock 'Break the environment''s lock even though its holder looks alive (it says whose it was). Only for a holder you know is gone: two deploys at once can interleave their changes'
             cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
             cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
             cand -q 'Only print errors and requested data'
@@ -84,11 +86,11 @@ set edit:completion:arg-completer[shipit] = {|@words|
             cand --version 'Print version'
         }
         &'shipit;check'= {
-            cand --poll-interval 'How often to poll GitHub while waiting'
+            cand --poll-interval 'How often to poll GitHub and SonarQube while waiting'
             cand --config 'Path to ship.toml (default: search the current directory and its parents)'
             cand --output 'Output format for data on stdout'
             cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
-            cand --wait 'Wait for pending GitHub checks instead of failing, up to [check.github] wait_timeout'
+            cand --wait 'Wait for pending GitHub checks and for SonarQube''s analysis of HEAD instead of failing, up to each table''s wait_timeout'
             cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
             cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
             cand -q 'Only print errors and requested data'
@@ -125,6 +127,7 @@ set edit:completion:arg-completer[shipit] = {|@words|
             cand --output 'Output format for data on stdout'
             cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
             cand --skip-scan 'Do not scan; record that the scan was skipped, and why, in the release record. For emergencies'
+            cand --convert-trivyignore 'Do not scan: print the entries of .trivyignore as [[scan.exceptions]] (or [[exceptions]] for scan.exceptions_file) on stdout, to be completed with a reason each'
             cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
             cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
             cand -q 'Only print errors and requested data'
@@ -158,10 +161,12 @@ set edit:completion:arg-completer[shipit] = {|@words|
         &'shipit;deploy'= {
             cand --image 'Deploy this image instead of the current commit''s release (must be pinned: REPO@sha256:…)'
             cand --digest 'Deploy this digest from the environment''s registry'
+            cand --wait-lock 'When another deploy holds the environment''s lock, wait up to this long for it (e.g. `10m`) instead of failing with exit code 6'
             cand --config 'Path to ship.toml (default: search the current directory and its parents)'
             cand --output 'Output format for data on stdout'
             cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
             cand --force 'Deploy even if another rollout is in progress, or the same digest already runs'
+            cand --force-unlock 'Break the environment''s lock even though its holder looks alive (it says whose it was). Only for a holder you know is gone: two deploys at once can interleave their changes'
             cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
             cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
             cand -q 'Only print errors and requested data'
@@ -206,11 +211,13 @@ set edit:completion:arg-completer[shipit] = {|@words|
         }
         &'shipit;rollback'= {
             cand --to 'Roll back to this revision number or digest (prefix)'
+            cand --wait-lock 'When another deploy holds the environment''s lock, wait up to this long for it (e.g. `10m`) instead of failing with exit code 6'
             cand --config 'Path to ship.toml (default: search the current directory and its parents)'
             cand --output 'Output format for data on stdout'
             cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
             cand --previous 'Roll back to the release before the one running now'
             cand --force 'Roll back even if a rollout is in progress'
+            cand --force-unlock 'Break the environment''s lock even though its holder looks alive (it says whose it was). Only for a holder you know is gone: two deploys at once can interleave their changes'
             cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
             cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
             cand -q 'Only print errors and requested data'

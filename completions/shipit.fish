@@ -51,6 +51,7 @@ complete -c shipit -n "__fish_shipit_needs_command" -f -a "doctor" -d 'Check tha
 complete -c shipit -n "__fish_shipit_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c shipit -n "__fish_shipit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c shipit -n "__fish_shipit_using_subcommand ship" -l reason -d 'Why the scan is skipped (required with --skip-scan)' -r
+complete -c shipit -n "__fish_shipit_using_subcommand ship" -l wait-lock -d 'When another deploy holds the environment\'s lock, wait up to this long for it (e.g. `10m`) instead of failing with exit code 6' -r
 complete -c shipit -n "__fish_shipit_using_subcommand ship" -l config -d 'Path to ship.toml (default: search the current directory and its parents)' -r -F
 complete -c shipit -n "__fish_shipit_using_subcommand ship" -l output -d 'Output format for data on stdout' -r -f -a "human\t''
 json\t''"
@@ -62,6 +63,7 @@ complete -c shipit -n "__fish_shipit_using_subcommand ship" -l rebuild -d 'Build
 complete -c shipit -n "__fish_shipit_using_subcommand ship" -l wait-checks -d 'Wait for pending GitHub checks instead of failing on them ([check.github] wait_timeout)'
 complete -c shipit -n "__fish_shipit_using_subcommand ship" -l skip-scan -d 'Do not scan; the reason is recorded in the release record. For emergencies'
 complete -c shipit -n "__fish_shipit_using_subcommand ship" -l force -d 'Deploy even if a rollout is in progress, or the environment already runs this digest'
+complete -c shipit -n "__fish_shipit_using_subcommand ship" -l force-unlock -d 'Break the environment\'s lock even though its holder looks alive (it says whose it was). Only for a holder you know is gone: two deploys at once can interleave their changes'
 complete -c shipit -n "__fish_shipit_using_subcommand ship" -s y -l yes -d 'Answer yes to approvals and take defaults for questions (for CI)'
 complete -c shipit -n "__fish_shipit_using_subcommand ship" -s q -l quiet -d 'Only print errors and requested data'
 complete -c shipit -n "__fish_shipit_using_subcommand ship" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'
@@ -78,14 +80,14 @@ complete -c shipit -n "__fish_shipit_using_subcommand plan" -s q -l quiet -d 'On
 complete -c shipit -n "__fish_shipit_using_subcommand plan" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'
 complete -c shipit -n "__fish_shipit_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shipit -n "__fish_shipit_using_subcommand plan" -s V -l version -d 'Print version'
-complete -c shipit -n "__fish_shipit_using_subcommand check" -l poll-interval -d 'How often to poll GitHub while waiting' -r
+complete -c shipit -n "__fish_shipit_using_subcommand check" -l poll-interval -d 'How often to poll GitHub and SonarQube while waiting' -r
 complete -c shipit -n "__fish_shipit_using_subcommand check" -l config -d 'Path to ship.toml (default: search the current directory and its parents)' -r -F
 complete -c shipit -n "__fish_shipit_using_subcommand check" -l output -d 'Output format for data on stdout' -r -f -a "human\t''
 json\t''"
 complete -c shipit -n "__fish_shipit_using_subcommand check" -l color -d 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c shipit -n "__fish_shipit_using_subcommand check" -l wait -d 'Wait for pending GitHub checks instead of failing, up to [check.github] wait_timeout'
+complete -c shipit -n "__fish_shipit_using_subcommand check" -l wait -d 'Wait for pending GitHub checks and for SonarQube\'s analysis of HEAD instead of failing, up to each table\'s wait_timeout'
 complete -c shipit -n "__fish_shipit_using_subcommand check" -s y -l yes -d 'Answer yes to approvals and take defaults for questions (for CI)'
 complete -c shipit -n "__fish_shipit_using_subcommand check" -s q -l quiet -d 'Only print errors and requested data'
 complete -c shipit -n "__fish_shipit_using_subcommand check" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'
@@ -114,6 +116,7 @@ complete -c shipit -n "__fish_shipit_using_subcommand scan" -l color -d 'When to
 always\t''
 never\t''"
 complete -c shipit -n "__fish_shipit_using_subcommand scan" -l skip-scan -d 'Do not scan; record that the scan was skipped, and why, in the release record. For emergencies'
+complete -c shipit -n "__fish_shipit_using_subcommand scan" -l convert-trivyignore -d 'Do not scan: print the entries of .trivyignore as [[scan.exceptions]] (or [[exceptions]] for scan.exceptions_file) on stdout, to be completed with a reason each'
 complete -c shipit -n "__fish_shipit_using_subcommand scan" -s y -l yes -d 'Answer yes to approvals and take defaults for questions (for CI)'
 complete -c shipit -n "__fish_shipit_using_subcommand scan" -s q -l quiet -d 'Only print errors and requested data'
 complete -c shipit -n "__fish_shipit_using_subcommand scan" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'
@@ -136,6 +139,7 @@ complete -c shipit -n "__fish_shipit_using_subcommand push" -s h -l help -d 'Pri
 complete -c shipit -n "__fish_shipit_using_subcommand push" -s V -l version -d 'Print version'
 complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l image -d 'Deploy this image instead of the current commit\'s release (must be pinned: REPO@sha256:…)' -r
 complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l digest -d 'Deploy this digest from the environment\'s registry' -r
+complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l wait-lock -d 'When another deploy holds the environment\'s lock, wait up to this long for it (e.g. `10m`) instead of failing with exit code 6' -r
 complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l config -d 'Path to ship.toml (default: search the current directory and its parents)' -r -F
 complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l output -d 'Output format for data on stdout' -r -f -a "human\t''
 json\t''"
@@ -143,6 +147,7 @@ complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l color -d 'When 
 always\t''
 never\t''"
 complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l force -d 'Deploy even if another rollout is in progress, or the same digest already runs'
+complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l force-unlock -d 'Break the environment\'s lock even though its holder looks alive (it says whose it was). Only for a holder you know is gone: two deploys at once can interleave their changes'
 complete -c shipit -n "__fish_shipit_using_subcommand deploy" -s y -l yes -d 'Answer yes to approvals and take defaults for questions (for CI)'
 complete -c shipit -n "__fish_shipit_using_subcommand deploy" -s q -l quiet -d 'Only print errors and requested data'
 complete -c shipit -n "__fish_shipit_using_subcommand deploy" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'
@@ -172,6 +177,7 @@ complete -c shipit -n "__fish_shipit_using_subcommand history" -s v -l verbose -
 complete -c shipit -n "__fish_shipit_using_subcommand history" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shipit -n "__fish_shipit_using_subcommand history" -s V -l version -d 'Print version'
 complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l to -d 'Roll back to this revision number or digest (prefix)' -r
+complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l wait-lock -d 'When another deploy holds the environment\'s lock, wait up to this long for it (e.g. `10m`) instead of failing with exit code 6' -r
 complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l config -d 'Path to ship.toml (default: search the current directory and its parents)' -r -F
 complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l output -d 'Output format for data on stdout' -r -f -a "human\t''
 json\t''"
@@ -180,6 +186,7 @@ always\t''
 never\t''"
 complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l previous -d 'Roll back to the release before the one running now'
 complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l force -d 'Roll back even if a rollout is in progress'
+complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l force-unlock -d 'Break the environment\'s lock even though its holder looks alive (it says whose it was). Only for a holder you know is gone: two deploys at once can interleave their changes'
 complete -c shipit -n "__fish_shipit_using_subcommand rollback" -s y -l yes -d 'Answer yes to approvals and take defaults for questions (for CI)'
 complete -c shipit -n "__fish_shipit_using_subcommand rollback" -s q -l quiet -d 'Only print errors and requested data'
 complete -c shipit -n "__fish_shipit_using_subcommand rollback" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'

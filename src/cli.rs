@@ -15,7 +15,8 @@ Examples:
   shipit rollback production       Pick a previous release and put it back
 
 Exit codes: 0 ok, 1 failed, 2 usage/config error, 3 a gate said no, 4 approval missing or declined,
-5 deploy failed and was rolled back, 130 interrupted. See docs/exit-codes.md.";
+5 deploy failed and was rolled back, 6 environment locked by another deploy, 130 interrupted.
+See docs/exit-codes.md.";
 
 /// Take one commit to production: check it, build it, scan it, push it, approve it, deploy it — and roll it
 /// back when it goes wrong.
@@ -102,8 +103,9 @@ One line per check; a failed one says what to do. Exit code 3 when a check says 
 Examples:
   shipit check                  Check HEAD against [check] in ship.toml
   shipit check production       Use production's `branches` instead of [check].branches
-  shipit check --wait           Wait for pending GitHub checks ([check.github] wait_timeout)
-  shipit check --output json    The full report on stdout")]
+  shipit check --wait           Wait for pending GitHub checks ([check.github] wait_timeout) and
+                                for SonarQube's analysis of HEAD ([check.sonarqube] wait_timeout)
+  shipit check --output json    The full report on stdout (with the `error` object when it fails)")]
     Check(CheckArgs),
 
     /// Build HEAD's image locally, tagged with the commit.
@@ -130,9 +132,12 @@ Examples:
   shipit scan                         Scan HEAD's image
   shipit scan ghcr.io/acme/api:v1.2   Scan a given local image
   shipit scan --registry ecr          Pick the repository when ship.toml has several registries
-  shipit scan --output json           The verdict on stdout
+  shipit scan --output json           The verdict on stdout (with the `error` object when it fails)
   shipit scan --skip-scan --reason \"INC-1234: hotfix, trivy mirror down\"
-                                      Record a skipped scan (emergencies only)")]
+                                      Record a skipped scan (emergencies only)
+  shipit scan --convert-trivyignore >> ship.toml
+                                      Turn .trivyignore (which shipit never lets trivy read)
+                                      into [[scan.exceptions]]; then write a reason for each")]
     Scan(ScanArgs),
 
     /// Push HEAD's image (building it unless the registry has it) and record its digest.
@@ -231,11 +236,12 @@ pub struct CheckArgs {
     #[arg(value_name = "ENV")]
     pub env: Option<String>,
 
-    /// Wait for pending GitHub checks instead of failing, up to [check.github] wait_timeout.
+    /// Wait for pending GitHub checks and for SonarQube's analysis of HEAD instead of failing, up to each
+    /// table's wait_timeout.
     #[arg(long)]
     pub wait: bool,
 
-    /// How often to poll GitHub while waiting.
+    /// How often to poll GitHub and SonarQube while waiting.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::config::values::parse_duration, hide = true)]
     pub poll_interval: std::time::Duration,
 }
@@ -257,6 +263,11 @@ pub struct ScanArgs {
     /// Why the scan is skipped (required with --skip-scan).
     #[arg(long, value_name = "TEXT", requires = "skip_scan")]
     pub reason: Option<String>,
+
+    /// Do not scan: print the entries of .trivyignore as [[scan.exceptions]] (or [[exceptions]] for
+    /// scan.exceptions_file) on stdout, to be completed with a reason each.
+    #[arg(long, conflicts_with_all = ["image", "skip_scan", "registry"])]
+    pub convert_trivyignore: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -371,6 +382,26 @@ pub struct DeployArgs {
     /// Deploy even if another rollout is in progress, or the same digest already runs.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// How a deploy treats the environment's deploy lock (see docs/deploy-locks.md).
+#[derive(Debug, Clone, Default, Args)]
+pub struct LockArgs {
+    /// When another deploy holds the environment's lock, wait up to this long for it (e.g. `10m`) instead of
+    /// failing with exit code 6.
+    #[arg(long, value_name = "DURATION", value_parser = parse_wait)]
+    pub wait_lock: Option<std::time::Duration>,
+
+    /// Break the environment's lock even though its holder looks alive (it says whose it was). Only for a
+    /// holder you know is gone: two deploys at once can interleave their changes.
+    #[arg(long)]
+    pub force_unlock: bool,
+}
+
+fn parse_wait(raw: &str) -> Result<std::time::Duration, String> {
+    crate::config::values::parse_duration(raw)
 }
 
 #[derive(Debug, Clone, Args)]
@@ -399,6 +430,8 @@ pub struct RollbackArgs {
     /// Roll back even if a rollout is in progress.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -430,6 +463,8 @@ pub struct ShipArgs {
     /// Deploy even if a rollout is in progress, or the environment already runs this digest.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Clone, Args)]

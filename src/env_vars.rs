@@ -1,4 +1,4 @@
-//! Every environment variable shipit reads, defined once. Code uses these names (`EnvVars::SHIPIT_APPROVE`), never a
+//! Every environment variable shipit reads (and the few it sets for commands it runs), defined once. Code uses these names (`EnvVars::SHIPIT_APPROVE`), never a
 //! string literal, so this file is the complete list; docs/environment.md is generated from the doc comments here
 //! and a test (tests/it/env_docs.rs) fails when the two differ. Run `scripts/gen-env-docs` after editing.
 //!
@@ -61,6 +61,14 @@ impl EnvVars {
     /// default deployer.
     pub const GITHUB_ACTOR: &'static str = "GITHUB_ACTOR";
 
+    /// The GitHub API, when `[check.github] api_url` is not set (GitHub Actions sets it; on GitHub Enterprise Server
+    /// it is the server's `/api/v3`). Default: `https://api.github.com`.
+    pub const GITHUB_API_URL: &'static str = "GITHUB_API_URL";
+
+    /// The GitHub web address for links in messages (GitHub Actions sets it). Default: the one that belongs to the
+    /// API address.
+    pub const GITHUB_SERVER_URL: &'static str = "GITHUB_SERVER_URL";
+
     /// Set by GitHub Actions: the workflow run, shown with the deployer as `actor (run ID)`.
     pub const GITHUB_RUN_ID: &'static str = "GITHUB_RUN_ID";
 
@@ -84,6 +92,26 @@ impl EnvVars {
     /// Trivy's cache directory (its vulnerability DB), passed to trivy as `--cache-dir`. Default: trivy's own.
     pub const TRIVY_CACHE_DIR: &'static str = "TRIVY_CACHE_DIR";
 
+    /// Not passed on to trivy: it would make trivy leave findings out of its report, and what is left out is
+    /// decided by ship.toml's scan policy (`[scan]`, its exceptions and `.trivyignore`). The same holds for the five
+    /// below.
+    pub const TRIVY_IGNOREFILE: &'static str = "TRIVY_IGNOREFILE";
+
+    /// Not passed on to trivy (see `TRIVY_IGNOREFILE`).
+    pub const TRIVY_IGNORE_POLICY: &'static str = "TRIVY_IGNORE_POLICY";
+
+    /// Not passed on to trivy (see `TRIVY_IGNOREFILE`); ship.toml's `ignore_unfixed` decides.
+    pub const TRIVY_IGNORE_UNFIXED: &'static str = "TRIVY_IGNORE_UNFIXED";
+
+    /// Not passed on to trivy (see `TRIVY_IGNOREFILE`).
+    pub const TRIVY_IGNORE_STATUS: &'static str = "TRIVY_IGNORE_STATUS";
+
+    /// Not passed on to trivy (see `TRIVY_IGNOREFILE`).
+    pub const TRIVY_VEX: &'static str = "TRIVY_VEX";
+
+    /// Not passed on to trivy (see `TRIVY_IGNOREFILE`): a trivy.yaml could filter findings too.
+    pub const TRIVY_CONFIG: &'static str = "TRIVY_CONFIG";
+
     /// Seconds since the epoch for the image's `org.opencontainers.image.created` label (reproducible builds).
     /// Default: the commit's time.
     pub const SOURCE_DATE_EPOCH: &'static str = "SOURCE_DATE_EPOCH";
@@ -104,4 +132,22 @@ impl EnvVars {
 
     /// The last fallback for the deployer's name.
     pub const USER: &'static str = "USER";
+
+    /// Names this machine in a deploy lock's holder when `/proc/sys/kernel/hostname` cannot be read.
+    pub const HOSTNAME: &'static str = "HOSTNAME";
+
+    // ## Set by shipit for a verify command
+
+    /// Set for an environment's `verify.command`: the environment being deployed.
+    pub const SHIPIT_ENVIRONMENT: &'static str = "SHIPIT_ENVIRONMENT";
+
+    /// Set for `verify.command`: the image just rolled out, `repository@sha256:…`.
+    pub const SHIPIT_IMAGE: &'static str = "SHIPIT_IMAGE";
+
+    /// Set for `verify.command`: the digest just rolled out, `sha256:…` (empty when the target does not know it).
+    pub const SHIPIT_DIGEST: &'static str = "SHIPIT_DIGEST";
+
+    /// Set for `verify.command`: the target's revision of the rollout (task-definition revision, ReplicaSet
+    /// revision, container revision).
+    pub const SHIPIT_REVISION: &'static str = "SHIPIT_REVISION";
 }

@@ -18,7 +18,9 @@ pub enum ExitClass {
     Approval,
     /// 5: the deploy failed and the environment was rolled back to the digest it ran before.
     RolledBack,
-    /// 130: interrupted by Ctrl-C.
+    /// 6: the environment is locked by another deploy (the message names the holder).
+    Locked,
+    /// 130: interrupted by a signal (SIGINT, SIGTERM, SIGHUP).
     Interrupted,
 }
 
@@ -30,6 +32,7 @@ impl ExitClass {
             ExitClass::Gate => 3,
             ExitClass::Approval => 4,
             ExitClass::RolledBack => 5,
+            ExitClass::Locked => 6,
             ExitClass::Interrupted => 130,
         }
     }
@@ -67,6 +70,9 @@ impl CliError {
     }
     pub fn rolled_back(message: impl Into<String>) -> Self {
         Self::new(ExitClass::RolledBack, message)
+    }
+    pub fn locked(message: impl Into<String>) -> Self {
+        Self::new(ExitClass::Locked, message)
     }
     pub fn interrupted(message: impl Into<String>) -> Self {
         Self::new(ExitClass::Interrupted, message)

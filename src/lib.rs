@@ -9,10 +9,12 @@ pub mod config;
 pub mod deploy;
 pub mod env_vars;
 pub mod error;
+pub mod interrupt;
 pub mod pipeline;
 pub mod providers;
 pub mod release;
 pub mod report;
+pub mod rollout;
 pub mod scan;
 pub mod settings;
 pub mod ui;
@@ -40,11 +42,17 @@ pub fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
+        interrupt::install();
+        // A command that sees the signal itself (a rollout watch) returns its own, more precise, error; otherwise
+        // the command is dropped here, but never inside a critical section (a Docker-host swap, a restore).
         tokio::select! {
+            biased;
             r = commands::run(cli.command, &settings) => r,
-            _ = tokio::signal::ctrl_c() => Err(interrupted()),
+            _ = interrupt::may_exit() => Err(interrupted()),
         }
     });
+    // Whatever was left running (a lock heartbeat, a watch) must not keep the process alive.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -54,14 +62,15 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The Ctrl-C error: what each environment touched in this run was doing when shipit stopped.
+/// The error of a signal: what each environment touched in this run was doing when shipit stopped.
 fn interrupted() -> CliError {
     let states = pipeline::journal::lines();
+    let signal = interrupt::signal_name().unwrap_or("a signal");
     if states.is_empty() {
-        return CliError::interrupted("interrupted; no environment was changed")
+        return CliError::interrupted(format!("interrupted by {signal}; no environment was changed"))
             .hint("a release record or scan report may be incomplete; run the command again");
     }
-    CliError::interrupted("interrupted")
+    CliError::interrupted(format!("interrupted by {signal}"))
         .detail(states.iter().map(|s| format!("  {s}")).collect::<Vec<_>>().join("\n"))
-        .hint("on ECS and Kubernetes a started rollout goes on without shipit; on a Docker host the old container may be stopped — `shipit status <env>` shows what runs, `shipit rollback <env>` puts a release back")
+        .hint("`shipit status <env>` shows what runs; `shipit rollback <env>` puts a previous release back")
 }

@@ -23,21 +23,24 @@ pub async fn run(args: CheckArgs, settings: &Settings) -> Result<(), CliError> {
             return Err(e);
         }
     };
+    let err = (!report.passed).then(|| report.gate_error());
     if ui.json() {
-        ui.print_json(&report);
+        ui.print_json(&crate::ui::report_json(&report, err.as_ref()));
     }
-    if report.passed {
-        stage.ok(report.headline());
-        ui.info(render(&report));
-        Ok(())
-    } else {
-        stage.fail(format!("{} may not ship", report.commit.short_sha));
-        let passed = render(&report);
-        if !passed.is_empty() {
-            ui.info(passed);
+    match err {
+        None => {
+            stage.ok(report.headline());
+            ui.info(render(&report));
+            Ok(())
         }
-        let err = report.gate_error();
-        Err(if ui.json() { err.json_printed() } else { err })
+        Some(err) => {
+            stage.fail(format!("{} may not ship", report.commit.short_sha));
+            let passed = render(&report);
+            if !passed.is_empty() {
+                ui.info(passed);
+            }
+            Err(if ui.json() { err.json_printed() } else { err })
+        }
     }
 }
 

@@ -2,56 +2,67 @@
 
 use crate::cli::DeployArgs;
 use crate::config::Loaded;
+use crate::deploy::engine;
+use crate::deploy::meta;
 use crate::deploy::target::Target;
-use crate::deploy::{DeployMeta, DeployOptions, meta};
 use crate::error::CliError;
-use crate::pipeline::{approve, deploy};
+use crate::pipeline::approve;
 use crate::providers::git;
 use crate::release::{ImageRef, Release};
+use crate::rollout::{DeployMeta, DeployOptions};
 use crate::settings::Settings;
 
 pub async fn run(args: DeployArgs, settings: &Settings) -> Result<(), CliError> {
+    let ui = &settings.ui;
     let loaded = settings.load_config()?;
     let env = loaded.environment(&args.environment)?;
     let (image, commit) = resolve_image(&args, &loaded, settings)?;
-
     let target = Target::connect(&args.environment, env, &loaded.config.app.name).await?;
-    let live = target.live().await?;
-    if let Some(l) = &live
-        && l.digest.as_deref() == Some(image.digest.as_str())
-        && !args.force
-    {
-        settings.ui.success(format!(
-            "{} already runs {} — nothing to do (--force deploys again)",
-            args.environment,
-            image.short_digest()
-        ));
-        if settings.ui.json() {
-            settings.ui.print_json(&serde_json::json!({
+
+    let request = engine::Request {
+        env_name: &args.environment,
+        env,
+        target: &target,
+        change: engine::Change::Deploy(&image),
+        meta: DeployMeta {
+            cause: format!("shipit deploy {} {}", args.environment, meta::short_commit(&commit)),
+            commit: commit.clone(),
+            deployer: meta::deployer(),
+        },
+        opts: DeployOptions { force: args.force, timeout: env.timeout.get(), auto_rollback: env.auto_rollback },
+        lock: (&args.lock).into(),
+        command: format!("shipit deploy {}", args.environment),
+        root: &loaded.root,
+    };
+    let report = engine::run(ui, request, |live| {
+        if crate::pipeline::plan::deploy_is_noop(live, &image.digest, args.force) {
+            return Ok(engine::Decision::Skip(format!(
+                "{} already runs {} — nothing to do (--force deploys again)",
+                args.environment,
+                image.short_digest()
+            )));
+        }
+        approve::approve(ui, &args.environment, env, live, &image, &commit)?;
+        Ok(engine::Decision::Proceed)
+    })
+    .await?;
+    let Some(report) = report else {
+        if ui.json() {
+            ui.print_json(&serde_json::json!({
                 "environment": args.environment, "image": image.pinned(), "result": "unchanged"
             }));
         }
         return Ok(());
-    }
-    approve::approve(&settings.ui, &args.environment, env, live.as_ref(), &image, &commit)?;
-
-    let meta = DeployMeta {
-        cause: format!("shipit deploy {} {}", args.environment, meta::short_commit(&commit)),
-        commit,
-        deployer: meta::deployer(),
     };
-    let opts = DeployOptions { force: args.force, timeout: env.timeout.get(), auto_rollback: env.auto_rollback };
-    let report =
-        deploy::execute(&settings.ui, &args.environment, &target, deploy::Change::Deploy(&image), &meta, &opts).await?;
     // The rollout is done; a file that cannot be written is worth a warning, not a failed deploy.
     match crate::providers::ecs::write_environment_image_definitions(&loaded.root, env, &loaded.config.app.name, &image)
     {
-        Ok(Some(path)) => settings.ui.info(format!("wrote {}", path.display())),
+        Ok(Some(path)) => ui.info(format!("wrote {}", path.display())),
         Ok(None) => {}
-        Err(e) => settings.ui.warn(e.message),
+        Err(e) => ui.warn(e.message),
     }
-    if settings.ui.json() {
-        settings.ui.print_json(&report);
+    if ui.json() {
+        ui.print_json(&report);
     }
     Ok(())
 }

@@ -1,11 +1,11 @@
 //! `shipit history <env>`: the releases an environment has run, newest first.
 
 use crate::cli::HistoryArgs;
-use crate::deploy::Revision;
 use crate::deploy::meta::{ago, previous_good, short_commit};
 use crate::deploy::target::Target;
 use crate::error::CliError;
 use crate::release::short_digest;
+use crate::rollout::Revision;
 use crate::settings::Settings;
 use crate::ui::table;
 

@@ -13,6 +13,7 @@ pub async fn run(args: PlanArgs, settings: &Settings) -> Result<(), CliError> {
         skip_scan: false,
         reason: None,
         force: false,
+        lock: Default::default(),
     };
     super::ship::run(ship, settings).await
 }

@@ -1,12 +1,13 @@
 //! `shipit rollback <env>`: put a previous release back (no rebuild) and wait for it like a deploy.
 
 use crate::cli::RollbackArgs;
+use crate::deploy::engine;
 use crate::deploy::meta::{deployer, previous_good, short_commit};
 use crate::deploy::target::Target;
-use crate::deploy::{DeployMeta, DeployOptions, Revision};
 use crate::error::CliError;
-use crate::pipeline::{approve::describe_live, deploy};
+use crate::pipeline::approve::describe_live;
 use crate::release::short_digest;
+use crate::rollout::{DeployMeta, DeployOptions, Revision};
 use crate::settings::Settings;
 
 pub async fn run(args: RollbackArgs, settings: &Settings) -> Result<(), CliError> {
@@ -15,7 +16,6 @@ pub async fn run(args: RollbackArgs, settings: &Settings) -> Result<(), CliError
     let env = loaded.environment(&args.environment)?;
     let target = Target::connect(&args.environment, env, &loaded.config.app.name).await?;
     let history = target.history(50).await?;
-    let live = target.live().await?;
 
     let candidates: Vec<&Revision> = history.iter().filter(|r| !r.live).collect();
     if candidates.is_empty() {
@@ -55,31 +55,53 @@ pub async fn run(args: RollbackArgs, settings: &Settings) -> Result<(), CliError
             .hint("pick an older revision from `shipit history`"));
     }
 
-    let what = chosen.digest.as_deref().map(short_digest).unwrap_or_else(|| chosen.image.clone());
-    let question = format!(
-        "Roll back {} from {} to revision {} ({what}{}){}?",
-        args.environment,
-        describe_live(live.as_ref()),
-        chosen.revision,
-        chosen.commit.as_deref().map(|c| format!(", {}", short_commit(c))).unwrap_or_default(),
-        // Allowed (the failure may have been the cluster's, not the release's), but never without saying so.
-        if chosen.failed { ", which failed when it was last rolled out" } else { "" }
-    );
-    if crate::pipeline::approve::approved_by_env(&args.environment) {
-        ui.info(format!("{} {question} yes (SHIPIT_APPROVE)", console::style("?").cyan()));
-    } else if !ui.confirm(&question, true, &format!("--yes or SHIPIT_APPROVE={}", args.environment))? {
-        return Err(CliError::approval("rollback declined").hint("nothing was changed"));
+    // A tag can point at another image tomorrow: a rollback puts back exactly what ran, or says it cannot.
+    if chosen.digest.is_none() && !args.force {
+        return Err(CliError::usage(format!(
+            "revision {} runs `{}`, which is not pinned by digest; rolling back to it may start a different image than the one that ran",
+            chosen.revision, chosen.image
+        ))
+        .hint("pass --force to roll back to it anyway, or pick a revision with a digest from `shipit history`"));
     }
-    let meta = DeployMeta {
-        commit: chosen.commit.clone().unwrap_or_else(|| "unknown".into()),
-        deployer: deployer(),
-        cause: format!("shipit rollback {} to revision {}", args.environment, chosen.revision),
+
+    let what = chosen.digest.as_deref().map(short_digest).unwrap_or_else(|| chosen.image.clone());
+    let env_name = args.environment.as_str();
+    let request = engine::Request {
+        env_name,
+        env,
+        target: &target,
+        change: engine::Change::Rollback(chosen),
+        meta: DeployMeta {
+            commit: chosen.commit.clone().unwrap_or_else(|| "unknown".into()),
+            deployer: deployer(),
+            cause: format!("shipit rollback {env_name} to revision {}", chosen.revision),
+        },
+        // A rollback that fails must not roll "back" to the release being abandoned: no auto-rollback here.
+        opts: DeployOptions { force: args.force, timeout: env.timeout.get(), auto_rollback: false },
+        lock: (&args.lock).into(),
+        command: format!("shipit rollback {env_name}"),
+        root: &loaded.root,
     };
-    // A rollback that fails must not roll "back" to the release being abandoned: no auto-rollback here.
-    let opts = DeployOptions { force: args.force, timeout: env.timeout.get(), auto_rollback: false };
-    let report =
-        deploy::execute(ui, &args.environment, &target, deploy::Change::Rollback(chosen), &meta, &opts).await?;
-    if ui.json() {
+    let report = engine::run(ui, request, |live| {
+        let question = format!(
+            "Roll back {env_name} from {} to revision {} ({what}{}){}?",
+            describe_live(live),
+            chosen.revision,
+            chosen.commit.as_deref().map(|c| format!(", {}", short_commit(c))).unwrap_or_default(),
+            // Allowed (the failure may have been the cluster's, not the release's), but never without saying so.
+            if chosen.failed { ", which failed when it was last rolled out" } else { "" }
+        );
+        if crate::pipeline::approve::approved_by_env(env_name) {
+            ui.info(format!("{} {question} yes (SHIPIT_APPROVE)", console::style("?").cyan()));
+        } else if !ui.confirm(&question, true, &format!("--yes or SHIPIT_APPROVE={env_name}"))? {
+            return Err(CliError::approval("rollback declined").hint("nothing was changed"));
+        }
+        Ok(engine::Decision::Proceed)
+    })
+    .await?;
+    if let Some(report) = report
+        && ui.json()
+    {
         ui.print_json(&report);
     }
     Ok(())

@@ -5,11 +5,15 @@ use crate::config::Loaded;
 use crate::error::CliError;
 use crate::pipeline::scan;
 use crate::providers::git;
+use crate::scan::trivyignore;
 use crate::settings::Settings;
 
 pub async fn run(args: ScanArgs, settings: &Settings) -> Result<(), CliError> {
     let ui = &settings.ui;
     let loaded = settings.load_config()?;
+    if args.convert_trivyignore {
+        return convert_trivyignore(settings, &loaded);
+    }
     let (image, sha) = match &args.image {
         Some(img) => (img.clone(), sha_tag(img)),
         None => {
@@ -51,11 +55,15 @@ pub async fn run(args: ScanArgs, settings: &Settings) -> Result<(), CliError> {
             return Err(e);
         }
     };
-    if ui.json() {
-        ui.print_json(&outcome);
-    }
     let v = &outcome.verdict;
-    if v.passed {
+    let err = (!v.passed).then(|| outcome.gate_error());
+    if ui.json() {
+        ui.print_json(&crate::ui::report_json(&outcome, err.as_ref()));
+    }
+    if let Some(err) = err {
+        stage.fail(v.headline());
+        Err(if ui.json() { err.json_printed() } else { err })
+    } else {
         stage.ok(v.headline());
         let explain = v.explain();
         if !explain.is_empty() {
@@ -65,11 +73,57 @@ pub async fn run(args: ScanArgs, settings: &Settings) -> Result<(), CliError> {
             ui.info(format!("report: {}", loaded.root.join(p).display()));
         }
         Ok(())
-    } else {
-        stage.fail(v.headline());
-        let err = outcome.gate_error();
-        Err(if ui.json() { err.json_printed() } else { err })
     }
+}
+
+/// Print the `.trivyignore` entries as exceptions for ship.toml (or for `scan.exceptions_file` when one is
+/// configured), on stdout so it can be appended; what to do next goes to stderr.
+fn convert_trivyignore(settings: &Settings, loaded: &Loaded) -> Result<(), CliError> {
+    let ui = &settings.ui;
+    let cwd = std::env::current_dir().ok();
+    let files = trivyignore::find(cwd.as_deref(), &loaded.root);
+    if files.is_empty() {
+        let dir = cwd.as_deref().unwrap_or(&loaded.root);
+        return Err(CliError::usage(format!(
+            "no {} in {} or {}",
+            trivyignore::FILE_NAME,
+            dir.display(),
+            loaded.root.display()
+        ))
+        .hint("nothing to convert: shipit's exceptions are [[scan.exceptions]] in ship.toml (docs/gates.md)"));
+    }
+    let (table, target) = match &loaded.config.scan.exceptions_file {
+        Some(f) => ("exceptions", f.to_string()),
+        None => ("scan.exceptions", loaded.path.display().to_string()),
+    };
+    let today = chrono::Local::now().date_naive();
+    if ui.json() {
+        let out: Vec<_> = files
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "path": f.path,
+                    "table": table,
+                    "toml": trivyignore::to_toml(f, table, today),
+                    "entries": f.entries.iter().map(|e| serde_json::json!({
+                        "id": e.id, "expires": e.expires, "comment": e.comment, "line": e.line
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        ui.print_json(&serde_json::json!({ "ok": true, "files": out }));
+    } else {
+        let text: Vec<String> = files.iter().map(|f| trivyignore::to_toml(f, table, today)).collect();
+        ui.print_data(text.join("\n"));
+    }
+    let count: usize = files.iter().map(|f| f.entries.len()).sum();
+    let (entries, them) = if count == 1 { ("entry", "it") } else { ("entries", "them") };
+    let paths: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
+    ui.info(format!(
+        "{count} {entries} as [[{table}]]: add {them} to {target}, check each reason (taken from the comments; an empty one must be written) and expiry date, then delete {}",
+        paths.join(" and ")
+    ));
+    Ok(())
 }
 
 /// The repository whose `<repository>:<sha>` tag names HEAD's local image.

@@ -6,17 +6,18 @@ use serde::Serialize;
 use crate::ci;
 use crate::cli::ShipArgs;
 use crate::config::{Environment, Loaded};
+use crate::deploy::engine::{self, Change, DeployReport};
+use crate::deploy::meta;
 use crate::deploy::target::Target;
-use crate::deploy::{DeployMeta, DeployOptions, LiveState, meta};
 use crate::error::CliError;
 use crate::pipeline::build::{self as build_stage, BuildOptions};
 use crate::pipeline::check::{self, CheckOptions, CheckReport};
-use crate::pipeline::deploy::{self, Change, DeployReport};
 use crate::pipeline::plan::{self, EnvFacts, Facts};
 use crate::pipeline::{approve, push, scan};
 use crate::providers::docker::{self, Engine};
 use crate::release::{ImageRef, Release, ScanSummary};
 use crate::report::Reporter;
+use crate::rollout::{DeployMeta, DeployOptions, LiveState, LockRecord};
 use crate::settings::Settings;
 use crate::ui::Ui;
 
@@ -26,6 +27,7 @@ struct Env<'a> {
     env: &'a Environment,
     target: Result<Target, CliError>,
     live: Result<Option<LiveState>, CliError>,
+    lock: Option<LockRecord>,
 }
 
 #[derive(Serialize)]
@@ -61,7 +63,12 @@ pub async fn run(args: ShipArgs, settings: &Settings) -> Result<(), CliError> {
             Ok(t) => t.live().await,
             Err(e) => Err(e.clone()),
         };
-        envs.push(Env { name, env, target, live });
+        // Only to warn early: the lock itself is taken right before the deploy.
+        let lock = match &target {
+            Ok(t) => t.read_lock().await.ok().flatten(),
+            Err(_) => None,
+        };
+        envs.push(Env { name, env, target, live, lock });
     }
     let facts = Facts {
         config: &loaded.config,
@@ -75,6 +82,8 @@ pub async fn run(args: ShipArgs, settings: &Settings) -> Result<(), CliError> {
         },
         skip_scan: args.skip_scan.then_some(args.reason.as_deref().unwrap_or_default()),
         assume_yes: ui.assume_yes,
+        force: args.force,
+        wait_lock: args.lock.wait_lock,
         environments: envs
             .iter()
             .map(|e| EnvFacts {
@@ -87,6 +96,7 @@ pub async fn run(args: ShipArgs, settings: &Settings) -> Result<(), CliError> {
                     .unwrap_or_else(|err| format!("unreachable ({})", err.message)),
                 live: e.live.clone().map_err(|err| err.message),
                 approved_by_env: approve::approved_by_env(e.name),
+                lock: e.lock.clone(),
             })
             .collect(),
     };
@@ -213,23 +223,31 @@ async fn deploy_all(
 ) -> Result<(), CliError> {
     for e in envs {
         let target = e.target.as_ref().map_err(Clone::clone)?;
-        let live = e.live.clone()?;
-        if let Some(l) = &live
-            && l.digest.as_deref() == Some(release.image.digest.as_str())
-            && !args.force
-        {
-            ui.stage("deploy").skipped(format!("{} already runs {}", e.name, release.image.short_digest()));
-            continue;
-        }
-        approve::approve(ui, e.name, e.env, live.as_ref(), &release.image, &release.commit.sha)?;
-        let meta = DeployMeta {
-            commit: release.commit.sha.clone(),
-            deployer: meta::deployer(),
-            cause: format!("shipit ship {} {}", e.name, release.commit.short_sha),
+        let request = engine::Request {
+            env_name: e.name,
+            env: e.env,
+            target,
+            change: Change::Deploy(&release.image),
+            meta: DeployMeta {
+                commit: release.commit.sha.clone(),
+                deployer: meta::deployer(),
+                cause: format!("shipit ship {} {}", e.name, release.commit.short_sha),
+            },
+            opts: DeployOptions { force: args.force, timeout: e.env.timeout.get(), auto_rollback: e.env.auto_rollback },
+            lock: (&args.lock).into(),
+            command: format!("shipit ship {}", e.name),
+            root: &loaded.root,
         };
-        let opts =
-            DeployOptions { force: args.force, timeout: e.env.timeout.get(), auto_rollback: e.env.auto_rollback };
-        deploys.push(deploy::execute(ui, e.name, target, Change::Deploy(&release.image), &meta, &opts).await?);
+        let report = engine::run(ui, request, |live| {
+            if plan::deploy_is_noop(live, &release.image.digest, args.force) {
+                return Ok(engine::Decision::Skip(format!("{} already runs {}", e.name, release.image.short_digest())));
+            }
+            approve::approve(ui, e.name, e.env, live, &release.image, &release.commit.sha)?;
+            Ok(engine::Decision::Proceed)
+        })
+        .await?;
+        let Some(report) = report else { continue };
+        deploys.push(report);
         // CodePipeline-style consumers read the image from imagedefinitions.json (ECS environments that ask).
         // The rollout is done; a file that cannot be written is worth a warning, not a failed deploy.
         match crate::providers::ecs::write_environment_image_definitions(
@@ -335,7 +353,13 @@ fn describe_scan(s: &ScanSummary) -> String {
     parts.truncate(2);
     let mut text = format!("trivy: {}", parts.join(", "));
     if s.allowed > 0 {
-        text.push_str(&format!(" ({} allowed)", s.allowed));
+        // A summary that reaches this line passed, so every counted finding is an allowed one: name them by
+        // severity, UNKNOWN included, as the scan stage does.
+        let by_severity: Vec<String> = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"]
+            .iter()
+            .filter_map(|sev| s.counts.get(*sev).filter(|n| **n > 0).map(|n| format!("{n} {sev}")))
+            .collect();
+        text.push_str(&format!(" ({} allowed)", by_severity.join(", ")));
     }
     if !s.exceptions_used.is_empty() {
         text.push_str(&format!("; exceptions used: {}", s.exceptions_used.join(", ")));

@@ -49,6 +49,24 @@ impl Loaded {
         }
     }
 
+    /// Whether `path` (relative to the git work tree `workdir`) is something shipit itself writes: its state in
+    /// `.shipit/` and each ECS environment's `image_definitions` file. The clean-tree check ignores them, so a
+    /// run's own output never blocks the next run.
+    pub fn is_own_output(&self, workdir: &std::path::Path, path: &str) -> bool {
+        let (Ok(workdir), Ok(root)) = (workdir.canonicalize(), self.root.canonicalize()) else { return false };
+        let Ok(rel_root) = root.strip_prefix(&workdir) else { return false };
+        let under_root = |p: &std::path::Path| p.to_string_lossy().replace('\\', "/");
+        let state = under_root(&rel_root.join(".shipit"));
+        let state = state.trim_start_matches("./");
+        if path == state || path.starts_with(&format!("{state}/")) {
+            return true;
+        }
+        self.config.environments.values().filter_map(|e| e.get_ref().image_definitions.as_ref()).any(|f| {
+            let written = under_root(&rel_root.join(f.as_str()));
+            path == written.trim_start_matches("./")
+        })
+    }
+
     /// The registry an environment deploys from (validation guarantees it exists).
     pub fn registry_for(&self, env: &Environment) -> Option<(&str, &Registry)> {
         match &env.registry {

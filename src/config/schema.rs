@@ -115,9 +115,9 @@ impl Default for Check {
 pub struct GitHubCheck {
     /// `owner/name`. Default: taken from the `origin` remote.
     pub repository: Option<IString>,
-    /// API base URL, for GitHub Enterprise Server (e.g. `https://github.acme.dev/api/v3`).
-    #[serde(default = "default_github_api")]
-    pub api_url: IString,
+    /// API base URL, for GitHub Enterprise Server (e.g. `https://github.acme.dev/api/v3`). Default:
+    /// `GITHUB_API_URL` (set by GitHub Actions, also on Enterprise Server), else `https://api.github.com`.
+    pub api_url: Option<IString>,
     /// Check-runs and statuses that must succeed, by name. Empty: all of them.
     #[serde(default)]
     pub required: Vec<IString>,
@@ -129,9 +129,6 @@ pub struct GitHubCheck {
     pub wait_timeout: DurationStr,
 }
 
-fn default_github_api() -> IString {
-    IString("https://api.github.com".into())
-}
 fn default_github_wait() -> DurationStr {
     DurationStr(std::time::Duration::from_secs(15 * 60))
 }
@@ -145,6 +142,19 @@ pub struct SonarQube {
     pub project_key: IString,
     /// Token; use `${SONAR_TOKEN}` rather than writing it here.
     pub token: Option<IString>,
+    /// The SonarQube branch whose analyses are searched for HEAD's. Default: HEAD's branch (the main branch
+    /// when HEAD is detached). Empty means the main branch.
+    pub branch: Option<IString>,
+    /// The pull request (its number) whose analyses are searched, e.g. `"${PR_NUMBER:-}"`; empty means none.
+    /// Replaces `branch`.
+    pub pull_request: Option<IString>,
+    /// How long `--wait` waits for SonarQube's analysis of HEAD to appear.
+    #[serde(default = "default_sonar_wait")]
+    pub wait_timeout: DurationStr,
+}
+
+fn default_sonar_wait() -> DurationStr {
+    DurationStr(std::time::Duration::from_secs(10 * 60))
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -156,6 +166,9 @@ pub struct Scan {
     pub fail_on: Severity,
     /// Ignore findings with no fixed version available.
     pub ignore_unfixed: bool,
+    /// Findings without a severity rating (UNKNOWN): `"allow"` or `"block"`. Default: rated like LOW, the
+    /// lowest known severity, so they block only when `fail_on = "low"`.
+    pub unknown: Option<UnknownSeverity>,
     /// Also scan for secrets (keys, tokens) baked into the image.
     pub secrets: bool,
     /// How long the scan may take.
@@ -172,10 +185,40 @@ impl Default for Scan {
             enabled: true,
             fail_on: Severity::High,
             ignore_unfixed: false,
+            unknown: None,
             secrets: true,
             timeout: DurationStr(std::time::Duration::from_secs(10 * 60)),
             exceptions_file: None,
             exceptions: Vec::new(),
+        }
+    }
+}
+
+/// What the scan gate does with a finding that has no severity rating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownSeverity {
+    /// UNKNOWN findings never block (they are still counted and listed).
+    Allow,
+    /// UNKNOWN findings block, unless an exception covers them.
+    Block,
+}
+
+impl UnknownSeverity {
+    /// `unknown` when set; else UNKNOWN is rated like LOW, the lowest known severity, so it blocks exactly
+    /// when `fail_on` blocks LOW.
+    pub fn resolve(unknown: Option<UnknownSeverity>, fail_on: Severity) -> UnknownSeverity {
+        match unknown {
+            Some(u) => u,
+            None if fail_on <= Severity::Low => UnknownSeverity::Block,
+            None => UnknownSeverity::Allow,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnknownSeverity::Allow => "allow",
+            UnknownSeverity::Block => "block",
         }
     }
 }
@@ -285,6 +328,9 @@ pub struct Environment {
     pub auto_rollback: bool,
     /// Branches allowed to deploy here (globs); overrides `[check].branches`.
     pub branches: Option<Vec<IString>>,
+    /// Checks after the platform reports the rollout done: an HTTP endpoint and/or a command. A failure is a
+    /// failed deploy (with `auto_rollback`, the previous release is put back).
+    pub verify: Option<Verify>,
 
     // --- ecs ---
     /// ecs: cluster name or ARN.
@@ -325,6 +371,45 @@ pub struct Environment {
     pub env: BTreeMap<String, IString>,
     /// docker: network mode (`host`, `none`, or a network name).
     pub network: Option<IString>,
+    /// docker: how long the old container gets after its stop signal before it is killed. Default: 10s.
+    pub stop_timeout: Option<DurationStr>,
+}
+
+/// `verify = { http = "https://…/healthz", expect = 200, for = "60s", interval = "5s" }` and/or
+/// `verify = { command = ["./smoke.sh"] }`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Verify {
+    /// URL to GET (http or https); every answer within `for` must have status `expect`.
+    pub http: Option<IString>,
+    /// The HTTP status every probe must answer with.
+    #[serde(default = "default_expect")]
+    pub expect: u16,
+    /// How long to keep probing the URL.
+    #[serde(rename = "for", default = "default_verify_for")]
+    pub for_: DurationStr,
+    /// Time between two probes.
+    #[serde(default = "default_verify_interval")]
+    pub interval: DurationStr,
+    /// A command run once (argv, no shell), from ship.toml's directory, with SHIPIT_ENVIRONMENT, SHIPIT_IMAGE,
+    /// SHIPIT_DIGEST and SHIPIT_REVISION set; exit code 0 passes.
+    pub command: Option<Vec<IString>>,
+    /// How long the command may run before it counts as failed.
+    #[serde(default = "default_verify_timeout")]
+    pub timeout: DurationStr,
+}
+
+fn default_expect() -> u16 {
+    200
+}
+fn default_verify_for() -> DurationStr {
+    DurationStr(std::time::Duration::from_secs(30))
+}
+fn default_verify_interval() -> DurationStr {
+    DurationStr(std::time::Duration::from_secs(5))
+}
+fn default_verify_timeout() -> DurationStr {
+    DurationStr(std::time::Duration::from_secs(5 * 60))
 }
 
 fn default_deploy_timeout() -> DurationStr {
@@ -342,9 +427,10 @@ impl Environment {
             TargetKind::Kubernetes => {
                 (&["deployment"], &["context", "namespace", "deployment", "containers", "kubeconfig"])
             }
-            TargetKind::Docker => {
-                (&["container_name"], &["host", "container_name", "container", "ports", "env", "network"])
-            }
+            TargetKind::Docker => (
+                &["container_name"],
+                &["host", "container_name", "container", "ports", "env", "network", "stop_timeout"],
+            ),
         }
     }
 }

@@ -5,7 +5,8 @@ use std::ops::Range;
 use std::path::Path;
 
 use super::diagnostic::{Diagnostic, did_you_mean};
-use super::schema::{Config, Environment, RegistryKind, TargetKind};
+use super::schema::{Config, Environment, RegistryKind, TargetKind, UnknownSeverity};
+use super::values::{IString, Severity};
 
 pub fn validate(path: &Path, source: &str, config: &Config) -> Result<(), Vec<Diagnostic>> {
     let mut v = Validator { path, source, problems: Vec::new() };
@@ -107,27 +108,48 @@ impl Validator<'_> {
                     );
                 }
             }
-            if !gh.api_url.starts_with("http://") && !gh.api_url.starts_with("https://") {
+            if let Some(api) = &gh.api_url
+                && !api.starts_with("http://")
+                && !api.starts_with("https://")
+            {
                 self.report(
                     self.key_span("check.github", "api_url"),
-                    format!("invalid URL \"{}\"", gh.api_url),
+                    format!("invalid URL \"{api}\""),
                     Some("expected https://…".into()),
                 );
             }
         }
-        if let Some(sq) = &c.check.sonarqube
-            && !sq.url.starts_with("http://")
-            && !sq.url.starts_with("https://")
-        {
-            self.report(
-                self.key_span("check.sonarqube", "url"),
-                format!("invalid URL \"{}\"", sq.url),
-                Some("expected https://…".into()),
-            );
+        if let Some(sq) = &c.check.sonarqube {
+            if !sq.url.starts_with("http://") && !sq.url.starts_with("https://") {
+                self.report(
+                    self.key_span("check.sonarqube", "url"),
+                    format!("invalid URL \"{}\"", sq.url),
+                    Some("expected https://…".into()),
+                );
+            }
+            let set = |v: &Option<IString>| v.as_ref().is_some_and(|s| !s.trim().is_empty());
+            if set(&sq.branch) && set(&sq.pull_request) {
+                self.report(
+                    self.key_span("check.sonarqube", "pull_request"),
+                    "`branch` and `pull_request` cannot both be set: SonarQube analyses a commit as one or the other"
+                        .into(),
+                    Some("keep `pull_request` for pull-request builds (e.g. `pull_request = \"${PR_NUMBER:-}\"`, empty elsewhere), or `branch`".into()),
+                );
+            }
         }
     }
 
     fn scan(&mut self, c: &Config) {
+        if c.scan.fail_on == Severity::Unknown && c.scan.unknown == Some(UnknownSeverity::Allow) {
+            self.report(
+                self.key_span("scan", "unknown"),
+                "`unknown = \"allow\"` contradicts `fail_on = \"unknown\"`, which blocks every finding".into(),
+                Some(
+                    "set `fail_on = \"low\"` to block rated findings and allow UNKNOWN ones, or remove `unknown`"
+                        .into(),
+                ),
+            );
+        }
         for e in &c.scan.exceptions {
             if e.id.trim().is_empty() || e.reason.trim().is_empty() {
                 self.report(
@@ -245,6 +267,48 @@ impl Validator<'_> {
             {
                 self.report(Some(span.clone()), format!("environment `{name}`: `containers` is empty"), None);
             }
+            if let Some(v) = &e.verify {
+                if v.http.is_none() && v.command.is_none() {
+                    self.report(
+                        Some(span.clone()),
+                        format!("environment `{name}`: `verify` has neither `http` nor `command`"),
+                        Some("e.g. verify = { http = \"https://staging.example.com/healthz\" }".into()),
+                    );
+                }
+                if let Some(url) = &v.http
+                    && !(url.starts_with("http://") || url.starts_with("https://"))
+                {
+                    self.report(
+                        Some(span.clone()),
+                        format!("environment `{name}`: verify.http \"{url}\" is not an http:// or https:// URL"),
+                        None,
+                    );
+                }
+                if v.command.as_ref().is_some_and(|c| c.is_empty() || c[0].trim().is_empty()) {
+                    self.report(
+                        Some(span.clone()),
+                        format!("environment `{name}`: verify.command is empty"),
+                        Some("give the program and its arguments: command = [\"./smoke.sh\", \"--quick\"]".into()),
+                    );
+                }
+                if !(100..=599).contains(&v.expect) {
+                    self.report(
+                        Some(span.clone()),
+                        format!("environment `{name}`: verify.expect = {} is not an HTTP status", v.expect),
+                        None,
+                    );
+                }
+                if v.interval.get() > v.for_.get() {
+                    self.report(
+                        Some(span.clone()),
+                        format!(
+                            "environment `{name}`: verify.interval ({}) is longer than verify.for ({})",
+                            v.interval, v.for_
+                        ),
+                        Some("probe at least once within `for`".into()),
+                    );
+                }
+            }
             for p in &e.ports {
                 let ok = p.split(':').count() >= 2 && p.split(':').all(|s| !s.is_empty());
                 if !ok {
@@ -310,6 +374,7 @@ fn present_target_keys(e: &Environment) -> Vec<&'static str> {
     add("ports", !e.ports.is_empty());
     add("env", !e.env.is_empty());
     add("network", e.network.is_some());
+    add("stop_timeout", e.stop_timeout.is_some());
     keys
 }
 

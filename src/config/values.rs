@@ -133,12 +133,21 @@ impl<'de> Deserialize<'de> for DurationStr {
     }
 }
 
+/// The longest wait ship.toml or a flag may ask for. Every deadline is `Instant::now() + duration`, and a year
+/// of "timeout" is a typo, not a plan; a day bounds every CI job there is.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+
 pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(raw.trim()).map_err(|e| {
         format!("invalid duration \"{raw}\": {e} (expected a number with a unit, like \"90s\", \"10m\" or \"1h30m\")")
     })?;
     if d.is_zero() {
         return Err(format!("duration \"{raw}\" must be greater than zero"));
+    }
+    if d > MAX_DURATION {
+        return Err(format!(
+            "duration \"{raw}\" is longer than the maximum of 24h (a deadline that far away is almost certainly a typo)"
+        ));
     }
     Ok(d)
 }
@@ -283,6 +292,10 @@ mod tests {
     fn durations() {
         assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("24h").unwrap(), MAX_DURATION);
+        assert!(parse_duration("24h1s").unwrap_err().contains("maximum of 24h"));
+        assert!(parse_duration("300000000000y").is_err());
+        assert!(parse_duration("0s").unwrap_err().contains("greater than zero"));
         assert!(parse_duration("10").is_err());
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("soon").is_err());

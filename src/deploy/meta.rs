@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::Revision;
+use crate::rollout::Revision;
 
 /// The person or job behind a deploy, recorded on the target so `history` can show it.
 /// SHIPIT_DEPLOYER wins; in GitHub Actions the actor and run; else git's user.name / $USER.

@@ -1,13 +1,13 @@
 //! One enum over the deploy targets, so commands are written once. Each arm is a provider.
 
 use crate::config::{Environment, TargetKind};
-use crate::deploy::{DeployMeta, DeployOptions, LiveState, Outcome, Revision};
 use crate::error::CliError;
 use crate::providers::docker_host::DockerTarget;
 use crate::providers::ecs::EcsTarget;
 use crate::providers::kube::KubeTarget;
 use crate::release::ImageRef;
 use crate::report::Reporter;
+use crate::rollout::{DeployMeta, DeployOptions, LiveState, LockAttempt, LockRecord, Outcome, Revision};
 
 pub enum Target {
     Docker(DockerTarget),
@@ -69,5 +69,37 @@ impl Target {
         reporter: &dyn Reporter,
     ) -> Result<Outcome, CliError> {
         dispatch!(self, t => t.rollback(to, meta, opts, reporter))
+    }
+
+    /// Tag a revision as failed on the target (post-deploy verification failed after the platform said done).
+    pub async fn mark_failed(&self, revision: &Revision, reporter: &dyn Reporter) -> Result<(), CliError> {
+        dispatch!(self, t => t.mark_failed(revision, reporter))
+    }
+
+    // --- the deploy lock (see deploy/lock.rs for the policy) ---
+
+    pub async fn read_lock(&self) -> Result<Option<LockRecord>, CliError> {
+        dispatch!(self, t => t.read_lock())
+    }
+
+    pub async fn try_lock(&self, ours: &LockRecord, replacing: Option<&LockRecord>) -> Result<LockAttempt, CliError> {
+        dispatch!(self, t => t.try_lock(ours, replacing))
+    }
+
+    pub async fn renew_lock(&self, ours: &LockRecord) -> Result<(), CliError> {
+        dispatch!(self, t => t.renew_lock(ours))
+    }
+
+    pub async fn unlock(&self, ours: &LockRecord) -> Result<(), CliError> {
+        dispatch!(self, t => t.unlock(ours))
+    }
+
+    /// Whether the target can store a renewed expiry (else the lock is taken for the deploy's whole bound).
+    pub fn can_renew_lock(&self) -> bool {
+        match self {
+            Target::Docker(t) => t.can_renew_lock(),
+            Target::Ecs(t) => t.can_renew_lock(),
+            Target::Kubernetes(t) => t.can_renew_lock(),
+        }
     }
 }

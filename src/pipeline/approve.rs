@@ -2,11 +2,11 @@
 //! `--yes` / SHIPIT_APPROVE in CI, or refuses with exit code 4.
 
 use crate::config::{Approval, Environment};
-use crate::deploy::LiveState;
 use crate::deploy::meta::short_commit;
 use crate::env_vars::EnvVars;
 use crate::error::CliError;
 use crate::release::{ImageRef, short_digest};
+use crate::rollout::LiveState;
 use crate::ui::Ui;
 
 /// "sha256:77aa… (a81f0e2)" for what runs now.

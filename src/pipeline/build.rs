@@ -79,7 +79,7 @@ impl Plan {
         let config = &loaded.config;
         let root = loaded.root.clone();
         let mut commit = git::head_commit(&root)?;
-        let dirty = dirty_paths(&root)?;
+        let dirty = dirty_paths(loaded)?;
         commit.dirty = !dirty.is_empty();
         if commit.dirty && !allow_dirty {
             let shown: Vec<&str> = dirty.iter().take(5).map(String::as_str).collect();
@@ -130,16 +130,13 @@ impl Plan {
     }
 }
 
-/// Uncommitted paths, leaving out shipit's own `.shipit/` state next to ship.toml.
-fn dirty_paths(root: &Path) -> Result<Vec<String>, CliError> {
+/// Uncommitted paths, leaving out what shipit writes itself (`.shipit/`, `image_definitions` files).
+fn dirty_paths(loaded: &Loaded) -> Result<Vec<String>, CliError> {
+    let root = &loaded.root;
     let repo = git::open(root).map_err(|_| git::GitError::NotARepo(root.to_path_buf()))?;
-    let state = repo.workdir().and_then(|w| {
-        let w = w.canonicalize().ok()?;
-        let state = root.canonicalize().ok()?.join(".shipit");
-        state.strip_prefix(&w).ok().map(|p| format!("{}/", p.to_string_lossy().replace('\\', "/")))
-    });
+    let workdir = repo.workdir().map(Path::to_path_buf).unwrap_or_default();
     let paths = git::dirty_paths(&repo).map_err(git::GitError::from)?;
-    Ok(paths.into_iter().filter(|p| state.as_ref().is_none_or(|s| !p.starts_with(s.as_str()))).collect())
+    Ok(paths.into_iter().filter(|p| !loaded.is_own_output(&workdir, p)).collect())
 }
 
 fn select_registry(loaded: &Loaded, wanted: Option<&str>) -> Result<Option<RegistryTarget>, CliError> {

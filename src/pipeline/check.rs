@@ -11,15 +11,16 @@ use serde::Serialize;
 use crate::config::{GitHubCheck, IString, Loaded};
 use crate::error::CliError;
 use crate::providers::github::{CheckState, CommitCheck, GitHub, PullApproval};
-use crate::providers::{git, github, sonarqube};
+use crate::providers::{git, github};
 use crate::release::Commit;
 use crate::report::Reporter;
 
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
-    /// Wait for pending GitHub checks (up to `[check.github] wait_timeout`) instead of failing on them.
+    /// Wait for pending GitHub checks (up to `[check.github] wait_timeout`) and for SonarQube's analysis of
+    /// HEAD (up to `[check.sonarqube] wait_timeout`) instead of failing on them.
     pub wait: bool,
-    /// How often to poll GitHub while waiting.
+    /// How often to poll GitHub and SonarQube while waiting.
     pub poll_interval: Duration,
 }
 
@@ -53,21 +54,25 @@ pub struct Item {
 }
 
 impl Item {
-    fn pass(name: &'static str, summary: impl Into<String>) -> Item {
+    pub(super) fn pass(name: &'static str, summary: impl Into<String>) -> Item {
         Item { name, outcome: Outcome::Pass, summary: summary.into(), details: Vec::new(), hints: Vec::new() }
     }
-    fn fail(name: &'static str, summary: impl Into<String>) -> Item {
+    pub(super) fn fail(name: &'static str, summary: impl Into<String>) -> Item {
         Item { name, outcome: Outcome::Fail, summary: summary.into(), details: Vec::new(), hints: Vec::new() }
     }
-    fn skip(name: &'static str, summary: impl Into<String>) -> Item {
+    pub(super) fn skip(name: &'static str, summary: impl Into<String>) -> Item {
         Item { name, outcome: Outcome::Skip, summary: summary.into(), details: Vec::new(), hints: Vec::new() }
     }
-    fn details(mut self, d: Vec<String>) -> Item {
+    pub(super) fn details(mut self, d: Vec<String>) -> Item {
         self.details = d;
         self
     }
-    fn hint(mut self, h: impl Into<String>) -> Item {
+    pub(super) fn hint(mut self, h: impl Into<String>) -> Item {
         self.hints.push(h.into());
+        self
+    }
+    fn link(mut self, url: String) -> Item {
+        self.details.push(url);
         self
     }
 }
@@ -139,7 +144,7 @@ pub async fn evaluate(
     let mut items = Vec::new();
 
     items.push(if check.require_clean {
-        clean_item(&repo)?
+        clean_item(&repo, loaded)?
     } else {
         Item::skip("clean", "not required (check.require_clean = false)")
     });
@@ -169,16 +174,19 @@ pub async fn evaluate(
             items.push(github_checks(&client, gh, &commit.sha, opts, reporter).await?);
             if gh.require_approval {
                 reporter.status(&format!("looking up the pull request for {} on {}", commit.short_sha, client.slug()));
-                items.push(approval_item(client.pull_approval(&commit.sha).await?));
+                let approval = approval_item(client.pull_approval(&commit.sha).await?);
+                items.push(match (approval.outcome, &commit.branch) {
+                    (Outcome::Fail, Some(b)) if approval.details.is_empty() => {
+                        approval.link(format!("{}/compare/{b}?expand=1", client.repo_url()))
+                    }
+                    _ => approval,
+                });
             }
         }
     }
 
     if let Some(sq) = &check.sonarqube {
-        reporter.status(&format!("asking SonarQube for the quality gate of {}", sq.project_key));
-        let gate =
-            sonarqube::quality_gate(&sq.url, &sq.project_key, commit.branch.as_deref(), sq.token.as_deref()).await?;
-        items.push(sonar_item(&gate, &sq.url, &sq.project_key));
+        items.push(super::sonar::item(sq, &commit, opts, reporter).await?);
     }
 
     let passed = items.iter().all(|i| i.outcome != Outcome::Fail);
@@ -196,12 +204,13 @@ pub async fn run(
     if report.passed { Ok(report) } else { Err(report.gate_error()) }
 }
 
-/// shipit's own state (`.shipit/`) never makes the tree dirty.
-fn clean_item(repo: &git2::Repository) -> Result<Item, CliError> {
+/// shipit's own outputs (`.shipit/`, `image_definitions` files) never make the tree dirty.
+fn clean_item(repo: &git2::Repository, loaded: &Loaded) -> Result<Item, CliError> {
+    let workdir = repo.workdir().map(std::path::Path::to_path_buf).unwrap_or_default();
     let entries: Vec<git::DirtyEntry> = git::dirty_entries(repo)
         .map_err(git::GitError::from)?
         .into_iter()
-        .filter(|e| !e.path.starts_with(".shipit/"))
+        .filter(|e| !loaded.is_own_output(&workdir, &e.path))
         .collect();
     if entries.is_empty() {
         return Ok(Item::pass("clean", "clean"));
@@ -326,7 +335,8 @@ fn github_client(loaded: &Loaded, gh: &GitHubCheck) -> Result<GitHub, CliError> 
                 .hint("set `[check.github] repository = \"OWNER/NAME\"` in ship.toml")
         })?,
     };
-    Ok(GitHub::new(&gh.api_url, &owner, &repo, github::token())?)
+    let endpoints = github::Endpoints::from_env(gh.api_url.as_deref());
+    Ok(GitHub::new(&endpoints, &owner, &repo, github::token())?)
 }
 
 /// `OWNER/NAME` from a remote URL on github.com or a GitHub Enterprise host.
@@ -363,7 +373,7 @@ async fn github_checks(
         let checks = client.commit_checks(sha).await?;
         let v = CheckVerdict::of(&checks, &required);
         if !v.failed.is_empty() {
-            return Ok(v.failed_item(&checks));
+            return Ok(v.failed_item(&checks).link(client.checks_url(sha)));
         }
         if v.pending.is_empty() {
             return Ok(v.passed_item());
@@ -372,11 +382,13 @@ async fn github_checks(
         if !opts.wait {
             return Ok(v
                 .pending_item("pending")
+                .link(client.checks_url(sha))
                 .hint("wait for them: `shipit check --wait` (up to `[check.github] wait_timeout`)"));
         }
         if waited >= timeout {
             return Ok(v
                 .pending_item(&format!("still pending after {}", humantime::format_duration(secs(waited))))
+                .link(client.checks_url(sha))
                 .hint("raise `[check.github] wait_timeout`, or look at the checks on GitHub: they may be stuck"));
         }
         let left = timeout - waited;
@@ -393,7 +405,7 @@ async fn github_checks(
     }
 }
 
-fn secs(d: Duration) -> Duration {
+pub(super) fn secs(d: Duration) -> Duration {
     Duration::from_secs(d.as_secs())
 }
 
@@ -492,28 +504,6 @@ fn approval_item(a: PullApproval) -> Item {
         }
         PullApproval::NoPullRequest => Item::fail("approval", "no pull request contains this commit")
             .hint("open a pull request for it (`gh pr create`), or set `[check.github] require_approval = false`"),
-    }
-}
-
-fn sonar_item(gate: &sonarqube::GateStatus, url: &str, project: &str) -> Item {
-    let link = format!("{}/dashboard?id={project}", url.trim_end_matches('/'));
-    match gate.status.as_str() {
-        "OK" => Item::pass("sonarqube", "SonarQube quality gate passed"),
-        "WARN" => Item::pass("sonarqube", "SonarQube quality gate passed with warnings")
-            .details(gate.failing.iter().map(|c| format!("warning: {}", c.describe())).collect()),
-        "NONE" => Item::fail("sonarqube", format!("SonarQube has no quality gate result for {project}"))
-            .details(vec![link])
-            .hint("run the SonarQube analysis for this commit, or assign a quality gate to the project"),
-        other => {
-            let mut details: Vec<String> = gate.failing.iter().map(|c| format!("failed:  {}", c.describe())).collect();
-            details.push(link);
-            Item::fail(
-                "sonarqube",
-                format!("SonarQube quality gate {other}: {} condition(s) failed", gate.failing.len()),
-            )
-            .details(details)
-            .hint("fix the failing conditions and re-run the analysis")
-        }
     }
 }
 

@@ -3,8 +3,8 @@
 pub mod approve;
 pub mod build;
 pub mod check;
-pub mod deploy;
 pub mod journal;
 pub mod plan;
 pub mod push;
 pub mod scan;
+mod sonar;

@@ -5,10 +5,10 @@
 use serde::Serialize;
 
 use crate::config::{Approval, Config, Environment};
-use crate::deploy::LiveState;
 use crate::deploy::meta::short_commit;
 use crate::pipeline::approve::describe_live;
 use crate::release::{Commit, ImageRef, short_digest};
+use crate::rollout::{LiveState, LockRecord};
 
 /// What was learnt about one environment before planning.
 pub struct EnvFacts<'a> {
@@ -19,6 +19,8 @@ pub struct EnvFacts<'a> {
     /// What runs there now; `Err` when it could not be read (the plan says so).
     pub live: Result<Option<LiveState>, String>,
     pub approved_by_env: bool,
+    /// The environment's deploy lock, when another run holds it now.
+    pub lock: Option<LockRecord>,
 }
 
 pub struct Facts<'a> {
@@ -33,7 +35,17 @@ pub struct Facts<'a> {
     pub registry_probe: Result<(), String>,
     pub skip_scan: Option<&'a str>,
     pub assume_yes: bool,
+    /// `--force`: deploy even where the digest already runs.
+    pub force: bool,
+    /// `--wait-lock`: how long a held lock is waited for.
+    pub wait_lock: Option<std::time::Duration>,
     pub environments: Vec<EnvFacts<'a>>,
+}
+
+/// Whether deploying `digest` to an environment that runs `live` has nothing to do. The plan and the runner
+/// both ask this, so `plan`/`--dry-run` and `ship` cannot disagree.
+pub fn deploy_is_noop(live: Option<&LiveState>, digest: &str, force: bool) -> bool {
+    !force && live.is_some_and(|l| l.digest.as_deref() == Some(digest))
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -178,19 +190,58 @@ pub fn make(f: &Facts) -> Plan {
             "approve",
             format!("{}: {approval}; running: {running} → new: {new_digest} ({})", e.name, short_commit(&f.commit.sha)),
         ));
+        let verify = match &e.env.verify {
+            Some(v) => {
+                let mut what = Vec::new();
+                if let Some(url) = &v.http {
+                    what.push(format!("GET {url} → {} for {}", v.expect, v.for_));
+                }
+                if let Some(cmd) = &v.command {
+                    what.push(format!("`{}`", cmd.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(" ")));
+                }
+                format!(", then verify: {}", what.join(" and "))
+            }
+            None => String::new(),
+        };
         let deploy_action = format!(
-            "{} → {}; timeout {}{}",
+            "{} → {}; timeout {}{}{}{}",
             e.target,
             new_digest,
             e.env.timeout,
-            if e.env.auto_rollback { ", auto-rollback on failure" } else { "" }
+            verify,
+            if e.env.auto_rollback { ", auto-rollback on failure" } else { "" },
+            if f.force { " (--force)" } else { "" }
         );
-        let same = matches!((&e.live, &f.existing), (Ok(Some(l)), Some(img)) if l.digest.as_deref() == Some(img.digest.as_str()));
-        steps.push(if same {
+        let same = match (&e.live, &f.existing) {
+            (Ok(live), Some(img)) => deploy_is_noop(live.as_ref(), &img.digest, f.force),
+            _ => false,
+        };
+        let mut step = if same {
             Step::skip("deploy", deploy_action, format!("{} already runs this digest", e.name))
         } else {
             Step::run("deploy", deploy_action)
-        });
+        };
+        if let Some(holder) = &e.lock
+            && !same
+        {
+            step = step.note(match (holder.expired(), f.wait_lock) {
+                (true, _) => {
+                    format!("{} has an expired deploy lock ({}); it will be taken over", e.name, holder.describe())
+                }
+                (false, Some(w)) => format!(
+                    "{} is locked by another deploy ({}); ship will wait up to {} for it",
+                    e.name,
+                    holder.describe(),
+                    humantime::format_duration(w)
+                ),
+                (false, None) => format!(
+                    "{} is locked by another deploy ({}); ship would stop here with exit code 6 (--wait-lock waits)",
+                    e.name,
+                    holder.describe()
+                ),
+            });
+        }
+        steps.push(step);
     }
     Plan { commit: f.commit.sha.clone(), branch: f.commit.branch.clone(), registry: f.registry.to_string(), steps }
 }
@@ -267,12 +318,15 @@ mod tests {
             registry_probe: Ok(()),
             skip_scan: None,
             assume_yes: yes,
+            force: false,
+            wait_lock: None,
             environments: vec![EnvFacts {
                 name,
                 env: env.get_ref(),
                 target: "docker container api".into(),
                 live: Ok(live_now),
                 approved_by_env: false,
+                lock: None,
             }],
         }
     }
@@ -303,6 +357,45 @@ mod tests {
         assert_eq!(skipped, ["build", "push", "deploy"]);
         assert!(plan.steps[4].action.contains("no approval needed"));
         assert!(plan.render().contains("skip build"));
+    }
+
+    #[test]
+    fn force_deploys_the_digest_that_already_runs() {
+        let c = config("approval = \"none\"");
+        let commit = commit();
+        let d = format!("sha256:{}", "b".repeat(64));
+        let img = ImageRef { repository: "127.0.0.1:5000/api".into(), digest: d.clone() };
+        let mut f = facts(&c, &commit, Some(img), Some(live(&d)), true);
+        f.force = true;
+        let plan = make(&f);
+        let deploy = plan.steps.iter().find(|s| s.stage == "deploy").unwrap();
+        assert!(deploy.skipped.is_none(), "{deploy:?}");
+        assert!(deploy.action.contains("(--force)"));
+        let l = live(&d);
+        assert!(deploy_is_noop(Some(&l), &d, false));
+        assert!(!deploy_is_noop(Some(&l), &d, true));
+        assert!(!deploy_is_noop(None, &d, false));
+    }
+
+    #[test]
+    fn a_held_lock_is_announced_before_anything_is_built() {
+        let c = config("");
+        let commit = commit();
+        let mut f = facts(&c, &commit, None, None, true);
+        let now = chrono::Utc::now();
+        f.environments[0].lock = Some(LockRecord {
+            holder: "ann".into(),
+            host: "ci-7".into(),
+            command: "shipit ship prod".into(),
+            what: "sha256:abc".into(),
+            since: now,
+            until: now + chrono::Duration::minutes(2),
+            nonce: "n".into(),
+        });
+        let plan = make(&f);
+        let deploy = plan.steps.iter().find(|s| s.stage == "deploy").unwrap();
+        assert!(deploy.notes[0].contains("locked by another deploy (ann on ci-7"), "{:?}", deploy.notes);
+        assert!(deploy.notes[0].contains("exit code 6"));
     }
 
     #[test]

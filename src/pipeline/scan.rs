@@ -14,7 +14,7 @@ use crate::providers::trivy;
 use crate::release::{self, Release, ScanSummary};
 use crate::report::Reporter;
 use crate::scan::gate::{self, Policy, RegisteredException, Verdict};
-use crate::scan::{parse_exceptions_file, report};
+use crate::scan::{parse_exceptions_file, report, trivyignore};
 
 /// A finished scan, whether or not the gate passed.
 #[derive(Debug, Clone, Serialize)]
@@ -22,14 +22,25 @@ pub struct ScanOutcome {
     pub image: String,
     pub verdict: Verdict,
     pub summary: ScanSummary,
+    /// `.trivyignore` files that trivy would have read and shipit kept it from reading.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trivyignore_not_used: Vec<IgnoredFile>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IgnoredFile {
+    pub path: PathBuf,
+    pub ids: Vec<String>,
 }
 
 impl ScanOutcome {
     /// The exit-3 error for a failed verdict, with the findings table as detail.
     pub fn gate_error(&self) -> CliError {
         let v = &self.verdict;
+        let or_unknown =
+            if v.unknown_blocking() > 0 && v.fail_on != crate::config::Severity::Unknown { " or UNKNOWN" } else { "" };
         let mut err = CliError::gate(format!(
-            "scan: {} blocking finding(s) at or above {} in {}",
+            "scan: {} blocking finding(s) at or above {}{or_unknown} in {}",
             v.blocking.len(),
             v.fail_on,
             self.image
@@ -48,6 +59,30 @@ impl ScanOutcome {
             err = err.hint(
                 "renew an expired exception by moving its `expires` date, with a fresh reason, or fix the finding",
             );
+        }
+        let unknown = v.unknown_blocking();
+        if unknown > 0 {
+            err = err.hint(format!(
+                "{unknown} blocking finding(s) have no severity rating (UNKNOWN; {}): look each one up, then fix it or accept it with an exception; `[scan] unknown = \"allow\"` lets every UNKNOWN finding through",
+                v.unknown_rule
+            ));
+        }
+        for f in &self.trivyignore_not_used {
+            let listed: Vec<&str> = v
+                .blocking
+                .iter()
+                .map(|b| b.finding.id.as_str())
+                .filter(|id| f.ids.iter().any(|i| i.eq_ignore_ascii_case(id)))
+                .collect();
+            if !listed.is_empty() {
+                let mut listed = listed;
+                listed.dedup();
+                err = err.hint(format!(
+                    "{} is listed in {}, which shipit does not read: accept it in shipit's register instead (`shipit scan --convert-trivyignore` prints the entries)",
+                    listed.join(", "),
+                    f.path.display()
+                ));
+            }
         }
         err.hint(
             "to accept a finding: add [[scan.exceptions]] with id, reason and expires to ship.toml (docs/gates.md)",
@@ -72,7 +107,7 @@ pub fn policy(loaded: &Loaded, today: chrono::NaiveDate) -> Result<Policy, CliEr
         })?;
         exceptions.extend(parse_exceptions_file(&path, &text)?);
     }
-    Ok(Policy { fail_on: scan.fail_on, ignore_unfixed: scan.ignore_unfixed, exceptions, today })
+    Ok(Policy { fail_on: scan.fail_on, ignore_unfixed: scan.ignore_unfixed, unknown: scan.unknown, exceptions, today })
 }
 
 /// Scan `image` (a local image) and judge it. `sha` keys the saved report; without one (an image not built
@@ -91,6 +126,15 @@ pub async fn scan(
         "scanning {image} with trivy ({})",
         if request.secrets { "vulnerabilities, secrets" } else { "vulnerabilities" }
     ));
+    let ignored = trivyignore::find(std::env::current_dir().ok().as_deref(), &loaded.root);
+    for f in &ignored {
+        reporter.line(&format!(
+            "{} ({} entr{}) is not used: shipit's exception register ([[scan.exceptions]], each with a reason and an expiry) decides what is accepted; `shipit scan --convert-trivyignore` turns it into exceptions",
+            f.path.display(),
+            f.entries.len(),
+            if f.entries.len() == 1 { "y" } else { "ies" }
+        ));
+    }
     let json = trivy::scan_image(&binary, &request, reporter).await?;
     let parsed = report::parse(&json).map_err(|e| {
         let head: String = String::from_utf8_lossy(&json).chars().take(400).collect();
@@ -115,7 +159,9 @@ pub async fn scan(
     if let Some(sha) = sha {
         record(&loaded.root, sha, &summary)?;
     }
-    Ok(ScanOutcome { image: image.to_string(), verdict, summary })
+    let trivyignore_not_used =
+        ignored.into_iter().map(|f| IgnoredFile { ids: f.ids().map(str::to_string).collect(), path: f.path }).collect();
+    Ok(ScanOutcome { image: image.to_string(), verdict, summary, trivyignore_not_used })
 }
 
 /// For `shipit ship`: scan, and turn a failing verdict into the exit-3 error. When `scan.enabled = false` the

@@ -7,9 +7,8 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use base64::Engine as _;
 use serde::Deserialize;
@@ -61,7 +60,12 @@ pub enum CredentialError {
     DockerConfig { path: PathBuf, detail: String },
     #[error("credential helper docker-credential-{helper} failed for {host}: {detail}")]
     Helper { helper: String, host: String, detail: String },
+    #[error("interrupted while docker-credential-{helper} was asked for {host}; nothing was changed")]
+    Interrupted { helper: String, host: String },
 }
+
+/// A credential helper that answers slower than this is hung (waiting for an unlock prompt nobody sees).
+const HELPER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl From<CredentialError> for CliError {
     fn from(e: CredentialError) -> Self {
@@ -81,8 +85,10 @@ impl From<CredentialError> for CliError {
             CredentialError::Helper { helper, .. } => format!(
                 "check that docker-credential-{helper} is installed and unlocked, or remove it from ~/.docker/config.json"
             ),
+            CredentialError::Interrupted { .. } => "run the command again".into(),
         };
         let class = match &e {
+            CredentialError::Interrupted { .. } => CliError::interrupted(e.to_string()),
             CredentialError::PasswordEnvNotConfigured { .. } => CliError::usage(e.to_string()),
             _ => CliError::failure(e.to_string()),
         };
@@ -292,18 +298,13 @@ fn run_helper(helper: &str, host: &str, lookup: &Lookup) -> Result<Option<Regist
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let exe = which::which_in(&program, lookup.path.clone(), cwd)
         .map_err(|_| fail(format!("{program} is not installed (not found on PATH)")))?;
-    let mut child = Command::new(&exe)
-        .arg("get")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| fail(e.to_string()))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A helper that exits without reading stdin closes the pipe; its exit status says what happened.
-        let _ = stdin.write_all(host.as_bytes());
-    }
-    let out = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
+    let out = match super::process::run(Command::new(&exe).arg("get"), Some(host.as_bytes()), HELPER_TIMEOUT) {
+        Ok(out) => out,
+        Err(super::process::RunError::Interrupted) => {
+            return Err(CredentialError::Interrupted { helper: helper.to_string(), host: host.to_string() });
+        }
+        Err(e) => return Err(fail(e.to_string())),
+    };
     if !out.status.success() {
         // Helpers print this exact text for a host they have nothing for.
         let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);

@@ -408,6 +408,9 @@ struct PushAux {
     digest: Option<String>,
 }
 
+/// The longest silence the engine's push stream may keep.
+pub const PUSH_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// `POST /images/{repository}/push?tag=…`, reading the JSON stream directly: bollard's `PushImageInfo` has no
 /// layer `id` (so no per-layer progress) and an empty final aux message (see docs/platform-notes.md).
 pub async fn push(
@@ -437,7 +440,16 @@ pub async fn push(
 
     let mut tracker = PushTracker::default();
     let mut buf = Vec::new();
-    while let Some(frame) = body.frame().await {
+    loop {
+        // The engine sends progress at least every few seconds while a layer uploads; silence this long means
+        // a registry (or the engine) that stopped answering, and a pipeline must not wait for it forever.
+        let next = tokio::time::timeout(PUSH_IDLE_TIMEOUT, body.frame()).await.map_err(|_| {
+            api_err(format!(
+                "the push stream sent nothing for {}s (a registry that stopped answering?)",
+                PUSH_IDLE_TIMEOUT.as_secs()
+            ))
+        })?;
+        let Some(frame) = next else { break };
         let frame = frame.map_err(|e| api_err(crate::error::chain(&e)))?;
         let Ok(data) = frame.into_data() else { continue };
         buf.extend_from_slice(&data);

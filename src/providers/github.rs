@@ -23,9 +23,58 @@ pub fn token() -> Option<(String, &'static str)> {
             return Some((t.trim().to_string(), var));
         }
     }
-    let out = std::process::Command::new("gh").args(["auth", "token"]).output().ok()?;
+    // gh may be waiting on a keyring unlock nobody sees; a token that does not come in 10 s is not coming.
+    let mut gh = std::process::Command::new("gh");
+    gh.args(["auth", "token"]);
+    let out = super::process::run(&mut gh, None, std::time::Duration::from_secs(10)).ok()?;
     let t = String::from_utf8_lossy(&out.stdout).trim().to_string();
     (out.status.success() && !t.is_empty()).then_some((t, "gh auth token"))
+}
+
+/// Set by GitHub Actions to the API and web addresses of the GitHub running the workflow, which on GitHub
+/// Enterprise Server are the server's own.
+pub const API_URL_VAR: &str = crate::env_vars::EnvVars::GITHUB_API_URL;
+pub const SERVER_URL_VAR: &str = crate::env_vars::EnvVars::GITHUB_SERVER_URL;
+pub const PUBLIC_API: &str = "https://api.github.com";
+
+/// Where the GitHub API and its web pages are, and what said so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    pub api: String,
+    /// `https://github.com`, or a GitHub Enterprise Server's `https://HOST`: for links a person opens.
+    pub web: String,
+    /// `[check.github] api_url`, `GITHUB_API_URL`, or `default`.
+    pub api_source: &'static str,
+}
+
+impl Endpoints {
+    /// `configured` (ship.toml's `api_url`) wins; then `GITHUB_API_URL`; then api.github.com. Links use
+    /// `GITHUB_SERVER_URL` when set, else the web address that belongs to the API.
+    pub fn resolve(configured: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> Endpoints {
+        let from_env =
+            |name: &str| env(name).map(|v| v.trim().trim_end_matches('/').to_string()).filter(|v| !v.is_empty());
+        let (api, api_source) = match configured.map(str::trim).filter(|c| !c.is_empty()) {
+            Some(c) => (c.trim_end_matches('/').to_string(), "[check.github] api_url"),
+            None => match from_env(API_URL_VAR) {
+                Some(v) => (v, API_URL_VAR),
+                None => (PUBLIC_API.to_string(), "default"),
+            },
+        };
+        let web = from_env(SERVER_URL_VAR).unwrap_or_else(|| web_for(&api));
+        Endpoints { api, web, api_source }
+    }
+
+    pub fn from_env(configured: Option<&str>) -> Endpoints {
+        Endpoints::resolve(configured, &|name| std::env::var(name).ok())
+    }
+}
+
+/// api.github.com → github.com; `https://HOST/api/v3` (Enterprise Server) → `https://HOST`.
+fn web_for(api: &str) -> String {
+    if api == PUBLIC_API {
+        return "https://github.com".to_string();
+    }
+    api.strip_suffix("/api/v3").unwrap_or(api).to_string()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +117,7 @@ impl From<GitHubError> for CliError {
         match e {
             GitHubError::Unauthorized { .. } => CliError::failure(message)
                 .hint("the token is missing, expired or revoked: set GITHUB_TOKEN (or GH_TOKEN) to a valid token, or run `gh auth login`")
-                .hint("for GitHub Enterprise, check `[check.github] api_url` points at your server's /api/v3"),
+                .hint("for GitHub Enterprise, check that `[check.github] api_url` (or GITHUB_API_URL) points at your server's /api/v3"),
             GitHubError::NotFound { repo, authenticated, .. } => {
                 let err = CliError::failure(message).hint(format!(
                     "check the repository name ({repo}): set `[check.github] repository = \"OWNER/NAME\"` if the origin remote is not it"
@@ -86,7 +135,7 @@ impl From<GitHubError> for CliError {
                 .hint("an organization may require SSO authorization of the token (`gh auth refresh`)"),
             GitHubError::UnknownCommit { .. } => CliError::failure(message).hint("push the commit first (`git push`)"),
             GitHubError::Api { .. } | GitHubError::Parse { .. } => CliError::failure(message).hint("retry; if it persists, run with -v and check https://www.githubstatus.com"),
-            GitHubError::Transport { .. } => CliError::failure(message).hint("check the network and `[check.github] api_url`"),
+            GitHubError::Transport { .. } => CliError::failure(message).hint("check the network and `[check.github] api_url` (or GITHUB_API_URL)"),
         }
     }
 }
@@ -149,20 +198,21 @@ impl PullApproval {
 pub struct GitHub {
     client: Octocrab,
     api: String,
+    web: String,
     pub owner: String,
     pub repo: String,
     token_source: Option<&'static str>,
 }
 
 impl GitHub {
-    /// `api_url` is `https://api.github.com` or a GitHub Enterprise `https://HOST/api/v3`.
+    /// `endpoints.api` is `https://api.github.com` or a GitHub Enterprise `https://HOST/api/v3`.
     pub fn new(
-        api_url: &str,
+        endpoints: &Endpoints,
         owner: &str,
         repo: &str,
         token: Option<(String, &'static str)>,
     ) -> Result<GitHub, GitHubError> {
-        let api = api_url.trim_end_matches('/').to_string();
+        let api = endpoints.api.trim_end_matches('/').to_string();
         let transport = |detail: String| GitHubError::Transport { api: api.clone(), detail };
         let mut builder = Octocrab::builder()
             .base_uri(api.as_str())
@@ -174,11 +224,28 @@ impl GitHub {
             builder = builder.personal_token(t);
         }
         let client = builder.build().map_err(|e| transport(crate::error::chain(&e)))?;
-        Ok(GitHub { client, api, owner: owner.to_string(), repo: repo.to_string(), token_source })
+        Ok(GitHub {
+            client,
+            api,
+            web: endpoints.web.trim_end_matches('/').to_string(),
+            owner: owner.to_string(),
+            repo: repo.to_string(),
+            token_source,
+        })
     }
 
     pub fn slug(&self) -> String {
         format!("{}/{}", self.owner, self.repo)
+    }
+
+    /// The repository's page, `https://github.com/acme/api` (or on the Enterprise Server).
+    pub fn repo_url(&self) -> String {
+        format!("{}/{}/{}", self.web, self.owner, self.repo)
+    }
+
+    /// The page listing every check of `sha`.
+    pub fn checks_url(&self, sha: &str) -> String {
+        format!("{}/commit/{sha}/checks", self.repo_url())
     }
 
     /// Every check-run and commit status for `sha`, the latest of each name.
@@ -199,20 +266,24 @@ impl GitHub {
         let pulls: Vec<Pull> =
             self.get_pages::<Vec<Pull>>(&path, "pull requests", sha).await?.into_iter().flatten().collect();
         if let Some(p) = pulls.iter().find(|p| p.merged_at.is_some()) {
-            return Ok(PullApproval::Merged { number: p.number, url: p.html_url.clone().unwrap_or_default() });
+            return Ok(PullApproval::Merged { number: p.number, url: self.pull_url(p) });
         }
         let mut first = None;
         for p in pulls.iter().filter(|p| p.state.as_deref() == Some("open")) {
             let path = format!("/repos/{}/{}/pulls/{}/reviews?per_page=100", self.owner, self.repo, p.number);
             let reviews: Vec<Review> =
                 self.get_pages::<Vec<Review>>(&path, "reviews", sha).await?.into_iter().flatten().collect();
-            let verdict = review_decision(p, &reviews);
+            let verdict = review_decision(p, &self.pull_url(p), &reviews);
             if verdict.ok() {
                 return Ok(verdict);
             }
             first.get_or_insert(verdict);
         }
         Ok(first.unwrap_or(PullApproval::NoPullRequest))
+    }
+
+    fn pull_url(&self, p: &Pull) -> String {
+        p.html_url.clone().filter(|u| !u.is_empty()).unwrap_or_else(|| format!("{}/pull/{}", self.repo_url(), p.number))
     }
 
     /// GET `path` and every following page its `Link: <…>; rel="next"` header names.
@@ -400,7 +471,7 @@ fn merge_checks(runs: Vec<CheckRun>, statuses: Vec<Status>) -> Vec<CommitCheck> 
 
 /// GitHub's review decision, per reviewer's latest review: a comment neither approves nor withdraws a
 /// change request; a dismissed review withdraws whatever that reviewer said before.
-fn review_decision(pull: &Pull, reviews: &[Review]) -> PullApproval {
+fn review_decision(pull: &Pull, url: &str, reviews: &[Review]) -> PullApproval {
     let mut latest: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
     for r in reviews {
         let Some(user) = &r.user else { continue };
@@ -412,7 +483,7 @@ fn review_decision(pull: &Pull, reviews: &[Review]) -> PullApproval {
         }
     }
     let number = pull.number;
-    let url = pull.html_url.clone().unwrap_or_default();
+    let url = url.to_string();
     let who = |state: &str| latest.iter().filter(|(_, s)| **s == state).map(|(u, _)| u.to_string()).collect::<Vec<_>>();
     let blockers = who("CHANGES_REQUESTED");
     if !blockers.is_empty() {
@@ -482,14 +553,36 @@ mod tests {
     }
 
     #[test]
+    fn endpoints_from_config_and_actions() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        };
+        let none = env(&[]);
+        let e = Endpoints::resolve(None, &none);
+        assert_eq!((e.api.as_str(), e.web.as_str(), e.api_source), (PUBLIC_API, "https://github.com", "default"));
+        let ghes =
+            env(&[("GITHUB_API_URL", "https://ghe.acme.dev/api/v3/"), ("GITHUB_SERVER_URL", "https://ghe.acme.dev")]);
+        let e = Endpoints::resolve(None, &ghes);
+        assert_eq!(
+            (e.api.as_str(), e.web.as_str(), e.api_source),
+            ("https://ghe.acme.dev/api/v3", "https://ghe.acme.dev", "GITHUB_API_URL")
+        );
+        let e = Endpoints::resolve(Some("https://other.dev/api/v3"), &ghes);
+        assert_eq!((e.api.as_str(), e.api_source), ("https://other.dev/api/v3", "[check.github] api_url"));
+        assert_eq!(e.web, "https://ghe.acme.dev", "GITHUB_SERVER_URL names the web address");
+        let e = Endpoints::resolve(Some("https://other.dev/api/v3"), &none);
+        assert_eq!(e.web, "https://other.dev");
+    }
+
+    #[test]
     fn review_decisions() {
         let pull = Pull { number: 7, state: Some("open".into()), merged_at: None, html_url: Some("u".into()) };
-        assert!(matches!(review_decision(&pull, &[]), PullApproval::NotApproved { .. }));
-        assert!(review_decision(&pull, &[review("ann", "APPROVED"), review("ann", "COMMENTED")]).ok());
-        let d = review_decision(&pull, &[review("bob", "CHANGES_REQUESTED"), review("ann", "APPROVED")]);
+        assert!(matches!(review_decision(&pull, "u", &[]), PullApproval::NotApproved { .. }));
+        assert!(review_decision(&pull, "u", &[review("ann", "APPROVED"), review("ann", "COMMENTED")]).ok());
+        let d = review_decision(&pull, "u", &[review("bob", "CHANGES_REQUESTED"), review("ann", "APPROVED")]);
         assert!(matches!(d, PullApproval::ChangesRequested { ref by, .. } if by == &["bob"]));
         // bob later approved: his change request no longer stands.
-        assert!(review_decision(&pull, &[review("bob", "CHANGES_REQUESTED"), review("bob", "APPROVED")]).ok());
-        assert!(!review_decision(&pull, &[review("ann", "APPROVED"), review("ann", "DISMISSED")]).ok());
+        assert!(review_decision(&pull, "u", &[review("bob", "CHANGES_REQUESTED"), review("bob", "APPROVED")]).ok());
+        assert!(!review_decision(&pull, "u", &[review("ann", "APPROVED"), review("ann", "DISMISSED")]).ok());
     }
 }

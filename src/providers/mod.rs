@@ -10,6 +10,7 @@ pub mod ecs;
 pub mod git;
 pub mod github;
 pub mod kube;
+pub mod process;
 pub mod registry;
 pub mod sonarqube;
 pub mod trivy;

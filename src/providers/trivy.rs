@@ -112,7 +112,8 @@ impl ImageScan {
         }
     }
 
-    pub fn args(&self) -> Vec<String> {
+    /// `neutral` is a directory holding the empty files `NEUTRAL_FILES` names.
+    pub fn args(&self, neutral: &Path) -> Vec<String> {
         let mut args: Vec<String> = ["image", "--format", "json", "--image-src", "docker"].map(String::from).to_vec();
         args.push("--scanners".into());
         args.push(if self.secrets { "vuln,secret" } else { "vuln" }.into());
@@ -121,6 +122,12 @@ impl ImageScan {
         args.extend(["--severity", "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL", "--exit-code", "0"].map(String::from));
         args.push("--timeout".into());
         args.push(format!("{}s", self.timeout.as_secs().max(1)));
+        // A .trivyignore or trivy.yaml in the working directory would drop findings before the gate sees them
+        // (no reason, no expiry): point trivy at empty ones so shipit's exception register is the only one.
+        args.push("--ignorefile".into());
+        args.push(neutral.join(NEUTRAL_IGNOREFILE).display().to_string());
+        args.push("--config".into());
+        args.push(neutral.join(NEUTRAL_CONFIG).display().to_string());
         if let Some(dir) = &self.cache_dir {
             args.push("--cache-dir".into());
             args.push(dir.display().to_string());
@@ -133,11 +140,36 @@ impl ImageScan {
     }
 }
 
+const NEUTRAL_IGNOREFILE: &str = "trivyignore";
+const NEUTRAL_CONFIG: &str = "trivy.yaml";
+
+/// Environment variables that make trivy leave findings out of its report (the flags above cover the ignore
+/// file and the config file; these have no flag to neutralise them), so they are not passed on.
+pub const FILTER_VARS: &[&str] = &[
+    crate::env_vars::EnvVars::TRIVY_IGNOREFILE,
+    crate::env_vars::EnvVars::TRIVY_IGNORE_POLICY,
+    crate::env_vars::EnvVars::TRIVY_IGNORE_UNFIXED,
+    crate::env_vars::EnvVars::TRIVY_IGNORE_STATUS,
+    crate::env_vars::EnvVars::TRIVY_VEX,
+    crate::env_vars::EnvVars::TRIVY_CONFIG,
+];
+
 /// Run `trivy image` and return its JSON report as written. trivy's log lines become progress.
 pub async fn scan_image(trivy: &Path, scan: &ImageScan, reporter: &dyn Reporter) -> Result<Vec<u8>, TrivyError> {
-    let args = scan.args();
+    let run_err = |e: std::io::Error| TrivyError::Run { path: trivy.to_path_buf(), detail: e.to_string() };
+    let neutral = tempfile::Builder::new().prefix("shipit-trivy-").tempdir().map_err(run_err)?;
+    std::fs::write(neutral.path().join(NEUTRAL_IGNOREFILE), b"").map_err(run_err)?;
+    std::fs::write(neutral.path().join(NEUTRAL_CONFIG), b"").map_err(run_err)?;
+    let args = scan.args(neutral.path());
     reporter.detail(&format!("{} {}", trivy.display(), args.join(" ")));
-    let mut child = tokio::process::Command::new(trivy)
+    let mut command = tokio::process::Command::new(trivy);
+    for var in FILTER_VARS {
+        if std::env::var_os(var).is_some() {
+            reporter.line(&format!("not passing {var} to trivy: shipit's scan policy decides what is left out"));
+            command.env_remove(var);
+        }
+    }
+    let mut child = command
         .args(&args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -260,14 +292,16 @@ mod tests {
             cache_dir: None,
             offline: false,
         };
-        let a = s.args().join(" ");
+        let neutral = Path::new("/tmp/n");
+        let a = s.args(neutral).join(" ");
         assert!(a.starts_with("image --format json --image-src docker --scanners vuln,secret"), "{a}");
         assert!(a.contains("--timeout 600s") && a.contains("--exit-code 0") && a.ends_with(" app:abc"), "{a}");
+        assert!(a.contains("--ignorefile /tmp/n/trivyignore --config /tmp/n/trivy.yaml"), "{a}");
         assert!(!a.contains("--cache-dir") && !a.contains("--skip-db-update"), "{a}");
         s.secrets = false;
         s.offline = true;
         s.cache_dir = Some("/tmp/c".into());
-        let a = s.args().join(" ");
+        let a = s.args(neutral).join(" ");
         assert!(a.contains("--scanners vuln ") && a.contains("--cache-dir /tmp/c"), "{a}");
         assert!(a.contains("--skip-db-update --skip-java-db-update --offline-scan"), "{a}");
     }

@@ -1,7 +1,8 @@
 //! The scan gate: which findings block a release. Pure, so every rule is unit-tested without Trivy.
 //!
-//! Order of the rules, per finding: below `fail_on` → allowed; no fix and `ignore_unfixed` → allowed; a valid
-//! exception matches → excepted; otherwise it blocks. An expired exception never applies: the finding it would
+//! Order of the rules, per finding: below `fail_on` → allowed (for a finding without a severity rating,
+//! UNKNOWN: `unknown = "allow"` → allowed); no fix and `ignore_unfixed` → allowed; a valid exception matches →
+//! excepted; otherwise it blocks. An expired exception never applies: the finding it would
 //! have covered blocks, and the verdict names the exception as expired so someone renews or removes it.
 
 use std::collections::BTreeMap;
@@ -10,7 +11,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::report::{Finding, FindingKind, Report};
-use crate::config::{Exception, Severity};
+use crate::config::{Exception, Severity, UnknownSeverity};
 
 /// An exception and where it was declared (ship.toml or the exceptions file), for messages.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,9 +45,37 @@ impl RegisteredException {
 pub struct Policy {
     pub fail_on: Severity,
     pub ignore_unfixed: bool,
+    /// `scan.unknown` as written; `None` is the default (UNKNOWN rated like LOW).
+    pub unknown: Option<UnknownSeverity>,
     pub exceptions: Vec<RegisteredException>,
     /// The day expiry is judged against (the last day in `expires` still applies).
     pub today: NaiveDate,
+}
+
+impl Policy {
+    pub fn unknown(&self) -> UnknownSeverity {
+        UnknownSeverity::resolve(self.unknown, self.fail_on)
+    }
+
+    /// Why UNKNOWN findings block or not, for messages: `unknown = "allow"`, or the default and what made it.
+    pub fn unknown_rule(&self) -> String {
+        match self.unknown {
+            Some(u) => format!("unknown = \"{}\"", u.as_str()),
+            None => format!(
+                "unknown not set: rated like LOW, which fail_on = \"{}\" {}",
+                self.fail_on.as_upper().to_ascii_lowercase(),
+                if self.unknown() == UnknownSeverity::Block { "blocks" } else { "allows" }
+            ),
+        }
+    }
+
+    /// Whether a finding of `severity` is let through by the threshold alone.
+    fn below_threshold(&self, severity: Severity) -> bool {
+        match severity {
+            Severity::Unknown => self.unknown() == UnknownSeverity::Allow,
+            s => s < self.fail_on,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -74,6 +103,10 @@ pub struct Verdict {
     pub passed: bool,
     pub fail_on: Severity,
     pub ignore_unfixed: bool,
+    /// What happened to findings without a severity rating (resolved: the default made explicit).
+    pub unknown: UnknownSeverity,
+    /// Why: `unknown = "allow"`, or the default and the `fail_on` that decided it.
+    pub unknown_rule: String,
     /// Findings in the report.
     pub total: usize,
     /// Findings that stop the release, most severe first.
@@ -82,6 +115,11 @@ pub struct Verdict {
     pub allowed: usize,
     /// Of `allowed`, how many only because they have no fix.
     pub unfixed_ignored: usize,
+    /// `allowed` by severity.
+    pub allowed_by_severity: BTreeMap<String, usize>,
+    /// The UNKNOWN findings let through by the threshold, `CVE-… (package)`, so nobody misses that they have
+    /// no rating.
+    pub unknown_allowed: Vec<String>,
     /// Findings covered by a valid exception.
     pub excepted: usize,
     /// Counts by severity of every finding not covered by an exception.
@@ -95,19 +133,23 @@ pub fn evaluate(report: &Report, policy: &Policy) -> Verdict {
     let mut blocking = Vec::new();
     let (mut allowed, mut unfixed_ignored, mut excepted) = (0, 0, 0);
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut allowed_by_severity: BTreeMap<String, usize> = BTreeMap::new();
+    let mut unknown_allowed = Vec::new();
     let mut used: Vec<usize> = vec![0; policy.exceptions.len()];
     let mut expired_hits: Vec<usize> = vec![0; policy.exceptions.len()];
 
     for f in &report.findings {
-        if f.severity < policy.fail_on {
+        let below = policy.below_threshold(f.severity);
+        let unfixed = policy.ignore_unfixed && !f.has_fix();
+        if below || unfixed {
             allowed += 1;
+            if !below {
+                unfixed_ignored += 1;
+            } else if f.severity == Severity::Unknown {
+                unknown_allowed.push(format!("{} ({})", f.id, f.package));
+            }
             *counts.entry(f.severity.as_upper().to_string()).or_default() += 1;
-            continue;
-        }
-        if policy.ignore_unfixed && !f.has_fix() {
-            allowed += 1;
-            unfixed_ignored += 1;
-            *counts.entry(f.severity.as_upper().to_string()).or_default() += 1;
+            *allowed_by_severity.entry(f.severity.as_upper().to_string()).or_default() += 1;
             continue;
         }
         let mut expired_exception = None;
@@ -164,10 +206,14 @@ pub fn evaluate(report: &Report, policy: &Policy) -> Verdict {
         passed: blocking.is_empty(),
         fail_on: policy.fail_on,
         ignore_unfixed: policy.ignore_unfixed,
+        unknown: policy.unknown(),
+        unknown_rule: policy.unknown_rule(),
         total: report.findings.len(),
         blocking,
         allowed,
         unfixed_ignored,
+        allowed_by_severity,
+        unknown_allowed,
         excepted,
         counts,
         exceptions_used,
@@ -176,20 +222,29 @@ pub fn evaluate(report: &Report, policy: &Policy) -> Verdict {
 }
 
 impl Verdict {
-    /// One line: "0 CRITICAL, 0 HIGH (2 MEDIUM allowed)" style, for the stage's final line.
+    /// One line: "0 CRITICAL, 0 HIGH (2 MEDIUM, 3 UNKNOWN allowed, 1 excepted)", for the stage's final line.
+    /// The blocking severities are named even at 0; UNKNOWN is among them when it blocks.
     pub fn headline(&self) -> String {
         let mut blocking_counts: BTreeMap<Severity, usize> = BTreeMap::new();
         for b in &self.blocking {
             *blocking_counts.entry(b.finding.severity).or_default() += 1;
         }
+        let blocks = |s: Severity| match s {
+            Severity::Unknown => self.unknown == UnknownSeverity::Block,
+            s => s >= self.fail_on,
+        };
         let at_or_above: Vec<String> = Severity::ALL
             .iter()
-            .filter(|s| **s >= self.fail_on)
+            .filter(|s| blocks(**s))
             .map(|s| format!("{} {s}", blocking_counts.get(s).copied().unwrap_or(0)))
             .collect();
         let mut extra = Vec::new();
-        if self.allowed > 0 {
-            extra.push(format!("{} allowed", self.allowed));
+        let allowed: Vec<String> = Severity::ALL
+            .iter()
+            .filter_map(|s| self.allowed_by_severity.get(s.as_upper()).map(|n| format!("{n} {s}")))
+            .collect();
+        if !allowed.is_empty() {
+            extra.push(format!("{} allowed", allowed.join(", ")));
         }
         if self.excepted > 0 {
             extra.push(format!("{} excepted", self.excepted));
@@ -199,6 +254,11 @@ impl Verdict {
             line.push_str(&format!(" ({})", extra.join(", ")));
         }
         line
+    }
+
+    /// How many blocking findings have no severity rating.
+    pub fn unknown_blocking(&self) -> usize {
+        self.blocking.iter().filter(|b| b.finding.severity == Severity::Unknown).count()
     }
 
     /// The blocking findings as a table: id, package, installed → fixed, severity, title.
@@ -234,19 +294,27 @@ impl Verdict {
         if !self.blocking.is_empty() {
             out.push_str(&self.blocking_table());
         }
-        if self.allowed > 0 {
-            let mut line = format!("{} finding(s) allowed (below {})", self.allowed, self.fail_on);
-            if self.unfixed_ignored > 0 {
-                line = format!(
-                    "{} finding(s) allowed ({} below {}, {} without a fix under ignore_unfixed)",
-                    self.allowed,
-                    self.allowed - self.unfixed_ignored,
-                    self.fail_on,
-                    self.unfixed_ignored
-                );
-            }
+        let rated = self.allowed - self.unknown_allowed.len();
+        if rated > 0 {
+            let below = rated - self.unfixed_ignored;
+            let line = if self.unfixed_ignored > 0 {
+                format!(
+                    "{rated} finding(s) allowed ({below} below {}, {} without a fix under ignore_unfixed)",
+                    self.fail_on, self.unfixed_ignored
+                )
+            } else {
+                format!("{rated} finding(s) allowed (below {})", self.fail_on)
+            };
             out.push_str(&line);
             out.push('\n');
+        }
+        if !self.unknown_allowed.is_empty() {
+            out.push_str(&format!(
+                "{} UNKNOWN finding(s) allowed — no severity rating ({}): {}\n",
+                self.unknown_allowed.len(),
+                self.unknown_rule,
+                list(&self.unknown_allowed, 10)
+            ));
         }
         for e in &self.exceptions_used {
             out.push_str(&format!(
@@ -275,6 +343,15 @@ impl Verdict {
         }
         out
     }
+}
+
+/// `a, b, c … and 4 more`.
+fn list(items: &[String], max: usize) -> String {
+    let mut out = items.iter().take(max).cloned().collect::<Vec<_>>().join(", ");
+    if items.len() > max {
+        out.push_str(&format!(" … and {} more", items.len() - max));
+    }
+    out
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -318,7 +395,13 @@ mod tests {
     }
 
     fn policy(fail_on: Severity, ignore_unfixed: bool, exceptions: Vec<RegisteredException>) -> Policy {
-        Policy { fail_on, ignore_unfixed, exceptions, today: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap() }
+        Policy {
+            fail_on,
+            ignore_unfixed,
+            unknown: None,
+            exceptions,
+            today: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
+        }
     }
 
     fn report() -> Report {
@@ -409,6 +492,56 @@ mod tests {
     #[test]
     fn headline_counts_blocking_at_or_above_threshold() {
         let v = evaluate(&report(), &policy(Severity::High, false, vec![]));
-        assert_eq!(v.headline(), "trivy: 1 CRITICAL, 1 HIGH (2 allowed)");
+        assert_eq!(v.headline(), "trivy: 1 CRITICAL, 1 HIGH (1 MEDIUM, 1 LOW allowed)");
+    }
+
+    fn with_unknowns() -> Report {
+        let mut r = report();
+        r.findings.push(finding("CVE-5", "busybox", Severity::Unknown, Some("1.29.3-r10")));
+        r.findings.push(finding("CVE-6", "busybox", Severity::Unknown, None));
+        r
+    }
+
+    #[test]
+    fn unknown_follows_low_by_default() {
+        let v = evaluate(&with_unknowns(), &policy(Severity::High, false, vec![]));
+        assert_eq!(v.unknown, UnknownSeverity::Allow);
+        assert_eq!(v.headline(), "trivy: 1 CRITICAL, 1 HIGH (1 MEDIUM, 1 LOW, 2 UNKNOWN allowed)");
+        assert_eq!(v.unknown_allowed, ["CVE-5 (busybox)", "CVE-6 (busybox)"]);
+        let explain = v.explain();
+        assert!(explain.contains("2 finding(s) allowed (below HIGH)"), "{explain}");
+        assert!(
+            explain.contains("2 UNKNOWN finding(s) allowed — no severity rating (unknown not set: rated like LOW, which fail_on = \"high\" allows): CVE-5 (busybox), CVE-6 (busybox)"),
+            "{explain}"
+        );
+
+        let v = evaluate(&with_unknowns(), &policy(Severity::Low, false, vec![]));
+        assert_eq!(v.unknown, UnknownSeverity::Block);
+        assert_eq!(v.blocking.len(), 6);
+        assert_eq!(v.unknown_blocking(), 2);
+        assert_eq!(v.headline(), "trivy: 1 CRITICAL, 1 HIGH, 1 MEDIUM, 1 LOW, 2 UNKNOWN");
+        assert_eq!(v.blocking.last().unwrap().finding.severity, Severity::Unknown, "least severe last");
+    }
+
+    #[test]
+    fn unknown_allow_and_block_override_the_default() {
+        let mut p = policy(Severity::Critical, false, vec![]);
+        p.unknown = Some(UnknownSeverity::Block);
+        let v = evaluate(&with_unknowns(), &p);
+        assert_eq!(v.headline(), "trivy: 1 CRITICAL, 2 UNKNOWN (1 HIGH, 1 MEDIUM, 1 LOW allowed)");
+        assert!(v.blocking_table().contains("CVE-6  busybox"), "{}", v.blocking_table());
+        // ignore_unfixed and exceptions apply to UNKNOWN findings as to any other.
+        p.ignore_unfixed = true;
+        p.exceptions = vec![exception("CVE-5", Some("busybox"), "2099-01-01")];
+        let v = evaluate(&with_unknowns(), &p);
+        assert_eq!(v.unknown_blocking(), 0);
+        assert_eq!(v.excepted, 1);
+
+        let mut p = policy(Severity::Low, false, vec![]);
+        p.unknown = Some(UnknownSeverity::Allow);
+        let v = evaluate(&with_unknowns(), &p);
+        assert_eq!(v.unknown_blocking(), 0);
+        assert_eq!(v.allowed_by_severity.get("UNKNOWN"), Some(&2));
+        assert!(v.explain().contains("(unknown = \"allow\")"), "{}", v.explain());
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod gate;
 pub mod report;
+pub mod trivyignore;
 
 use std::path::Path;
 

@@ -1,6 +1,15 @@
 //! The only module that knows a terminal exists. Everything user-visible goes through `Ui`:
 //! stdout carries data (JSON, tables), stderr carries progress and messages.
 
+/// An `eprintln!` that never panics: once the terminal is gone (SIGHUP) writes fail with EIO, and a panic then
+/// would abort whatever change is in flight. (stdout is written with `write!` already.)
+macro_rules! eprintln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 mod progress;
 mod prompt;
 pub mod table;
@@ -128,6 +137,19 @@ impl Ui {
     pub fn stage(&self, name: &'static str) -> Stage {
         Stage::new(self.clone(), name)
     }
+}
+
+/// A command's JSON report with `ok` and, when the command failed (a gate said no), the same `error` object
+/// every failing command prints, next to the report's own fields.
+pub fn report_json<T: Serialize + ?Sized>(report: &T, err: Option<&CliError>) -> serde_json::Value {
+    let mut value = serde_json::to_value(report).expect("JSON output serializes");
+    if let serde_json::Value::Object(map) = &mut value {
+        map.insert("ok".into(), serde_json::Value::Bool(err.is_none()));
+        if let Some(e) = err {
+            map.insert("error".into(), error_json(e));
+        }
+    }
+    value
 }
 
 /// The `error` object of `--output json`: the same for every command, so a pipeline can read `.error.class`.

@@ -85,19 +85,28 @@ fn offending_lines(dir: &str, needles: &[&str]) -> Vec<String> {
     found
 }
 
-const UPPER_LAYERS: &[&str] =
-    &["crate::cli", "crate::commands", "crate::pipeline", "crate::settings", "crate::ui", "crate::Settings"];
+#[test]
+fn providers_do_not_reach_up() {
+    let found = offending_lines(
+        "src/providers",
+        &["crate::cli", "crate::commands", "crate::pipeline", "crate::settings", "crate::ui", "crate::deploy"],
+    );
+    assert!(
+        found.is_empty(),
+        "providers must not import cli/commands/pipeline/settings/ui/deploy; shared types go in src/rollout.rs \
+         (ARCHITECTURE.md, Layers):\n{}",
+        found.join("\n")
+    );
+}
 
 #[test]
-fn providers_and_deploy_do_not_reach_up() {
-    for dir in ["src/providers", "src/deploy"] {
-        let found = offending_lines(dir, UPPER_LAYERS);
-        assert!(
-            found.is_empty(),
-            "{dir} must not import cli/commands/pipeline/settings/ui (ARCHITECTURE.md, Layers):\n{}",
-            found.join("\n")
-        );
-    }
+fn the_engine_does_not_reach_into_commands() {
+    let found = offending_lines("src/deploy", &["crate::commands", "crate::settings"]);
+    assert!(
+        found.is_empty(),
+        "src/deploy must not import commands/settings (ARCHITECTURE.md, Layers):\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]

@@ -240,7 +240,8 @@ async fn rollback_picker_in_a_terminal() {
     assert_eq!(live["live"]["image"], images[0].as_str());
 }
 
-/// Ctrl-C in the middle of a rollout: exit 130 and a line saying what state the environment was left in.
+/// Ctrl-C while the first container settles: exit 130 and a line saying what state the environment is in (the
+/// container was started; only its health is unconfirmed), and it still runs.
 #[tokio::test]
 async fn interrupt_says_what_state_the_environment_is_in() {
     let env = crate::require_env!("docker", "registry_open", "busybox");
@@ -271,8 +272,11 @@ async fn interrupt_says_what_state_the_environment_is_in() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", describe(&out));
     let err = text(&out.stderr);
-    assert!(err.contains("error: interrupted"), "{err}");
-    assert!(err.contains("dev: deploy of sha256:") && err.contains("was started and had not finished"), "{err}");
+    assert!(err.contains("error: interrupted by SIGINT"), "{err}");
+    assert!(err.contains("runs revision 1, started but its health not yet confirmed"), "{err}");
+    let live = json(t.s.shipit().args(["status", "dev", "--output", "json"]).output().unwrap());
+    assert_eq!(live["live"]["running"], 1, "{live:#}");
+    assert_eq!(live["live"]["image"], a.as_str());
 }
 
 /// A new container that cannot even be created (an unknown network) must not leave the host empty: the old one

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use shipit::config::Environment;
-use shipit::deploy::{DeployMeta, DeployOptions, Outcome, Revision};
 use shipit::error::CliError;
 use shipit::providers::ecs::{EcsError, EcsTarget};
 use shipit::release::ImageRef;
 use shipit::report::Recorder;
+use shipit::rollout::{DeployMeta, DeployOptions, Outcome, Revision};
 
 use crate::support::env::unique_name;
 use crate::support::fake_ecs::{FakeEcs, Script};
@@ -701,4 +701,39 @@ async fn a_failed_rollback_reports_only_its_own_stopped_tasks() {
     let Outcome::Failed { reason, .. } = outcome else { panic!("expected Failed, got {outcome:?}") };
     assert!(reason.contains("3 tasks stopped: Essential container in task exited (api: exit code 137) ×3"), "{reason}");
     assert!(!reason.contains("Scaling activity"), "{reason}");
+}
+
+/// The tag lease against moto, an independent implementation of TagResource/ListTagsForResource on services: a
+/// second holder is refused, release removes only one's own lock, and every value survives the tag alphabet.
+#[tokio::test]
+async fn moto_service_tags_hold_the_deploy_lock() {
+    use shipit::rollout::{LockAttempt, LockRecord};
+    let url = crate::require_env!("moto").moto.clone();
+    let (cluster, _family, client) = moto_service(&url).await;
+    let ecs = target("staging", &cluster, "api", &url).await;
+    let rec = |nonce: &str| LockRecord {
+        holder: "ann".into(),
+        host: "ci-7".into(),
+        command: "shipit ship staging".into(),
+        what: "sha256:0123456789ab".into(),
+        since: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+        until: chrono::Utc::now() + chrono::Duration::minutes(2),
+        nonce: nonce.into(),
+    };
+    let mut ours = rec("one");
+    ours.until = chrono::DateTime::from_timestamp(ours.until.timestamp(), 0).unwrap();
+    assert_eq!(ecs.try_lock(&ours, None).await.unwrap(), LockAttempt::Acquired);
+    assert_eq!(ecs.read_lock().await.unwrap(), Some(ours.clone()), "read back from moto as written");
+    assert_eq!(ecs.try_lock(&rec("two"), None).await.unwrap(), LockAttempt::Held(ours.clone()));
+    ecs.unlock(&rec("two")).await.unwrap();
+    assert!(ecs.read_lock().await.unwrap().is_some(), "not two's to release");
+    ecs.unlock(&ours).await.unwrap();
+    assert_eq!(ecs.read_lock().await.unwrap(), None);
+    // Other tags on the service are left alone.
+    let arn = client.describe_services().cluster(&cluster).services("api").send().await.unwrap().services()[0]
+        .service_arn()
+        .unwrap()
+        .to_string();
+    let tags = client.list_tags_for_resource().resource_arn(&arn).send().await.unwrap();
+    assert!(tags.tags().iter().all(|t| !t.key().unwrap_or_default().starts_with("shipit:lock:")), "{tags:?}");
 }

@@ -50,8 +50,8 @@ timeout = "30s"
     }
 
     /// `shipit ARGS` with static AWS credentials and nothing from this machine's AWS setup.
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        let mut cmd = self.s.shipit();
+    fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = self.s.shipit_std();
         for (k, _) in std::env::vars() {
             if k.starts_with("AWS_") {
                 cmd.env_remove(k);
@@ -62,9 +62,16 @@ timeout = "30s"
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("AWS_CONFIG_FILE", self.s.path().join("no-aws-config"))
             .env("AWS_SHARED_CREDENTIALS_FILE", self.s.path().join("no-aws-credentials"))
-            .args(args)
-            .output()
-            .unwrap()
+            .args(args);
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.command(args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()
     }
 
     fn json(&self, args: &[&str]) -> Value {
@@ -132,7 +139,12 @@ fn deploy_status_history_and_rollback() {
     // --to a digest prefix, then a revision number.
     t.ok(&["rollback", "staging", "--to", &digest(2)[..16], "--yes"]);
     assert!(fake.service_task_definition("cli", "api").ends_with("api:3"));
-    t.ok(&["rollback", "staging", "--to", "1", "--yes"]);
+    // Revision 1 was registered by another tool with a tag, not a digest: refused without --force.
+    let out = t.run(&["rollback", "staging", "--to", "1", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("not pinned by digest"), "{}", text(&out.stderr));
+    assert!(fake.service_task_definition("cli", "api").ends_with("api:3"), "nothing changed");
+    t.ok(&["rollback", "staging", "--to", "1", "--yes", "--force"]);
     let live = t.json(&["status", "staging", "--output", "json"]);
     assert_eq!(live["live"]["revision"], "1");
     assert_eq!(fake.revisions("api"), 3, "rollbacks register nothing");
@@ -326,4 +338,136 @@ async fn status_and_history_against_moto() {
         history["revisions"].as_array().unwrap().iter().map(|r| r["revision"].as_str().unwrap()).collect();
     assert_eq!(revs, vec!["2", "1"]);
     assert_eq!(history["revisions"][1]["digest"], digest(1).as_str());
+}
+
+// ---------------------------------------------------------------- the rollout engine on ECS
+
+fn lock_tags(fake: &FakeEcs, cluster: &str) -> Vec<(String, String)> {
+    fake.service_tags(cluster, "api").into_iter().filter(|(k, _)| k.starts_with("shipit:lock:")).collect()
+}
+
+#[test]
+fn a_lock_in_the_service_tags_stops_a_second_deploy() {
+    let fake = fake_with("cli-lock", (true, false));
+    let t = Setup::new(&fake.url, "cli-lock", "approval = \"none\"");
+    t.ok(&["deploy", "staging", "--image", &image(1)]);
+    assert!(lock_tags(&fake, "cli-lock").is_empty(), "released after the deploy");
+
+    let until = (chrono::Utc::now() + chrono::Duration::minutes(10)).to_rfc3339();
+    fake.tag_service(
+        "cli-lock",
+        "api",
+        &[
+            ("shipit:lock:nonce", "other-run"),
+            ("shipit:lock:holder", "deploy-bot"),
+            ("shipit:lock:host", "runner-12"),
+            ("shipit:lock:command", "shipit ship staging"),
+            ("shipit:lock:what", "sha256:0123456789ab"),
+            ("shipit:lock:since", &chrono::Utc::now().to_rfc3339()),
+            ("shipit:lock:until", &until),
+        ],
+    );
+    let updates = fake.count("UpdateService");
+    let out = t.run(&["deploy", "staging", "--image", &image(2)]);
+    assert_eq!(out.status.code(), Some(6), "{}", describe(&out));
+    assert!(
+        text(&out.stderr).contains("staging is locked by another deploy: deploy-bot on runner-12"),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(fake.count("UpdateService"), updates, "nothing was changed");
+    let status = t.json(&["status", "staging", "--output", "json"]);
+    assert_eq!(status["lock"]["holder"], "deploy-bot");
+
+    t.ok(&["deploy", "staging", "--image", &image(2), "--force-unlock"]);
+    assert!(lock_tags(&fake, "cli-lock").is_empty());
+    assert_eq!(t.json(&["status", "staging", "--output", "json"])["live"]["revision"], "3");
+}
+
+#[test]
+fn two_deploys_at_once_never_interleave() {
+    let fake = fake_with("cli-race", (true, false));
+    fake.script("api", Script::Completes { step: Duration::from_millis(300) });
+    fake.script("api", Script::Completes { step: Duration::from_millis(300) });
+    let t = Setup::new(&fake.url, "cli-race", "approval = \"none\"");
+    let first = t.spawn(&["deploy", "staging", "--image", &image(1)]);
+    let second = t.spawn(&["deploy", "staging", "--image", &image(2)]);
+    let (first, second) = (first.wait_with_output().unwrap(), second.wait_with_output().unwrap());
+    let mut codes = [first.status.code(), second.status.code()];
+    codes.sort();
+    assert_eq!(codes, [Some(0), Some(6)], "{}\n{}", describe(&first), describe(&second));
+    assert_eq!(fake.count("UpdateService"), 1, "exactly one change reached the service");
+    assert!(lock_tags(&fake, "cli-race").is_empty());
+}
+
+/// The circuit breaker stops the new revision, and the automatic rollback fails as well: exit 1 (never 5), both
+/// causes, and what the service runs now.
+#[test]
+fn an_auto_rollback_that_fails_keeps_both_causes() {
+    let fake = fake_with("cli-rbfail", (true, false));
+    let failing = |reason: &str| Script::CircuitBreaker {
+        step: Duration::from_millis(100),
+        failures: 2,
+        reason: reason.into(),
+        exit_code: 3,
+        rollback: false,
+    };
+    fake.script("api", failing("the new release crashed"));
+    fake.script("api", failing("the old release crashed too"));
+    let t = Setup::new(&fake.url, "cli-rbfail", "approval = \"none\"\nauto_rollback = true");
+    let out = t.run(&["deploy", "staging", "--image", &image(1)]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains("the new release crashed"), "{err}");
+    assert!(err.contains("did not complete either") && err.contains("the old release crashed too"), "{err}");
+}
+
+/// A signal while ECS rolls out: shipit stops waiting, says the deployment goes on, and releases the lock.
+#[test]
+fn a_signal_during_the_wait_says_the_rollout_goes_on() {
+    let fake = fake_with("cli-sig", (true, false));
+    let t = Setup::new(&fake.url, "cli-sig", "approval = \"none\"");
+    for (n, sig) in [(1u8, "INT"), (2, "TERM"), (3, "HUP")] {
+        fake.script("api", Script::Completes { step: Duration::from_secs(5) });
+        let updates = fake.count("UpdateService");
+        let child = t.spawn(&["deploy", "staging", "--image", &image(n), "--force"]);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while fake.count("UpdateService") == updates {
+            assert!(std::time::Instant::now() < deadline, "never updated");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let ok = std::process::Command::new("kill").args([&format!("-{sig}"), &child.id().to_string()]).status();
+        assert!(ok.unwrap().success());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(130), "SIG{sig}: {}", describe(&out));
+        let err = text(&out.stderr);
+        assert!(err.contains(&format!("interrupted by SIG{sig}")) && err.contains("goes on without shipit"), "{err}");
+        assert!(lock_tags(&fake, "cli-sig").is_empty(), "SIG{sig}: the lock is released");
+    }
+}
+
+/// The change is applied, then ECS stops answering shipit: the error says the revision is live and rolling, and
+/// that no rollback was attempted (with auto_rollback on, nothing could be).
+#[test]
+fn an_api_error_after_the_change_says_the_change_is_live() {
+    let fake = fake_with("cli-after", (true, false));
+    fake.script("api", Script::Completes { step: Duration::from_secs(3) });
+    let t = Setup::new(&fake.url, "cli-after", "approval = \"none\"\nauto_rollback = true");
+    let child = t.spawn(&["deploy", "staging", "--image", &image(1)]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while fake.count("UpdateService") == 0 {
+        assert!(std::time::Instant::now() < deadline, "never updated");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    fake.deny("DescribeServices");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("api:2 was applied to `staging` and ECS is rolling it out, but watching the rollout failed"),
+        "{err}"
+    );
+    assert!(err.contains("AccessDeniedException") && err.contains("no rollback was attempted"), "{err}");
+    assert!(err.contains("shipit status staging"), "{err}");
 }

@@ -1,8 +1,8 @@
 //! `shipit check`, GitHub and SonarQube part: the real binary against wiremock with GitHub's payloads
-//! (check-runs over two pages, combined statuses, pulls for a commit, reviews) and SonarQube's quality gate.
+//! (check-runs over two pages, combined statuses, pulls for a commit, reviews). SonarQube: gates_sonar.rs.
 
 use serde_json::{Value, json};
-use wiremock::matchers::{basic_auth, bearer_token, method, path, query_param, query_param_is_missing};
+use wiremock::matchers::{bearer_token, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::cli::{describe, text};
@@ -470,77 +470,94 @@ async fn github_is_not_asked_about_an_unpushed_commit() {
     assert!(gh.server.received_requests().await.unwrap().is_empty());
 }
 
-const SONAR: &str = "[check.sonarqube]\nurl = \"SONAR_URL\"\nproject_key = \"acme_api\"\ntoken = \"squ_testtoken\"\n";
-
-async fn sonar_repo(server: &MockServer) -> Repo {
-    Repo::with_ship_toml(&format!("[app]\nname = \"api\"\n\n{}", SONAR.replace("SONAR_URL", &server.uri())))
-}
-
-async fn check_in(repo: &Repo) -> std::process::Output {
-    let mut cmd = repo.shipit();
-    cmd.arg("check");
-    tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
-}
-
+/// GitHub Actions on GitHub Enterprise Server sets GITHUB_API_URL and GITHUB_SERVER_URL; with no `api_url` in
+/// ship.toml the API is GITHUB_API_URL's and links point at GITHUB_SERVER_URL's pages.
 #[tokio::test(flavor = "multi_thread")]
-async fn sonarqube_failed_gate_lists_the_conditions() {
+async fn github_api_url_from_actions_is_used_when_api_url_is_not_set() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/qualitygates/project_status"))
-        .and(query_param("projectKey", "acme_api"))
-        .and(query_param("branch", "main"))
-        .and(basic_auth("squ_testtoken", ""))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "projectStatus": {
-                "status": "ERROR",
-                "conditions": [
-                    { "status": "ERROR", "metricKey": "new_coverage", "comparator": "LT", "periodIndex": 1,
-                      "errorThreshold": "80", "actualValue": "65.2" },
-                    { "status": "OK", "metricKey": "new_bugs", "comparator": "GT", "errorThreshold": "0", "actualValue": "0" },
-                    { "status": "ERROR", "metricKey": "new_duplicated_lines_density", "comparator": "GT",
-                      "errorThreshold": "3", "actualValue": "7.1" }
-                ],
-                "periods": [{ "index": 1, "mode": "previous_version", "date": "2026-04-01T00:00:00+0000" }],
-                "ignoredConditions": false
-            }
-        })))
-        .mount(&server)
-        .await;
-    let repo = sonar_repo(&server).await;
-    let out = check_in(&repo).await;
+    let repo = Repo::with_ship_toml(
+        "[app]\nname = \"api\"\n\n[check.github]\nrepository = \"acme/api\"\nrequire_approval = true\n",
+    );
+    let sha = repo.head();
+    let gh = Gh { server, repo, sha: sha.clone(), base: "/api/v3/repos/acme/api".into() };
+    gh.mount_runs(vec![run(1, "build", "completed", Some("failure"), &sha)], None).await;
+    gh.mount_statuses(vec![]).await;
+    gh.mount_pulls(vec![]).await;
+    let api = format!("{}/api/v3", gh.server.uri());
+    let check = |env: Vec<(&'static str, String)>| {
+        let mut cmd = gh.repo.shipit();
+        cmd.arg("check").env("GITHUB_TOKEN", TOKEN);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+    };
+    let out = check(vec![("GITHUB_API_URL", api.clone()), ("GITHUB_SERVER_URL", "https://ghe.acme.dev".into())])
+        .await
+        .unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
     let err = text(&out.stderr);
-    assert!(err.contains("SonarQube quality gate ERROR: 2 condition(s) failed"), "{err}");
-    assert!(err.contains("new_coverage is 65.2, must not be below 80"), "{err}");
-    assert!(err.contains("new_duplicated_lines_density is 7.1, must not be above 3"), "{err}");
-    assert!(!err.contains("new_bugs"), "{err}");
-    assert!(err.contains(&format!("{}/dashboard?id=acme_api", server.uri())), "{err}");
+    assert!(err.contains("1 of 1 GitHub check(s) failed"), "{err}");
+    assert!(
+        err.contains(&format!("https://ghe.acme.dev/acme/api/commit/{sha}/checks")),
+        "links use GITHUB_SERVER_URL: {err}"
+    );
+    assert!(err.contains("no pull request contains this commit"), "{err}");
+    assert!(err.contains("https://ghe.acme.dev/acme/api/compare/main?expand=1"), "{err}");
+    assert!(!gh.server.received_requests().await.unwrap().is_empty(), "the API at GITHUB_API_URL was asked");
+
+    // `api_url` in ship.toml wins over GITHUB_API_URL (here: an address nothing listens on).
+    gh.repo.set_ship_toml(&format!(
+        "[app]\nname = \"api\"\n\n[check.github]\nrepository = \"acme/api\"\napi_url = \"{api}\"\n"
+    ));
+    let sha2 = gh.repo.head();
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v3/repos/acme/api/commits/{sha2}/check-runs")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({ "total_count": 1, "check_runs": [run(2, "build", "completed", Some("success"), &sha2)] }),
+        ))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v3/repos/acme/api/commits/{sha2}/status")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "state": "success", "statuses": [], "sha": sha2, "total_count": 0 })),
+        )
+        .mount(&gh.server)
+        .await;
+    let out = check(vec![("GITHUB_API_URL", "http://127.0.0.1:9/api/v3".into())]).await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("GitHub checks 1/1 green"), "{}", describe(&out));
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn sonarqube_passing_gate_and_bad_token() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/qualitygates/project_status"))
-        .and(basic_auth("squ_testtoken", ""))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "projectStatus": { "status": "OK", "conditions": [], "ignoredConditions": false }
-        })))
-        .mount(&server)
-        .await;
-    let repo = sonar_repo(&server).await;
-    let out = check_in(&repo).await;
-    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    assert!(text(&out.stderr).contains("SonarQube quality gate passed"), "{}", describe(&out));
+async fn json_report_of_a_failed_check_carries_the_error_object() {
+    let gh = Gh::start("").await;
+    gh.mount_runs(vec![run(1, "build", "completed", Some("failure"), &gh.sha)], None).await;
+    gh.mount_statuses(vec![]).await;
+    let out = gh.check(&["--output", "json"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    let doc: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("one JSON document: {e}\n{}", describe(&out)));
+    assert_eq!(doc["ok"], false);
+    assert_eq!(doc["passed"], false);
+    assert_eq!(doc["commit"]["sha"], gh.sha);
+    assert_eq!(doc["error"]["class"], "gate");
+    assert_eq!(doc["error"]["exit_code"], 3);
+    assert_eq!(doc["error"]["message"], format!("commit {} is not ready to ship: github", &gh.sha[..12]));
+    assert!(doc["error"]["detail"].as_str().unwrap().contains("failed:  build (failure)"), "{doc}");
+    assert!(!doc["error"]["hints"].as_array().unwrap().is_empty());
+    assert_eq!(doc["items"].as_array().unwrap().iter().find(|i| i["name"] == "github").unwrap()["outcome"], "fail");
 
-    let server = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(401)).mount(&server).await;
-    let repo = sonar_repo(&server).await;
-    let out = check_in(&repo).await;
-    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    let err = text(&out.stderr);
-    assert!(err.contains("rejected the token (401)"), "{err}");
-    assert!(!err.contains("squ_testtoken"), "{err}");
+    // A passing check has `ok: true` and no error object.
+    let gh = Gh::start("").await;
+    gh.all_green().await;
+    let out = gh.check(&["--output", "json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["ok"], true);
+    assert!(doc.get("error").is_none(), "{doc}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -34,7 +34,7 @@ fn readme_counts() -> Vec<(String, [usize; 4])> {
 }
 
 fn policy(fail_on: Severity, ignore_unfixed: bool, exceptions: Vec<RegisteredException>) -> Policy {
-    Policy { fail_on, ignore_unfixed, exceptions, today: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap() }
+    Policy { fail_on, ignore_unfixed, unknown: None, exceptions, today: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap() }
 }
 
 fn exception(id: &str, package: Option<&str>, expires: &str) -> RegisteredException {
@@ -143,7 +143,7 @@ fn blocking_findings_are_tabled_and_the_report_is_saved() {
     let out = scan(&repo, &trivy.path, &[]);
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
     let err = text(&out.stderr);
-    assert!(err.contains("✘ scan     trivy: 1 CRITICAL, 0 HIGH (1 allowed)"), "{err}");
+    assert!(err.contains("✘ scan     trivy: 1 CRITICAL, 0 HIGH (1 LOW allowed)"), "{err}");
     assert!(
         err.contains(&format!("error: scan: 1 blocking finding(s) at or above HIGH in {REPOSITORY}:{sha}")),
         "{err}"
@@ -186,7 +186,7 @@ fn valid_exceptions_apply_and_expired_ones_are_reported() {
     let out = scan(&repo, &trivy.path, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let err = text(&out.stderr);
-    assert!(err.contains("✔ scan     trivy: 0 CRITICAL, 0 HIGH (1 allowed, 1 excepted)"), "{err}");
+    assert!(err.contains("✔ scan     trivy: 0 CRITICAL, 0 HIGH (1 LOW allowed, 1 excepted)"), "{err}");
     assert!(
         err.contains(
             "exception CVE-2019-18224 [libidn2-0] used for 1 finding(s) until 2099-12-31: not reachable: no IDN input"
@@ -258,6 +258,31 @@ fn json_output_is_the_verdict() {
     assert_eq!(blocking[0]["id"], "CVE-2019-14697");
     assert_eq!(blocking[0]["fixed"], "1.1.20-r5");
     assert_eq!(verdict["summary"]["blocking"], 6);
+    // The same error object as every other failing command, next to the report, in the one document.
+    assert_eq!(verdict["ok"], false);
+    assert_eq!(verdict["error"]["class"], "gate");
+    assert_eq!(verdict["error"]["exit_code"], 3);
+    assert!(
+        verdict["error"]["message"].as_str().unwrap().starts_with("scan: 6 blocking finding(s) at or above MEDIUM")
+    );
+    assert!(verdict["error"]["detail"].as_str().unwrap().contains("CVE-2019-14697"), "{verdict}");
+    assert!(
+        verdict["error"]["hints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h.as_str().unwrap().contains("[[scan.exceptions]]"))
+    );
+    assert_eq!(stdout.matches("\"SchemaVersion\"").count(), 0, "the verdict, not trivy's report");
+    assert!(serde_json::from_str::<Value>(&stdout).is_ok(), "exactly one JSON document: {stdout}");
+
+    let repo = Repo::with_ship_toml(&ship_toml("fail_on = \"critical\""));
+    let trivy = FakeTrivy::emitting(&fixture("alpine-distroless.json"));
+    let out = scan(&repo, &trivy.path, &["--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["ok"], true);
+    assert!(doc.get("error").is_none(), "{doc}");
 }
 
 #[test]
@@ -503,11 +528,19 @@ struct RealScan {
 
 impl RealScan {
     fn new(env: &crate::support::env::TestEnv, repository: &str, scan_toml: &str) -> RealScan {
+        RealScan::with_cache(env, repository, scan_toml, env.trivy_cache())
+    }
+
+    fn with_cache(
+        env: &crate::support::env::TestEnv,
+        repository: &str,
+        scan_toml: &str,
+        cache: tempfile::TempDir,
+    ) -> RealScan {
         let toml = format!(
             "[app]\nname = \"api\"\n\n[registries.local]\ntype = \"oci\"\nrepository = \"{repository}\"\ninsecure = true\n\n[scan]\n{scan_toml}\n"
         );
         let repo = Repo::with_ship_toml(&toml);
-        let cache = env.trivy_cache();
         RealScan { repo, cache, trivy: env.trivy().to_path_buf() }
     }
 
@@ -568,7 +601,7 @@ async fn real_trivy_vulnerable_image_against_the_fixture_db() {
     let out = scan_async(&rs, &[]).await;
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
     let err = text(&out.stderr);
-    assert!(err.contains("trivy: 1 CRITICAL, 0 HIGH (1 allowed)"), "{err}");
+    assert!(err.contains("trivy: 1 CRITICAL, 0 HIGH (1 LOW allowed)"), "{err}");
     assert!(err.contains("CVE-2019-18224  libidn2-0  2.0.5-1 → 2.0.5-1+deb10u1  CRITICAL"), "{err}");
     let saved = read_json(&releases(&rs.repo).join(format!("{sha}.scan.json")));
     assert_eq!(saved["SchemaVersion"], 2);
@@ -581,7 +614,7 @@ async fn real_trivy_vulnerable_image_against_the_fixture_db() {
     tag_head(&docker, &base, &repository, &sha).await;
     let out = scan_async(&rs, &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    assert!(text(&out.stderr).contains("trivy: 0 CRITICAL (1 allowed, 1 excepted)"), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("trivy: 0 CRITICAL (1 LOW allowed, 1 excepted)"), "{}", describe(&out));
 
     // At fail_on = low the unfixed bash LOW blocks, unless ignore_unfixed.
     let low = with_exception.replace("fail_on = \"critical\"", "fail_on = \"low\"");
@@ -644,4 +677,178 @@ async fn real_trivy_clean_image_passes_and_a_baked_in_aws_key_fails() {
     let out = rs.scan(&[&leaked]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     drop(images);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Findings without a severity rating, and .trivyignore / trivy.yaml, which must not bypass the register.
+
+/// tests/fixtures/trivy-db-unknown: the fixture DB plus three Alpine advisories without details (UNKNOWN).
+fn unknown_fixture() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/trivy-db-unknown")
+}
+
+/// A fresh trivy cache holding a writable copy of that DB.
+fn unknown_db_cache() -> tempfile::TempDir {
+    let cache = tempfile::tempdir().unwrap();
+    let db = cache.path().join("db");
+    std::fs::create_dir_all(&db).unwrap();
+    for name in ["trivy.db", "metadata.json"] {
+        std::fs::copy(unknown_fixture().join("db").join(name), db.join(name)).unwrap();
+        let mut perm = std::fs::metadata(db.join(name)).unwrap().permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perm.set_readonly(false);
+        std::fs::set_permissions(db.join(name), perm).unwrap();
+    }
+    cache
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn real_trivy_unknown_findings_under_both_settings() {
+    let env = crate::require_env!("docker", "trivy");
+    let docker = env.docker().await;
+    let repository = format!("127.0.0.1:5000/{}", crate::support::env::unique_name("gates-unknown"));
+    let rs = RealScan::with_cache(env, &repository, "fail_on = \"high\"", unknown_db_cache());
+    let mut images = Images { socket: env.docker_socket().to_string(), tags: vec![] };
+    let base = format!("{repository}:base");
+    build(&docker, &base, "FROM scratch\nCOPY rootfs/ /\n", &[], Some(&unknown_fixture().join("image"))).await;
+    images.tags.push(base.clone());
+    let retag = |rs: &RealScan, images: &mut Images| {
+        let sha = rs.repo.head();
+        images.tags.push(format!("{repository}:{sha}"));
+        sha
+    };
+
+    // Default at fail_on = high: UNKNOWN is rated like LOW, so allowed, but counted and named.
+    let sha = retag(&rs, &mut images);
+    tag_head(&docker, &base, &repository, &sha).await;
+    let out = scan_async(&rs, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains("✔ scan     trivy: 0 CRITICAL, 0 HIGH (3 UNKNOWN allowed)"), "{err}");
+    assert!(
+        err.contains("3 UNKNOWN finding(s) allowed — no severity rating (unknown not set: rated like LOW, which fail_on = \"high\" allows): CVE-2018-20679 (busybox), CVE-2019-5747 (busybox), CVE-2019-12900 (libbz2)"),
+        "{err}"
+    );
+    let summary = read_json(&releases(&rs.repo).join(format!("{sha}.scan-summary.json")));
+    assert_eq!(summary["counts"]["UNKNOWN"], 3);
+    assert_eq!(summary["allowed"], 3);
+
+    // unknown = "block": they block, in the table, with a hint that says why.
+    rs.set_scan(&repository, "fail_on = \"high\"\nunknown = \"block\"");
+    let sha = retag(&rs, &mut images);
+    tag_head(&docker, &base, &repository, &sha).await;
+    let out = scan_async(&rs, &["--output", "json"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains("✘ scan     trivy: 0 CRITICAL, 0 HIGH, 3 UNKNOWN"), "{err}");
+    assert!(err.contains("error: scan: 3 blocking finding(s) at or above HIGH or UNKNOWN in"), "{err}");
+    assert!(err.contains("CVE-2019-12900  libbz2   1.0.6-r6 → 1.0.6-r7"), "{err}");
+    assert!(err.contains("UNKNOWN"), "{err}");
+    assert!(
+        err.contains("hint: 3 blocking finding(s) have no severity rating (UNKNOWN; unknown = \"block\")"),
+        "{err}"
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["verdict"]["unknown"], "block");
+    assert_eq!(doc["verdict"]["blocking"][0]["severity"], "unknown");
+    assert_eq!(doc["error"]["class"], "gate");
+
+    // The default at fail_on = low blocks them too (rated like LOW); unknown = "allow" lets them through.
+    rs.set_scan(&repository, "fail_on = \"low\"");
+    let sha = retag(&rs, &mut images);
+    tag_head(&docker, &base, &repository, &sha).await;
+    let out = scan_async(&rs, &[]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("trivy: 0 CRITICAL, 0 HIGH, 0 MEDIUM, 0 LOW, 3 UNKNOWN"), "{}", describe(&out));
+    rs.set_scan(&repository, "fail_on = \"low\"\nunknown = \"allow\"");
+    let sha = retag(&rs, &mut images);
+    tag_head(&docker, &base, &repository, &sha).await;
+    let out = scan_async(&rs, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("(3 UNKNOWN allowed)"), "{}", describe(&out));
+    drop(images);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn real_trivy_a_trivyignore_or_trivy_yaml_does_not_unblock_a_finding() {
+    let env = crate::require_env!("docker", "trivy", "trivy_db");
+    let docker = env.docker().await;
+    let repository = format!("127.0.0.1:5000/{}", crate::support::env::unique_name("gates-ignore"));
+    let rs = RealScan::new(env, &repository, "fail_on = \"low\"");
+    // Committed, as a team would: the tree stays clean and HEAD's image is tagged below.
+    rs.repo.write(".trivyignore", "# accepted long ago, nobody remembers why\nCVE-2019-18224\n");
+    rs.repo.write("trivy.yaml", "vulnerability:\n  ignore-unfixed: true\n");
+    rs.repo.git(&["add", "-A"]);
+    rs.repo.git(&["commit", "-q", "-m", "trivy files"]);
+    let sha = rs.repo.head();
+    let image = format!("{repository}:{sha}");
+    let images = Images { socket: env.docker_socket().to_string(), tags: vec![image.clone()] };
+    build(&docker, &image, "FROM scratch\nCOPY rootfs/ /\n", &[], Some(&env.trivy_test_image_dir())).await;
+
+    let mut cmd = rs.repo.shipit();
+    cmd.arg("scan")
+        .env("SHIPIT_TRIVY", &rs.trivy)
+        .env("TRIVY_CACHE_DIR", rs.cache.path())
+        .env("SHIPIT_TRIVY_OFFLINE", "1")
+        // The same bypass through the environment.
+        .env("TRIVY_IGNORE_UNFIXED", "true")
+        .env("TRIVY_IGNOREFILE", rs.repo.work().join(".trivyignore"));
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains("trivy: 1 CRITICAL, 0 HIGH, 0 MEDIUM, 1 LOW"), "both findings still block: {err}");
+    assert!(err.contains("CVE-2019-18224  libidn2-0"), "{err}");
+    assert!(
+        err.contains("CVE-2019-18276  bash"),
+        "ignore-unfixed from trivy.yaml / TRIVY_IGNORE_UNFIXED did not apply: {err}"
+    );
+    assert!(err.contains(".trivyignore (1 entry) is not used: shipit's exception register"), "{err}");
+    assert!(err.contains("not passing TRIVY_IGNORE_UNFIXED to trivy"), "{err}");
+    assert!(err.contains("hint: CVE-2019-18224 is listed in"), "{err}");
+    assert!(err.contains("`shipit scan --convert-trivyignore`"), "{err}");
+    drop(images);
+}
+
+#[test]
+fn convert_trivyignore_prints_exceptions_that_need_a_reason() {
+    let repo = Repo::with_ship_toml(&ship_toml("fail_on = \"high\""));
+    let trivy = FakeTrivy::emitting(&fixture("debian-buster.json"));
+    let out = repo.shipit().args(["scan", "--convert-trivyignore"]).env("SHIPIT_TRIVY", &trivy.path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("no .trivyignore in"), "{}", describe(&out));
+
+    repo.write(
+        ".trivyignore",
+        "# libidn2 is only reached through curl's IDN support (SEC-231)\nCVE-2019-18224 exp:2099-01-31\nCVE-2019-18276\n",
+    );
+    let out = repo.shipit().args(["scan", "--convert-trivyignore"]).env("SHIPIT_TRIVY", &trivy.path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(!trivy.was_run(), "converting does not scan");
+    let toml_text = text(&out.stdout);
+    assert!(toml_text.contains("[[scan.exceptions]]\nid = \"CVE-2019-18224\"\nreason = \"libidn2 is only reached through curl's IDN support (SEC-231)\"\nexpires = 2099-01-31\n"), "{toml_text}");
+    assert!(toml_text.contains("id = \"CVE-2019-18276\"\nreason = \"\"  # write why"), "{toml_text}");
+    assert!(text(&out.stderr).contains("2 entries as [[scan.exceptions]]: add them to"), "{}", describe(&out));
+
+    // Appended as printed, ship.toml is refused until every reason is written; then the register applies.
+    let base = ship_toml("fail_on = \"high\"");
+    repo.set_ship_toml(&format!("{base}\n{toml_text}"));
+    let out = scan(&repo, &trivy.path, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("needs a non-empty `id` and `reason`"), "{}", describe(&out));
+    repo.set_ship_toml(&format!("{base}\n{}", toml_text.replace("reason = \"\"", "reason = \"bash is never run\"")));
+    let out = scan(&repo, &trivy.path, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains("exception CVE-2019-18224 used for 1 finding(s) until 2099-01-31"), "{err}");
+    assert!(err.contains(".trivyignore (2 entries) is not used"), "the file is still named until it is deleted: {err}");
+    let args = trivy.args().join(" ");
+    assert!(args.contains("--ignorefile /") && args.contains("--config /"), "{args}");
+    assert!(!args.contains(&repo.work().display().to_string()), "trivy never reads the project's files: {args}");
+
+    // With scan.exceptions_file, the entries are printed for that file's [[exceptions]].
+    repo.set_ship_toml(&ship_toml("exceptions_file = \"security/exceptions.toml\""));
+    let out = repo.shipit().args(["scan", "--convert-trivyignore"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(text(&out.stdout).contains("[[exceptions]]\nid = \"CVE-2019-18224\""), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("add them to security/exceptions.toml"), "{}", describe(&out));
 }

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use shipit::config::Environment;
-use shipit::deploy::{DeployMeta, DeployOptions, Outcome};
 use shipit::providers::kube::{KubeError, KubeTarget};
 use shipit::release::ImageRef;
 use shipit::report::Recorder;
+use shipit::rollout::{DeployMeta, DeployOptions, Outcome};
 
 use crate::support::cli::{Scratch, describe, text};
 use crate::support::fake_kube::{Behaviour, FakeKube, Kind, REVISION};
@@ -711,4 +711,176 @@ fn rollback_picker_in_tmux() {
     assert_eq!(app.cluster.image_of("api"), pinned('a'));
     let dep = app.cluster.fake.deployment(NS, "api");
     assert_eq!(dep["metadata"]["annotations"]["shipit.dev/deployer"], "picker");
+}
+
+// ---------------------------------------------------------------- the rollout engine on Kubernetes
+
+impl App {
+    fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.scratch
+            .shipit_std()
+            .env("KUBECONFIG", self.cluster.kubeconfig())
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    fn lease(&self) -> Option<Value> {
+        self.cluster.fake.lease(NS, "shipit-lock-api")
+    }
+
+    fn patches(&self) -> usize {
+        self.cluster
+            .fake
+            .requests()
+            .iter()
+            .filter(|r| r.method == "PATCH" && r.path.ends_with("/deployments/api"))
+            .count()
+    }
+}
+
+/// A Lease as another machine's shipit run holds it.
+fn planted_lease(holder: &str, until: chrono::DateTime<chrono::Utc>) -> Value {
+    let record = json!({
+        "holder": holder, "host": "runner-3", "command": "shipit ship prod", "what": "sha256:0123456789ab",
+        "since": (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339(), "until": until.to_rfc3339(),
+        "nonce": "planted",
+    });
+    json!({
+        "metadata": {"name": "shipit-lock-api", "annotations": {"shipit.dev/lock": record.to_string()}},
+        "spec": {"holderIdentity": format!("{holder}@runner-3"), "leaseDurationSeconds": 120},
+    })
+}
+
+#[test]
+fn binary_deploys_under_a_lease_and_a_held_one_stops_the_next() {
+    let app = App::new(false);
+    app.deploy('b');
+    assert!(app.lease().is_none(), "the Lease is deleted after the deploy");
+    let creates =
+        app.cluster.fake.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/leases")).count();
+    assert_eq!(creates, 1, "one Lease per deploy");
+
+    app.cluster.fake.put_lease(NS, planted_lease("bea", chrono::Utc::now() + chrono::Duration::minutes(10)));
+    let patches = app.patches();
+    let out = app.shipit(&["deploy", "prod", "--image", &pinned('c')]);
+    assert_eq!(out.status.code(), Some(6), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("prod is locked by another deploy: bea on runner-3"), "{}", describe(&out));
+    assert_eq!(app.patches(), patches, "nothing was patched");
+    let status = json_of(&app.shipit(&["status", "prod", "--output", "json"]));
+    assert_eq!(status["lock"]["holder"], "bea");
+
+    let out = app.shipit(&["deploy", "prod", "--image", &pinned('c'), "--force-unlock"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("breaking the deploy lock of prod, held by bea"), "{}", describe(&out));
+    assert_eq!(app.cluster.image_of("api"), pinned('c'));
+    assert!(app.lease().is_none());
+}
+
+#[test]
+fn binary_two_deploys_at_once_never_interleave() {
+    let app = App::new(false);
+    app.cluster.fake.script(&"b".repeat(64), Behaviour::Succeed { step: Duration::from_millis(400) });
+    app.cluster.fake.script(&"c".repeat(64), Behaviour::Succeed { step: Duration::from_millis(400) });
+    let first = app.spawn(&["deploy", "prod", "--image", &pinned('b')]);
+    let second = app.spawn(&["deploy", "prod", "--image", &pinned('c')]);
+    let (first, second) = (first.wait_with_output().unwrap(), second.wait_with_output().unwrap());
+    let mut codes = [first.status.code(), second.status.code()];
+    codes.sort();
+    assert_eq!(codes, [Some(0), Some(6)], "{}\n{}", describe(&first), describe(&second));
+    assert_eq!(app.patches(), 1, "exactly one change reached the Deployment");
+    let won = if first.status.success() { 'b' } else { 'c' };
+    assert_eq!(app.cluster.image_of("api"), pinned(won));
+    assert!(app.lease().is_none());
+}
+
+/// The hint after a fail-fast failure says `shipit rollback prod`; that command must then work, although the
+/// failed rollout is still "in progress" for the controller.
+#[test]
+fn binary_rollback_right_after_a_fail_fast_failure() {
+    let app = App::new(false);
+    app.cluster.fake.script(&"c".repeat(64), Behaviour::waiting("ImagePullBackOff", "Back-off pulling image", 0));
+    let out = app.shipit(&["deploy", "prod", "--image", &pinned('c')]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("shipit rollback prod"), "{}", describe(&out));
+    let out = app.shipit(&["rollback", "prod", "--previous", "--yes"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(app.cluster.image_of("api"), pinned('a'));
+}
+
+/// The automatic rollback fails too: exit 1 (never 5), both causes, and no claim that nothing changed.
+#[test]
+fn binary_auto_rollback_that_fails_keeps_both_causes() {
+    let app = App::new(true);
+    app.deploy('b');
+    let cfg = text(&std::fs::read(app.scratch.path().join("ship.toml")).unwrap());
+    app.scratch.write("ship.toml", cfg.replace("timeout = \"30s\"", "timeout = \"4s\""));
+    app.cluster.fake.script(&"c".repeat(64), Behaviour::waiting("ImagePullBackOff", "Back-off pulling image \"c\"", 0));
+    // The restored template's rollout never finishes either.
+    app.cluster.fake.script(&"b".repeat(64), Behaviour::ProgressDeadline { after: Duration::from_millis(500) });
+    let out = app.shipit(&["deploy", "prod", "--image", &pinned('c')]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains("ImagePullBackOff"), "the first cause: {err}");
+    assert!(err.contains("the automatic rollback to revision 2 failed too"), "the second cause: {err}");
+    assert!(!err.contains("nothing was changed") && !err.contains("rolled back: revision"), "{err}");
+}
+
+/// A signal while Kubernetes rolls out: shipit stops waiting, says the rollout goes on, releases the Lease.
+#[test]
+fn binary_a_signal_during_the_watch_says_the_rollout_goes_on() {
+    let app = App::new(false);
+    app.cluster.fake.script(&"c".repeat(64), Behaviour::Succeed { step: Duration::from_secs(5) });
+    for sig in ["INT", "TERM", "HUP"] {
+        let before = app.patches();
+        let child = app.spawn(&["deploy", "prod", "--image", &pinned('c'), "--force"]);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while app.patches() == before {
+            assert!(std::time::Instant::now() < deadline, "never patched");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        let ok = std::process::Command::new("kill").args([&format!("-{sig}"), &child.id().to_string()]).status();
+        assert!(ok.unwrap().success());
+        let started = std::time::Instant::now();
+        let out = child.wait_with_output().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(5), "stops promptly");
+        assert_eq!(out.status.code(), Some(130), "SIG{sig}: {}", describe(&out));
+        let err = text(&out.stderr);
+        assert!(err.contains(&format!("interrupted by SIG{sig}")), "{err}");
+        assert!(err.contains("goes on without shipit") && err.contains("rollout"), "{err}");
+        assert!(app.lease().is_none(), "SIG{sig}: the Lease is released");
+        assert_eq!(app.cluster.image_of("api"), pinned('c'));
+    }
+}
+
+/// The Lease protocol itself, against the fake's optimistic concurrency: create is exclusive, a stale lock can
+/// be taken over by exactly one of two runs, release only removes one's own.
+#[tokio::test]
+async fn lease_locks_are_exclusive_and_take_over_is_a_compare_and_swap() {
+    let c = Cluster::new();
+    let target = c.target("").await;
+    let rec = |nonce: &str, until_min: i64| shipit::rollout::LockRecord {
+        holder: "t".into(),
+        host: "h".into(),
+        command: "shipit deploy prod".into(),
+        what: "x".into(),
+        since: chrono::Utc::now(),
+        until: chrono::Utc::now() + chrono::Duration::minutes(until_min),
+        nonce: nonce.into(),
+    };
+    use shipit::rollout::LockAttempt;
+    let stale = rec("stale", -1);
+    assert_eq!(target.try_lock(&stale, None).await.unwrap(), LockAttempt::Acquired);
+    let (one, two) = (rec("one", 2), rec("two", 2));
+    assert_eq!(target.try_lock(&one, None).await.unwrap(), LockAttempt::Held(stale.clone()));
+    // Both saw the stale lock; only the first replace wins, the second gets the winner back.
+    assert_eq!(target.try_lock(&one, Some(&stale)).await.unwrap(), LockAttempt::Acquired);
+    assert_eq!(target.try_lock(&two, Some(&stale)).await.unwrap(), LockAttempt::Held(one.clone()));
+    target.unlock(&two).await.unwrap();
+    assert_eq!(target.read_lock().await.unwrap(), Some(one.clone()), "not two's to release");
+    target.unlock(&one).await.unwrap();
+    assert_eq!(target.read_lock().await.unwrap(), None);
 }

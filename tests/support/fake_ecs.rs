@@ -60,6 +60,8 @@ struct Svc {
     /// Newest first, as ECS lists them.
     events: Vec<Value>,
     circuit_breaker: (bool, bool),
+    /// ListTagsForResource / TagResource / UntagResource on the service ARN.
+    tags: Vec<Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -198,11 +200,32 @@ impl FakeEcs {
             }],
             events: Vec::new(),
             circuit_breaker,
+            tags: Vec::new(),
         });
         for _ in 0..desired {
             start_task(&mut st, (cluster, service), &td_arn, &id, "RUNNING", now);
         }
         td_arn
+    }
+
+    /// The service's tags as ListTagsForResource gives them: (key, value).
+    pub fn service_tags(&self, cluster: &str, service: &str) -> Vec<(String, String)> {
+        let st = self.state.lock().unwrap();
+        let svc = st.services.iter().find(|s| s.cluster == cluster && s.name == service).expect("service exists");
+        svc.tags
+            .iter()
+            .map(|t| {
+                (t["key"].as_str().unwrap_or_default().to_string(), t["value"].as_str().unwrap_or_default().to_string())
+            })
+            .collect()
+    }
+
+    /// Tag the service as another client would.
+    pub fn tag_service(&self, cluster: &str, service: &str, tags: &[(&str, &str)]) {
+        let mut st = self.state.lock().unwrap();
+        let svc = st.services.iter_mut().find(|s| s.cluster == cluster && s.name == service).expect("service exists");
+        let req = json!({ "tags": tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>() });
+        edit_tags(&mut svc.tags, "TagResource", &req);
     }
 
     /// Register another revision directly (as another tool would). Returns its ARN.
@@ -352,17 +375,24 @@ fn handle(state: &Mutex<State>, headers: &HeaderMap, body: &[u8]) -> Response {
         "DescribeTasks" => Ok(describe_tasks(&st, &req)),
         "ListTagsForResource" => {
             let arn = req["resourceArn"].as_str().unwrap_or_default();
-            match find_td(&st, arn) {
-                Some((_, tags)) => Ok(json!({ "tags": tags })),
-                None => Err(client_error("ClientException", "The specified resource could not be found.")),
+            if let Some(svc) = find_service_by_arn(&mut st, arn) {
+                Ok(json!({ "tags": svc.tags }))
+            } else {
+                match find_td(&st, arn) {
+                    Some((_, tags)) => Ok(json!({ "tags": tags })),
+                    None => Err(client_error("ClientException", "The specified resource could not be found.")),
+                }
             }
         }
-        // Tags of a task-definition revision (the only resource kind the fake tags). ECS adds or overwrites by
-        // key, removes by key, answers `{}`.
+        // Tags of a service or a task-definition revision. ECS adds or overwrites by key, removes by key,
+        // answers `{}`.
         "TagResource" | "UntagResource" => {
             let arn = req["resourceArn"].as_str().unwrap_or_default().to_string();
             if !arn.starts_with("arn:aws:ecs:") {
                 Err(client_error("InvalidParameterException", "Invalid resource ARN."))
+            } else if let Some(svc) = find_service_by_arn(&mut st, &arn) {
+                edit_tags(&mut svc.tags, op, &req);
+                Ok(json!({}))
             } else {
                 match find_td_mut(&mut st, &arn) {
                     Some((_, tags)) if op == "TagResource" => {
@@ -436,6 +466,26 @@ fn register(st: &mut State, mut body: Value) -> (Value, Vec<Value>) {
     obj.insert("registeredBy".into(), json!(format!("arn:aws:iam::{ACCOUNT}:user/deployer")));
     revisions.push((body.clone(), tags.clone()));
     (body, tags)
+}
+
+/// A service by its ARN (`arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME`, the format that can carry tags).
+fn find_service_by_arn<'a>(st: &'a mut State, arn: &str) -> Option<&'a mut Svc> {
+    let rest = arn.split_once(":service/")?.1;
+    let (cluster, name) = rest.split_once('/')?;
+    st.services.iter_mut().find(|s| s.cluster == cluster && s.name == name)
+}
+
+/// TagResource adds or overwrites by key; UntagResource removes by key.
+fn edit_tags(tags: &mut Vec<Value>, op: &str, req: &Value) {
+    if op == "TagResource" {
+        for new in req["tags"].as_array().into_iter().flatten() {
+            tags.retain(|t| t["key"] != new["key"]);
+            tags.push(new.clone());
+        }
+    } else {
+        let keys = req["tagKeys"].as_array().cloned().unwrap_or_default();
+        tags.retain(|t| !keys.contains(&t["key"]));
+    }
 }
 
 fn find_td<'a>(st: &'a State, name: &str) -> Option<&'a (Value, Vec<Value>)> {

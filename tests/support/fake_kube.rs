@@ -11,6 +11,10 @@
 //!   pods step by step until complete, or leave pods failing with a chosen reason, or exceed the progress
 //!   deadline. Behaviours are scripted per image (a substring of the new template's images).
 //!
+//! - coordination.k8s.io/v1 Leases, the platform's lock: create (409 `AlreadyExists` when the name is taken),
+//!   GET, PUT (409 `Conflict` when `metadata.resourceVersion` is not the stored one; the apiserver's optimistic
+//!   concurrency), DELETE (with `preconditions.resourceVersion` / `uid` honoured the same way).
+//!
 //! The server runs on its own thread and runtime so blocking tests (assert_cmd) and async tests can both use it.
 #![allow(dead_code)]
 
@@ -147,6 +151,8 @@ struct Store {
     rs_patches: Vec<PatchRecord>,
     requests: Vec<Request>,
     completions: Vec<Completion>,
+    /// Leases by (namespace, name); kept apart from the watched kinds (nothing here watches them).
+    leases: BTreeMap<(String, String), Value>,
     tick: tokio::sync::watch::Sender<u64>,
 }
 
@@ -201,6 +207,7 @@ impl FakeKube {
                             rs_patches: Vec::new(),
                             requests: Vec::new(),
                             completions: Vec::new(),
+                            leases: BTreeMap::new(),
                             tick: tick_tx,
                         }),
                         tick: tick_rx,
@@ -998,6 +1005,11 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/apis/apps/v1/namespaces/{ns}/deployments/{name}", get(item(Kind::Deployment)).patch(patch_deployment))
         .route("/apis/apps/v1/namespaces/{ns}/replicasets", get(collection(Kind::ReplicaSet)))
         .route("/apis/apps/v1/namespaces/{ns}/replicasets/{name}", get(item(Kind::ReplicaSet)).patch(patch_replicaset))
+        .route("/apis/coordination.k8s.io/v1/namespaces/{ns}/leases", axum::routing::post(create_lease))
+        .route(
+            "/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/{name}",
+            get(get_lease).put(replace_lease).delete(delete_lease),
+        )
         .route("/api/v1/namespaces/{ns}/pods", get(collection(Kind::Pod)))
         .route("/api/v1/namespaces/{ns}/pods/{name}", get(item(Kind::Pod)))
         .fallback(|uri: axum::http::Uri| async move {
@@ -1376,4 +1388,153 @@ fn omit_empty_maps(obj: &mut Value) {
             m.retain(|k, v| !((k == "annotations" || k == "labels") && v.as_object().is_some_and(Map::is_empty)));
         }
     }
+}
+
+// --- Leases -----------------------------------------------------------------------------------------------------
+
+const LEASES: &str = "leases.coordination.k8s.io";
+
+impl FakeKube {
+    /// The Lease `name` in `ns`, as stored.
+    pub fn lease(&self, ns: &str, name: &str) -> Option<Value> {
+        self.store().leases.get(&(ns.to_string(), name.to_string())).cloned()
+    }
+
+    /// Store a Lease as if another client had created it (a holder on another machine).
+    pub fn put_lease(&self, ns: &str, lease: Value) -> Value {
+        let mut store = self.store();
+        store_lease(&mut store, ns, lease)
+    }
+}
+
+fn store_lease(store: &mut Store, ns: &str, mut lease: Value) -> Value {
+    store.rv += 1;
+    store.uid += 1;
+    let name = str_at(&lease, "/metadata/name");
+    lease["apiVersion"] = json!("coordination.k8s.io/v1");
+    lease["kind"] = json!("Lease");
+    lease["metadata"]["namespace"] = json!(ns);
+    lease["metadata"]["resourceVersion"] = json!(store.rv.to_string());
+    if lease["metadata"]["uid"].is_null() {
+        lease["metadata"]["uid"] = json!(format!("lease-uid-{}", store.uid));
+    }
+    if lease["metadata"]["creationTimestamp"].is_null() {
+        lease["metadata"]["creationTimestamp"] = json!(chrono_now());
+    }
+    store.leases.insert((ns.to_string(), name), lease.clone());
+    lease
+}
+
+fn chrono_now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn body_json(body: &Bytes) -> Result<Value, Box<Response>> {
+    serde_json::from_slice(body)
+        .map_err(|e| Box::new(status_response(400, "BadRequest", &format!("invalid JSON body: {e}"))))
+}
+
+async fn create_lease(State(shared): State<Arc<Shared>>, UrlPath(ns): UrlPath<String>, body: Bytes) -> Response {
+    let q = BTreeMap::new();
+    record(&shared, "POST", format!("/apis/coordination.k8s.io/v1/namespaces/{ns}/leases"), &q);
+    let lease = match body_json(&body) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let name = str_at(&lease, "/metadata/name");
+    if name.is_empty() {
+        return status_response(
+            422,
+            "Invalid",
+            "Lease.coordination.k8s.io \"\" is invalid: metadata.name: Required value",
+        );
+    }
+    let mut store = shared.store.lock().unwrap();
+    if store.leases.contains_key(&(ns.clone(), name.clone())) {
+        return status_response(409, "AlreadyExists", &format!("{LEASES} \"{name}\" already exists"));
+    }
+    // The apiserver ignores a client's resourceVersion and uid on create.
+    let mut lease = lease;
+    lease["metadata"]["resourceVersion"] = Value::Null;
+    lease["metadata"]["uid"] = Value::Null;
+    let stored = store_lease(&mut store, &ns, lease);
+    json_response(201, &stored)
+}
+
+async fn get_lease(State(shared): State<Arc<Shared>>, UrlPath((ns, name)): UrlPath<(String, String)>) -> Response {
+    let q = BTreeMap::new();
+    record(&shared, "GET", format!("/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/{name}"), &q);
+    let store = shared.store.lock().unwrap();
+    match store.leases.get(&(ns, name.clone())) {
+        Some(l) => json_response(200, l),
+        None => status_response(404, "NotFound", &format!("{LEASES} \"{name}\" not found")),
+    }
+}
+
+async fn replace_lease(
+    State(shared): State<Arc<Shared>>,
+    UrlPath((ns, name)): UrlPath<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let q = BTreeMap::new();
+    record(&shared, "PUT", format!("/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/{name}"), &q);
+    let lease = match body_json(&body) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let mut store = shared.store.lock().unwrap();
+    let Some(current) = store.leases.get(&(ns.clone(), name.clone())).cloned() else {
+        return status_response(404, "NotFound", &format!("{LEASES} \"{name}\" not found"));
+    };
+    let sent = str_at(&lease, "/metadata/resourceVersion");
+    // An update without a resourceVersion is unconditional in the real API; with one, it must match.
+    if !sent.is_empty() && sent != str_at(&current, "/metadata/resourceVersion") {
+        return status_response(
+            409,
+            "Conflict",
+            &format!(
+                "Operation cannot be fulfilled on {LEASES} \"{name}\": the object has been modified; please apply your changes to the latest version and try again"
+            ),
+        );
+    }
+    let mut lease = lease;
+    lease["metadata"]["uid"] = current["metadata"]["uid"].clone();
+    lease["metadata"]["creationTimestamp"] = current["metadata"]["creationTimestamp"].clone();
+    let stored = store_lease(&mut store, &ns, lease);
+    json_response(200, &stored)
+}
+
+async fn delete_lease(
+    State(shared): State<Arc<Shared>>,
+    UrlPath((ns, name)): UrlPath<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let q = BTreeMap::new();
+    record(&shared, "DELETE", format!("/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/{name}"), &q);
+    let options = if body.is_empty() { json!({}) } else { body_json(&body).unwrap_or_else(|_| json!({})) };
+    let mut store = shared.store.lock().unwrap();
+    let key = (ns, name.clone());
+    let Some(current) = store.leases.get(&key).cloned() else {
+        return status_response(404, "NotFound", &format!("{LEASES} \"{name}\" not found"));
+    };
+    let pre_rv = str_at(&options, "/preconditions/resourceVersion");
+    let pre_uid = str_at(&options, "/preconditions/uid");
+    if (!pre_rv.is_empty() && pre_rv != str_at(&current, "/metadata/resourceVersion"))
+        || (!pre_uid.is_empty() && pre_uid != str_at(&current, "/metadata/uid"))
+    {
+        return status_response(
+            409,
+            "Conflict",
+            &format!(
+                "Operation cannot be fulfilled on {LEASES} \"{name}\": Precondition failed: UID in precondition: {pre_uid}, UID in object meta: {}",
+                str_at(&current, "/metadata/uid")
+            ),
+        );
+    }
+    store.leases.remove(&key);
+    json_response(
+        200,
+        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": {"name": name, "group": "coordination.k8s.io", "kind": "leases", "uid": current["metadata"]["uid"]}}),
+    )
 }

@@ -65,8 +65,8 @@ pub async fn push(docker: &Docker, repository: &str, tag: &str) -> String {
         .unwrap_or_else(|| panic!("no repo digest for {repository}:{tag} after push"))
 }
 
-/// Removes every container shipit made for `container_name` (they carry the label `dev.shipit.container`), even
-/// when a test fails halfway.
+/// Removes every container shipit made for `container_name` (they carry the label `dev.shipit.container`) and its
+/// deploy-lock volume, even when a test fails halfway.
 pub struct RemoveContainers(pub String);
 
 impl Drop for RemoveContainers {
@@ -80,5 +80,7 @@ impl Drop for RemoveContainers {
         if !ids.is_empty() {
             let _ = std::process::Command::new("docker").arg("rm").arg("-f").args(ids).output();
         }
+        let lock = format!("{}--shipit-lock", self.0);
+        let _ = std::process::Command::new("docker").args(["volume", "rm", "-f", &lock]).output();
     }
 }

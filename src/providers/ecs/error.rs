@@ -35,6 +35,14 @@ pub enum EcsError {
     #[error("another deployment of {target} is still in progress: {deployment}")]
     InProgress { env: String, target: String, deployment: String },
 
+    #[error(
+        "{task_definition} was applied to `{env}` and ECS is rolling it out, but {doing} failed: {source}; {rollback}"
+    )]
+    AfterApply { env: String, task_definition: String, doing: String, rollback: String, source: Box<EcsError> },
+
+    #[error("the deploy lock on service {service} is no longer ours{}", now.as_ref().map(|n| format!(": held by {n}")).unwrap_or_default())]
+    LockLost { service: String, now: Option<String> },
+
     #[error("the rollout of {task_definition} to {target} did not finish within {}", humantime::format_duration(*waited))]
     TimedOut { env: String, target: String, task_definition: String, waited: Duration, last_seen: String },
 }
@@ -107,6 +115,10 @@ impl From<EcsError> for CliError {
             EcsError::NotPinned { .. } => CliError::usage(message).hint("push the image first: `shipit push`"),
             EcsError::InProgress { env, .. } => CliError::failure(message)
                 .hint(format!("wait for it (`shipit status {env}` shows its progress), or pass --force to replace it")),
+            EcsError::AfterApply { env, .. } => CliError::failure(message)
+                .hint(format!("`shipit status {env}` shows how the rollout goes; `shipit rollback {env}` puts the previous revision back")),
+            EcsError::LockLost { .. } => CliError::locked(message)
+                .hint("someone broke the lock with --force-unlock; `shipit status <env>` shows what runs now"),
             EcsError::TimedOut { env, last_seen, .. } => CliError::failure(message)
                 .detail(format!("last seen: {last_seen}\nECS keeps working on this deployment; it may still complete."))
                 .hint(format!("watch it with `shipit status {env}`"))

@@ -7,8 +7,8 @@ use futures_util::{StreamExt, TryStreamExt};
 
 use super::taskdef::{TAG_COMMIT, TAG_DEPLOYER, container_image, family_revision, marked_failed, same_revision, tag};
 use super::{EcsError, to_chrono};
-use crate::deploy::Revision;
 use crate::release::ImageRef;
+use crate::rollout::Revision;
 
 /// The newest `limit` ACTIVE revisions of `family`, newest first, ARNs only.
 pub(crate) async fn revision_arns(client: &Client, family: &str, limit: usize) -> Result<Vec<String>, EcsError> {

@@ -4,6 +4,7 @@
 
 pub mod error;
 mod history;
+mod lock;
 mod service;
 pub mod taskdef;
 pub mod tasks;
@@ -26,9 +27,10 @@ use self::taskdef::{
 };
 use self::wait::{Rollout, Watch, stopped_summary};
 use crate::config::Environment;
-use crate::deploy::{DeployMeta, DeployOptions, LiveState, Outcome, Revision};
+use crate::interrupt;
 use crate::release::ImageRef;
 use crate::report::Reporter;
+use crate::rollout::{DeployMeta, DeployOptions, LiveState, Outcome, Revision};
 
 pub struct EcsTarget {
     client: Client,
@@ -205,7 +207,11 @@ impl EcsTarget {
             containers,
             deploy_tags(&tags, meta, &image.digest),
         );
-        let registered = request.send().await.map_err(|e| EcsError::api("RegisterTaskDefinition", e))?;
+        let registered = {
+            // Registering is harmless on its own, but a revision registered and never used confuses `history`.
+            let _c = interrupt::critical();
+            request.send().await.map_err(|e| EcsError::api("RegisterTaskDefinition", e))?
+        };
         let new_arn = registered
             .task_definition()
             .and_then(|t| t.task_definition_arn())
@@ -262,7 +268,10 @@ impl EcsTarget {
     ) -> Result<Outcome, EcsError> {
         let revision = revision_number(target);
         let deployment_id = self.update_service(target, fresh, reporter).await?;
-        let rollout = self.watch(before, target, deployment_id, opts.timeout, reporter).await?;
+        let rollout = self
+            .watch(before, target, deployment_id, opts.timeout, reporter)
+            .await
+            .map_err(|e| self.after_apply(target, "watching the rollout", None, e))?;
         match &rollout {
             Rollout::Completed if marks.target => self.record_outcome(target, false, reporter).await,
             Rollout::Completed => {}
@@ -307,7 +316,21 @@ impl EcsTarget {
             };
             return Ok(Outcome::Failed { revision, reason });
         }
-        let outcome = self.restore(previous, ecs_restoring.map(|(id, _)| id), revision, reason, opts, reporter).await?;
+        let ecs_id = ecs_restoring.map(|(id, _)| id);
+        let outcome = match self.restore(previous, ecs_id, revision.clone(), reason.clone(), opts, reporter).await {
+            Ok(o) => o,
+            // The rollback itself failed: keep both causes, and say what the service points at now.
+            Err(e) => Outcome::Failed {
+                revision,
+                reason: format!(
+                    "{reason}
+the automatic rollback to {} failed: {e}
+{}",
+                    short_name(previous),
+                    self.now_live().await
+                ),
+            },
+        };
         if marks.previous && matches!(outcome, Outcome::RolledBack { .. }) {
             self.record_outcome(previous, false, reporter).await;
         }
@@ -318,6 +341,7 @@ impl EcsTarget {
     /// skips it), or untag one whose rollout has now completed. Best effort: the rollout's result stands, and a
     /// refusal (an IAM policy without ecs:TagResource / ecs:UntagResource) is a warning.
     async fn record_outcome(&self, task_definition: &str, failed: bool, reporter: &dyn Reporter) {
+        let _c = interrupt::critical();
         let result = if failed {
             let mark = Tag::builder().key(TAG_OUTCOME).value(OUTCOME_FAILED).build();
             let sent = self.client.tag_resource().resource_arn(task_definition).tags(mark).send().await;
@@ -403,6 +427,7 @@ impl EcsTarget {
         fresh: bool,
         reporter: &dyn Reporter,
     ) -> Result<Option<String>, EcsError> {
+        let _c = interrupt::critical();
         let out = self
             .client
             .update_service()
@@ -426,6 +451,43 @@ impl EcsTarget {
             id.as_deref().map(|id| format!(" (deployment {id})")).unwrap_or_default()
         ));
         Ok(id)
+    }
+
+    /// Mark revision `revision` of the service's family failed (a post-deploy verification failed).
+    pub async fn mark_failed(&self, revision: &Revision, reporter: &dyn Reporter) -> Result<(), EcsError> {
+        let service = self.active_service().await?;
+        let current = live_task_definition(&service)
+            .ok_or_else(|| EcsError::NoTaskDefinition { service: self.service.clone() })?;
+        let family = family_revision(current).map(|(f, _)| f.to_string()).unwrap_or_default();
+        let (td, _) = self.task_definition(&format!("{family}:{}", revision.revision)).await?;
+        let arn = td.task_definition_arn().map(str::to_string).unwrap_or_default();
+        self.record_outcome(&arn, true, reporter).await;
+        Ok(())
+    }
+
+    /// What the service points at now, for a message written after something went wrong.
+    async fn now_live(&self) -> String {
+        match describe_service(&self.client, &self.cluster, &self.service).await {
+            Ok(s) => match (live_task_definition(&s), primary(&s).and_then(|d| d.rollout_state())) {
+                (Some(td), Some(state)) => {
+                    format!("the service now runs {} (rollout {})", short_name(td), state.as_str())
+                }
+                (Some(td), None) => format!("the service now runs {}", short_name(td)),
+                (None, _) => "the service has no task definition".into(),
+            },
+            Err(e) => format!("what the service runs now could not be read: {e}"),
+        }
+    }
+
+    /// An error after UpdateService: the change is live and ECS is rolling it out whatever happens to us.
+    fn after_apply(&self, target: &str, doing: &str, rollback: Option<&str>, e: EcsError) -> EcsError {
+        EcsError::AfterApply {
+            env: self.env_name.clone(),
+            task_definition: short_name(target),
+            doing: doing.to_string(),
+            rollback: rollback.map_or_else(|| "no rollback was attempted".to_string(), str::to_string),
+            source: Box::new(e),
+        }
     }
 
     fn refuse_if_busy(&self, service: &Service, opts: &DeployOptions) -> Result<(), EcsError> {

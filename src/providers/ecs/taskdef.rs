@@ -6,7 +6,7 @@
 use aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder;
 use aws_sdk_ecs::types::{ContainerDefinition, Tag, TaskDefinition};
 
-use crate::deploy::DeployMeta;
+use crate::rollout::DeployMeta;
 
 /// Fields of a described `TaskDefinition` that `RegisterTaskDefinition` accepts, all copied by
 /// `register_request` (a test holds both lists against the SDK's types).

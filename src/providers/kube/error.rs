@@ -41,6 +41,14 @@ pub enum KubeError {
     #[error("revision {revision} of Deployment {deployment} no longer exists (its ReplicaSet is gone)")]
     RevisionNotFound { deployment: String, revision: String },
 
+    #[error(
+        "the change to Deployment {deployment} was applied and Kubernetes is rolling it out, but {doing} failed: {detail}; {rollback}"
+    )]
+    AfterApply { deployment: String, env: String, doing: String, rollback: String, detail: String },
+
+    #[error("the deploy lock (Lease {lease}) is no longer ours{}", now.as_ref().map(|n| format!(": held by {n}")).unwrap_or_default())]
+    LockLost { lease: String, now: Option<String> },
+
     #[error("Kubernetes API error while trying to {action}: {message}")]
     Api { action: String, code: u16, message: String },
 }
@@ -152,6 +160,11 @@ impl From<KubeError> for CliError {
                 .hint("something else (an operator, HPA or another deploy) keeps updating it; run the command again"),
             KubeError::RevisionNotFound { .. } => CliError::usage(message)
                 .hint("pick one that `shipit history <env>` lists; old ReplicaSets are pruned by the Deployment's revisionHistoryLimit"),
+            KubeError::AfterApply { env, deployment, .. } => CliError::failure(message)
+                .hint(format!("`shipit status {env}` (or `kubectl rollout status deployment/{deployment}`) shows how it goes"))
+                .hint(format!("`shipit rollback {env}` puts the previous revision back")),
+            KubeError::LockLost { .. } => CliError::locked(message)
+                .hint("someone broke the lock with --force-unlock; `shipit status <env>` shows what runs now"),
             KubeError::Api { .. } => CliError::failure(message).hint("run again with -v to see the API calls"),
         }
     }

@@ -9,8 +9,8 @@ use k8s_openapi::api::core::v1::PodTemplateSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::{ANN_COMMIT, ANN_DEPLOYER, ANN_DIGEST, ANN_OUTCOME, ANN_REVISION, OUTCOME_FAILED};
-use crate::deploy::{LiveState, Revision};
 use crate::release::ImageRef;
+use crate::rollout::{LiveState, Revision};
 
 /// The Deployment's current revision (set by the deployment controller).
 pub fn revision_of(dep: &Deployment) -> Option<String> {

@@ -7,6 +7,7 @@
 
 mod error;
 mod history;
+mod lease;
 mod patch;
 mod watch;
 
@@ -18,9 +19,9 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client};
 
 use crate::config::Environment;
-use crate::deploy::{DeployMeta, DeployOptions, LiveState, Outcome, Revision};
 use crate::release::ImageRef;
 use crate::report::Reporter;
+use crate::rollout::{DeployMeta, DeployOptions, LiveState, Outcome, Revision};
 
 use error::Action;
 pub use error::KubeError;
@@ -116,9 +117,10 @@ impl KubeTarget {
             });
         }
         let options = KubeConfigOptions { context: Some(context.clone()), ..Default::default() };
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
             .map_err(|e| KubeError::Kubeconfig { source_desc: source_desc.clone(), detail: crate::error::chain(&e) })?;
+        bound_reads(&mut config);
         let namespace =
             env.namespace.as_deref().map(str::to_string).unwrap_or_else(|| config.default_namespace.clone());
         let server = config.cluster_url.to_string();
@@ -216,6 +218,12 @@ impl KubeTarget {
             });
         };
         let change = DeployPatch::restore(&current, &self.deployment, rs, meta)?;
+        // The rollout in progress is one shipit saw fail (its ReplicaSet carries the mark): replacing it is
+        // what a rollback is for. Any other rollout in progress is someone's deploy, and stays guarded.
+        let live_revision = revision_of(&current);
+        let live_failed = sets
+            .iter()
+            .any(|rs| history::rs_revision(rs) == live_revision.as_deref() && history::marked_failed(&rs.metadata));
         if change.is_noop(&current) && in_progress(&current).is_none() {
             reporter.line(&format!("{} already runs revision {}; nothing to do", self.deployment, to.revision));
             return Ok(Outcome::Completed { revision: revision_of(&current).unwrap_or_default() });
@@ -223,7 +231,7 @@ impl KubeTarget {
         let mut opts = opts.clone();
         // Rolling back onto a failed deploy is the normal case; the guard is for concurrent deploys.
         opts.auto_rollback = false;
-        self.apply_and_watch(change, meta, &opts, !opts.force, reporter).await
+        self.apply_and_watch(change, meta, &opts, !opts.force && !live_failed, reporter).await
     }
 
     async fn apply_and_watch(
@@ -234,10 +242,21 @@ impl KubeTarget {
         guard: bool,
         reporter: &dyn Reporter,
     ) -> Result<Outcome, KubeError> {
-        let (before, after) = self.apply(&change, guard, reporter).await?;
+        let (before, after) = {
+            let _c = crate::interrupt::critical();
+            self.apply(&change, guard, reporter).await?
+        };
         let generation = after.metadata.generation.unwrap_or(0);
         reporter.line(&format!("patched deployment/{}: {}", self.deployment, change.summary()));
-        let result = watch::watch_rollout(self, &after, generation, opts.timeout, reporter).await?;
+        let result = watch::watch_rollout(self, &after, generation, opts.timeout, reporter).await.map_err(|e| {
+            KubeError::AfterApply {
+                deployment: self.deployment.clone(),
+                env: self.env_name.clone(),
+                doing: "watching the rollout".into(),
+                rollback: "no rollback was attempted".into(),
+                detail: e.to_string(),
+            }
+        })?;
         let (revision, reason) = match result {
             watch::Finished::Complete { revision, replicaset } => {
                 self.record_outcome(replicaset, false, reporter).await;
@@ -256,9 +275,41 @@ impl KubeTarget {
         reporter.line(&format!("rollout of revision {revision} failed: {}", reason.lines().next().unwrap_or_default()));
         reporter.line(&format!("auto-rollback: restoring revision {previous}"));
         let undo = DeployPatch::undo(&before, &after, meta);
-        let (_, restored) = self.apply(&undo, false, reporter).await?;
+        let undone = {
+            let _c = crate::interrupt::critical();
+            self.apply(&undo, false, reporter).await
+        };
+        let restored = match undone {
+            Ok((_, restored)) => restored,
+            // The new revision stays applied: say so, with both causes, never "nothing was changed".
+            Err(e) => {
+                return Ok(Outcome::Failed {
+                    revision: revision.clone(),
+                    reason: format!(
+                        "{reason}
+the automatic rollback to revision {previous} could not be applied: {e}
+revision {revision} is still the Deployment's template"
+                    ),
+                });
+            }
+        };
         let generation = restored.metadata.generation.unwrap_or(0);
-        match watch::watch_rollout(self, &restored, generation, opts.timeout, reporter).await? {
+        let watched = watch::watch_rollout(self, &restored, generation, opts.timeout, reporter).await;
+        let watched = match watched {
+            Ok(w) => w,
+            Err(e) => {
+                return Ok(Outcome::Failed {
+                    revision: revision.clone(),
+                    reason: format!(
+                        "{reason}
+the automatic rollback to revision {previous} was applied, but watching it failed: {e}
+`kubectl rollout status deployment/{}` shows how it goes",
+                        self.deployment
+                    ),
+                });
+            }
+        };
+        match watched {
             // `restored` names the revision as the user knew it before the deploy; the controller renumbers
             // the reused ReplicaSet (3 becomes 5), which `history` then shows.
             watch::Finished::Complete { replicaset, .. } => {
@@ -272,11 +323,26 @@ impl KubeTarget {
         }
     }
 
+    /// Mark revision `revision`'s ReplicaSet failed (a post-deploy verification failed).
+    pub async fn mark_failed(&self, revision: &Revision, reporter: &dyn Reporter) -> Result<(), KubeError> {
+        let dep = self.get_deployment().await?;
+        let sets = self.owned_replicasets(&dep).await?;
+        if let Some(rs) = sets.iter().find(|rs| history::rs_revision(rs) == Some(revision.revision.as_str())) {
+            let rs = watch::RolloutReplicaSet {
+                name: rs.metadata.name.clone().unwrap_or_default(),
+                marked_failed: history::marked_failed(&rs.metadata),
+            };
+            self.record_outcome(Some(rs), true, reporter).await;
+        }
+        Ok(())
+    }
+
     /// Mark the ReplicaSet of a failed rollout (so `history` on any machine shows it and `rollback --previous`
     /// skips it), or take the mark off one whose rollout has now completed. Best effort: the rollout's own
     /// result stands whatever happens here, and a refusal (RBAC without `patch` on replicasets) is a warning.
     async fn record_outcome(&self, rs: Option<watch::RolloutReplicaSet>, failed: bool, reporter: &dyn Reporter) {
         let Some(rs) = rs else { return };
+        let _c = crate::interrupt::critical();
         if rs.marked_failed == failed {
             return;
         }
@@ -375,10 +441,11 @@ fn connect_in_cluster(
     deployment: String,
     containers: Vec<String>,
 ) -> Result<KubeTarget, KubeError> {
-    let config = kube::Config::incluster().map_err(|e| KubeError::Kubeconfig {
+    let mut config = kube::Config::incluster().map_err(|e| KubeError::Kubeconfig {
         source_desc: "KUBECONFIG, ~/.kube/config or in-cluster service account".into(),
         detail: format!("no kubeconfig found and not running in a cluster ({})", crate::error::chain(&e)),
     })?;
+    bound_reads(&mut config);
     let namespace = env.namespace.as_deref().map(str::to_string).unwrap_or_else(|| config.default_namespace.clone());
     let server = config.cluster_url.to_string();
     let client = Client::try_from(config).map_err(|e| KubeError::Kubeconfig {
@@ -394,6 +461,16 @@ fn connect_in_cluster(
         containers,
         server,
     })
+}
+
+/// An API server that accepts the connection and then says nothing must not hang a deploy. Watches ask the
+/// server to end each long poll well within this (see `watch::WATCH_SECONDS`), so only silence trips it.
+pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn bound_reads(config: &mut kube::Config) {
+    config.read_timeout = Some(READ_TIMEOUT);
+    // Count from each request, not from when a pooled connection went idle.
+    config.reset_reader_on_write = true;
 }
 
 fn home_dir() -> Option<PathBuf> {

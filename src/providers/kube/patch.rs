@@ -13,9 +13,9 @@ use serde_json::{Map, Value, json};
 
 use super::error::{Action, KubeError};
 use super::{ANN_CHANGE_CAUSE, ANN_COMMIT, ANN_DEPLOYER, ANN_DIGEST, FIELD_MANAGER, KubeTarget};
-use crate::deploy::DeployMeta;
 use crate::release::{ImageRef, short_digest};
 use crate::report::Reporter;
+use crate::rollout::DeployMeta;
 
 const SHIPIT_KEYS: [&str; 4] = [ANN_CHANGE_CAUSE, ANN_COMMIT, ANN_DIGEST, ANN_DEPLOYER];
 const CONFLICT_ATTEMPTS: u32 = 5;

@@ -259,6 +259,10 @@ where
         .boxed()
 }
 
+/// How long the server may hold one watch request open (`timeoutSeconds`): below the client's read timeout, so a
+/// quiet watch is ended by the server and resumed, never cut by the client.
+pub(super) const WATCH_SECONDS: u32 = 45;
+
 /// Watch until the rollout of `generation` completes, fails, or `timeout` passes.
 pub(super) async fn watch_rollout(
     target: &KubeTarget,
@@ -267,10 +271,11 @@ pub(super) async fn watch_rollout(
     timeout: Duration,
     reporter: &dyn Reporter,
 ) -> Result<Finished, KubeError> {
-    let by_name = watcher::Config::default().fields(&format!("metadata.name={}", target.deployment));
+    let base = watcher::Config::default().timeout(WATCH_SECONDS);
+    let by_name = base.clone().fields(&format!("metadata.name={}", target.deployment));
     let by_labels = match selector_string(patched) {
-        Some(s) => watcher::Config::default().labels(&s),
-        None => watcher::Config::default(),
+        Some(s) => base.labels(&s),
+        None => base,
     };
     let mut stream = futures_util::stream::select_all([
         events(target.deployments(), by_name, "deployments", Update::Deployment),

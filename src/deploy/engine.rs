@@ -1,0 +1,298 @@
+//! The rollout engine: every deploy and rollback, on every target, goes through [`run`]:
+//!
+//! lock → read live state → decide (nothing to do? approval) → confirm the lock → apply + watch (the target)
+//! → verify → restore on a failed verification → mark the outcome → record → unlock
+//!
+//! and its result becomes what the user sees and the exit code a pipeline branches on (0 completed, 1 failed,
+//! 5 failed and rolled back, 6 locked, 130 interrupted).
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::lock::{self, Policy};
+use super::target::Target;
+use super::verify;
+use crate::config::Environment;
+use crate::error::CliError;
+use crate::pipeline::journal;
+use crate::release::ImageRef;
+use crate::report::Reporter;
+use crate::rollout::{DeployMeta, DeployOptions, LiveState, LockRecord, Outcome, Revision};
+use crate::ui::Ui;
+
+pub enum Change<'a> {
+    Deploy(&'a ImageRef),
+    Rollback(&'a Revision),
+}
+
+impl Change<'_> {
+    fn stage(&self) -> &'static str {
+        match self {
+            Change::Deploy(_) => "deploy",
+            Change::Rollback(_) => "rollback",
+        }
+    }
+
+    /// `sha256:9b1e…` or `revision 7`
+    fn what(&self) -> String {
+        match self {
+            Change::Deploy(img) => img.short_digest(),
+            Change::Rollback(rev) => format!("revision {}", rev.revision),
+        }
+    }
+
+    fn image(&self) -> String {
+        match self {
+            Change::Deploy(img) => img.pinned(),
+            Change::Rollback(rev) => rev.image.clone(),
+        }
+    }
+}
+
+/// What the caller decides once it has seen what runs now (under the lock).
+pub enum Decision {
+    Proceed,
+    /// Nothing to do; the message says why (the environment already runs this digest).
+    Skip(String),
+}
+
+pub struct Request<'a> {
+    pub env_name: &'a str,
+    pub env: &'a Environment,
+    pub target: &'a Target,
+    pub change: Change<'a>,
+    pub meta: DeployMeta,
+    pub opts: DeployOptions,
+    pub lock: Policy,
+    /// The command line in words, for the lock record: `shipit ship production`.
+    pub command: String,
+    /// ship.toml's directory (verification commands run there).
+    pub root: &'a Path,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeployReport {
+    pub environment: String,
+    pub target: String,
+    pub image: String,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// Run one change on one environment. `decide` sees the live state read under the lock and may refuse (an
+/// approval declined), skip, or let it proceed. `Ok(None)`: skipped.
+pub async fn run(
+    ui: &Ui,
+    req: Request<'_>,
+    decide: impl FnOnce(Option<&LiveState>) -> Result<Decision, CliError>,
+) -> Result<Option<DeployReport>, CliError> {
+    let target = req.target;
+    let bound = locked_bound(&req);
+    let ours = lock::record(&req.command, &req.change.what(), bound, target.can_renew_lock());
+    lock::acquire(ui, req.env_name, target, &ours, &req.lock).await?;
+    // From here this function answers signals itself: it must release the lock on the way out.
+    let hold = crate::interrupt::hold();
+    let result = tokio::select! {
+        r = locked(ui, &req, &ours, decide) => r,
+        _ = lock::heartbeat(ui, req.env_name, target, &ours) => unreachable!("the heartbeat never ends"),
+        _ = crate::interrupt::outside_critical() => Err(interrupted(req.env_name, target).await),
+    };
+    lock::release(ui, req.env_name, target, &ours).await;
+    drop(hold);
+    result
+}
+
+/// How long the locked section can take at most: rollout, an automatic rollback's rollout, verification.
+fn locked_bound(req: &Request<'_>) -> Duration {
+    let verify = req.env.verify.as_ref().map_or(Duration::ZERO, |v| v.for_.get() + v.timeout.get());
+    req.opts.timeout * 2 + verify + Duration::from_secs(5 * 60)
+}
+
+async fn locked(
+    ui: &Ui,
+    req: &Request<'_>,
+    ours: &LockRecord,
+    decide: impl FnOnce(Option<&LiveState>) -> Result<Decision, CliError>,
+) -> Result<Option<DeployReport>, CliError> {
+    let (env_name, target) = (req.env_name, req.target);
+    let live = target.live().await?;
+    if let Decision::Skip(why) = decide(live.as_ref())? {
+        ui.stage(req.change.stage()).skipped(why);
+        return Ok(None);
+    }
+    lock::confirm(env_name, target, ours).await?;
+
+    let name = req.change.stage();
+    let stage = ui.stage(name);
+    let what = req.change.what();
+    journal::set(env_name, format!("{name} of {what} to {} was started and had not finished", target.describe()));
+    let result = match &req.change {
+        Change::Deploy(img) => target.deploy(img, &req.meta, &req.opts, &stage).await,
+        Change::Rollback(rev) => target.rollback(rev, &req.meta, &req.opts, &stage).await,
+    };
+    let result = match result {
+        Ok(Outcome::Completed { revision }) => verify_and_keep(req, live.as_ref(), revision, &stage).await,
+        other => other,
+    };
+    journal::set(
+        env_name,
+        match &result {
+            Ok(Outcome::Completed { revision }) => format!("revision {revision} ({what}) is live"),
+            Ok(Outcome::Failed { revision, .. }) => format!("revision {revision} ({what}) failed; not rolled back"),
+            Ok(Outcome::RolledBack { restored, .. }) => format!("rolled back to revision {restored}"),
+            Ok(Outcome::Interrupted { state, .. }) => state.clone(),
+            Err(e) => format!("{name} of {what} failed: {}", e.message),
+        },
+    );
+    let outcome = match result {
+        Ok(o) => o,
+        Err(e) => {
+            stage.fail(format!("{}: {}", target.describe(), e.message));
+            return Err(e);
+        }
+    };
+    report(env_name, target, req.change.image(), outcome, stage).map(Some)
+}
+
+/// The platform says the rollout is done; ask the service. A failed verification is a failed deploy: the
+/// revision is marked failed and, with `auto_rollback`, the release that ran before is put back.
+async fn verify_and_keep(
+    req: &Request<'_>,
+    before: Option<&LiveState>,
+    revision: String,
+    stage: &crate::ui::Stage,
+) -> Result<Outcome, CliError> {
+    let Some(v) = &req.env.verify else { return Ok(Outcome::Completed { revision }) };
+    let image = req.change.image();
+    let digest = ImageRef::parse_pinned(&image).map(|r| r.digest);
+    let release =
+        verify::Release { environment: req.env_name, image: &image, digest: digest.as_deref(), revision: &revision };
+    let failure = match verify::run(v, req.root, &release, stage).await {
+        Ok(()) => return Ok(Outcome::Completed { revision }),
+        Err(f) => f,
+    };
+    let target = req.target;
+    let history = target.history(50).await?;
+    if let Some(failed) = history.iter().find(|r| r.revision == revision) {
+        target.mark_failed(failed, stage).await?;
+    }
+    let previous = before.and_then(|l| l.revision.as_deref()).filter(|p| *p != revision);
+    let restore_to = previous.and_then(|p| history.iter().find(|r| r.revision == p));
+    let Some(restore_to) = restore_to.filter(|_| req.opts.auto_rollback) else {
+        let reason = if req.opts.auto_rollback {
+            format!("{failure}\nnothing to roll back to: no earlier revision is known")
+        } else {
+            failure
+        };
+        return Ok(Outcome::Failed { revision, reason });
+    };
+    stage.line(&failure);
+    stage.line(&format!("auto-rollback: restoring revision {}", restore_to.revision));
+    let meta = DeployMeta {
+        commit: restore_to.commit.clone().unwrap_or_else(|| "unknown".into()),
+        deployer: req.meta.deployer.clone(),
+        cause: format!("shipit auto-rollback of {} after a failed verification", req.env_name),
+    };
+    // The restore is what keeps the environment whole: it runs to its end even if a signal arrives.
+    let restored = {
+        let _c = crate::interrupt::critical();
+        let opts = DeployOptions { force: true, auto_rollback: false, ..req.opts.clone() };
+        target.rollback(restore_to, &meta, &opts, stage).await
+    };
+    match restored {
+        Ok(Outcome::Completed { revision: back }) => Ok(Outcome::RolledBack {
+            revision,
+            restored: restore_to.revision.clone(),
+            reason: format!("{failure}\n(restored as revision {back})"),
+        }),
+        Ok(other) => Ok(Outcome::Failed {
+            revision,
+            reason: format!(
+                "{failure}\nthe automatic rollback to revision {} did not complete either: {}",
+                restore_to.revision,
+                outcome_reason(&other)
+            ),
+        }),
+        Err(e) => Ok(Outcome::Failed {
+            revision,
+            reason: format!(
+                "{failure}\nthe automatic rollback to revision {} failed: {}",
+                restore_to.revision, e.message
+            ),
+        }),
+    }
+}
+
+fn outcome_reason(o: &Outcome) -> String {
+    match o {
+        Outcome::Completed { revision } => format!("revision {revision} completed"),
+        Outcome::Failed { reason, .. } | Outcome::RolledBack { reason, .. } => reason.clone(),
+        Outcome::Interrupted { state, .. } => state.clone(),
+    }
+}
+
+/// A signal arrived while the change was being watched: say what the environment runs now (asked again, with
+/// a short bound) and what to do next. The target's own rollout goes on without shipit.
+async fn interrupted(env_name: &str, target: &Target) -> CliError {
+    let now = match tokio::time::timeout(Duration::from_secs(5), target.live()).await {
+        Ok(Ok(Some(l))) => format!(
+            "{env_name}: runs {}{} (rollout {}); {} goes on without shipit",
+            crate::pipeline::approve::describe_live(Some(&l)),
+            l.revision.as_deref().map(|r| format!(", revision {r}")).unwrap_or_default(),
+            l.rollout,
+            target.describe()
+        ),
+        Ok(Ok(None)) => format!("{env_name}: nothing runs on {}", target.describe()),
+        Ok(Err(e)) => format!("{env_name}: cannot tell what runs now ({})", e.message),
+        Err(_) => format!("{env_name}: cannot tell what runs now (no answer within 5s)"),
+    };
+    journal::set(env_name, now.trim_start_matches(&format!("{env_name}: ")).to_string());
+    let signal = crate::interrupt::signal_name().unwrap_or("a signal");
+    CliError::interrupted(format!("interrupted by {signal}"))
+        .detail(journal::lines().iter().map(|s| format!("  {s}")).collect::<Vec<_>>().join("\n"))
+        .hint(format!("`shipit status {env_name}` follows the rollout; `shipit rollback {env_name}` puts the previous release back"))
+}
+
+fn report(
+    env_name: &str,
+    target: &Target,
+    image: String,
+    outcome: Outcome,
+    stage: crate::ui::Stage,
+) -> Result<DeployReport, CliError> {
+    let report =
+        DeployReport { environment: env_name.to_string(), target: target.describe(), image, outcome: outcome.clone() };
+    match outcome {
+        Outcome::Completed { revision } => {
+            stage.ok(format!("{} revision {revision} is live", target.describe()));
+            Ok(report)
+        }
+        Outcome::Failed { revision, reason } => {
+            stage.fail(format!("{} revision {revision} failed", target.describe()));
+            Err(CliError::failure(format!("rollout of revision {revision} to {env_name} failed"))
+                .detail(indent(&reason))
+                .hint(format!("`shipit status {env_name}` shows what runs now; `shipit rollback {env_name}` puts a previous release back")))
+        }
+        Outcome::RolledBack { revision, restored, reason } => {
+            stage.fail(format!("{} revision {revision} failed; rolled back to revision {restored}", target.describe()));
+            Err(CliError::rolled_back(format!(
+                "rollout of revision {revision} to {env_name} failed and was rolled back: revision {restored} runs again"
+            ))
+            .detail(indent(&reason))
+            .hint(format!("fix the cause above, then ship again; `shipit status {env_name}` confirms what runs")))
+        }
+        Outcome::Interrupted { revision, .. } => {
+            stage.fail(format!("{} revision {revision}: interrupted", target.describe()));
+            let signal = crate::interrupt::signal_name().unwrap_or("a signal");
+            Err(CliError::interrupted(format!("interrupted by {signal}"))
+                .detail(journal::lines().iter().map(|s| format!("  {s}")).collect::<Vec<_>>().join("\n"))
+                .hint(format!("`shipit status {env_name}` shows what runs; `shipit rollback {env_name}` puts a previous release back")))
+        }
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+}
