@@ -4,6 +4,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::env_vars::EnvVars;
+
 fn target(var: &str) -> Option<PathBuf> {
     std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from)
 }
@@ -16,7 +18,7 @@ fn append(path: &Path, text: &str) -> std::io::Result<()> {
 /// `name=value` lines for `steps.<id>.outputs.<name>`. Multi-line values use the documented heredoc form.
 /// Returns whether anything was written (false outside Actions).
 pub fn set_outputs(pairs: &[(&str, &str)]) -> std::io::Result<bool> {
-    let Some(path) = target("GITHUB_OUTPUT") else { return Ok(false) };
+    let Some(path) = target(EnvVars::GITHUB_OUTPUT) else { return Ok(false) };
     append(&path, &format_outputs(pairs))?;
     Ok(true)
 }
@@ -39,7 +41,7 @@ fn format_outputs(pairs: &[(&str, &str)]) -> String {
 
 /// Append markdown to the job summary. Returns whether anything was written.
 pub fn append_summary(markdown: &str) -> std::io::Result<bool> {
-    let Some(path) = target("GITHUB_STEP_SUMMARY") else { return Ok(false) };
+    let Some(path) = target(EnvVars::GITHUB_STEP_SUMMARY) else { return Ok(false) };
     let mut text = markdown.trim_end().to_string();
     text.push_str("\n\n");
     append(&path, &text)?;

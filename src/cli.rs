@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::env_vars::EnvVars;
+
 const EXAMPLES: &str = "\
 Examples:
   shipit init                      Write a commented ship.toml for this repository
@@ -31,7 +33,7 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Path to ship.toml (default: search the current directory and its parents).
-    #[arg(long, global = true, env = "SHIPIT_CONFIG", value_name = "PATH")]
+    #[arg(long, global = true, env = EnvVars::SHIPIT_CONFIG, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
     /// Answer yes to approvals and take defaults for questions (for CI).
@@ -39,7 +41,7 @@ pub struct GlobalArgs {
     pub yes: bool,
 
     /// Output format for data on stdout.
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Human, env = "SHIPIT_OUTPUT")]
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Human, env = EnvVars::SHIPIT_OUTPUT)]
     pub output: OutputFormat,
 
     /// When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`).

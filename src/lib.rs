@@ -1,4 +1,5 @@
-//! shipit: take one commit to production. See README.md for the tour and ARCHITECTURE.md for the map.
+//! shipit: take one commit to production. README.md is the tour, ARCHITECTURE.md the map of this code, STYLE.md
+//! the house rules.
 
 pub mod build_context;
 pub mod ci;
@@ -6,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod deploy;
+pub mod env_vars;
 pub mod error;
 pub mod interrupt;
 pub mod pipeline;
@@ -27,7 +29,7 @@ use crate::settings::Settings;
 
 pub fn main() -> ExitCode {
     // kube, octocrab and the AWS SDK all use rustls; pin one process-wide crypto provider so none of them has
-    // to guess (see FACTS.md: two compiled-in providers make the first kube client panic).
+    // to guess (see docs/platform-notes.md: two compiled-in providers make the first kube client panic).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 
     let cli = Cli::parse();

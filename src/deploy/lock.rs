@@ -174,7 +174,7 @@ fn hostname() -> String {
         .ok()
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var(crate::env_vars::EnvVars::HOSTNAME).ok())
         .unwrap_or_else(|| "unknown-host".into())
 }
 

@@ -7,13 +7,14 @@ use crate::rollout::Revision;
 /// The person or job behind a deploy, recorded on the target so `history` can show it.
 /// SHIPIT_DEPLOYER wins; in GitHub Actions the actor and run; else git's user.name / $USER.
 pub fn deployer() -> String {
-    if let Ok(d) = std::env::var("SHIPIT_DEPLOYER")
+    if let Ok(d) = std::env::var(crate::env_vars::EnvVars::SHIPIT_DEPLOYER)
         && !d.trim().is_empty()
     {
         return d.trim().to_string();
     }
-    if let Ok(actor) = std::env::var("GITHUB_ACTOR") {
-        let run = std::env::var("GITHUB_RUN_ID").map(|r| format!(" (run {r})")).unwrap_or_default();
+    if let Ok(actor) = std::env::var(crate::env_vars::EnvVars::GITHUB_ACTOR) {
+        let run =
+            std::env::var(crate::env_vars::EnvVars::GITHUB_RUN_ID).map(|r| format!(" (run {r})")).unwrap_or_default();
         return format!("{actor}{run}");
     }
     if let Ok(cfg) = git2::Config::open_default()
@@ -22,7 +23,7 @@ pub fn deployer() -> String {
     {
         return name;
     }
-    std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    std::env::var(crate::env_vars::EnvVars::USER).unwrap_or_else(|_| "unknown".into())
 }
 
 /// "3 days ago", "5 minutes ago".

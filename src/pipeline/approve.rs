@@ -3,6 +3,7 @@
 
 use crate::config::{Approval, Environment};
 use crate::deploy::meta::short_commit;
+use crate::env_vars::EnvVars;
 use crate::error::CliError;
 use crate::release::{ImageRef, short_digest};
 use crate::rollout::LiveState;
@@ -25,7 +26,7 @@ pub fn describe_live(live: Option<&LiveState>) -> String {
 /// SHIPIT_APPROVE=production,staging (or `*`) approves those environments without a prompt; meant for a CI
 /// job that itself sits behind an approval (a GitHub environment with required reviewers).
 pub fn approved_by_env(env_name: &str) -> bool {
-    std::env::var("SHIPIT_APPROVE")
+    std::env::var(EnvVars::SHIPIT_APPROVE)
         .map(|v| v.split(',').map(str::trim).any(|e| e == env_name || e == "*"))
         .unwrap_or(false)
 }

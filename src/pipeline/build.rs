@@ -286,7 +286,8 @@ pub fn https_source(url: &str) -> Option<String> {
 /// commit again gives the same labels (the engine's cache holds, and a reproducible Dockerfile gives the same
 /// digest). Uncommitted changes have no commit time: they get the current time.
 fn created_time(root: &Path, dirty: bool) -> DateTime<Utc> {
-    let epoch = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.trim().parse::<i64>().ok());
+    let epoch =
+        std::env::var(crate::env_vars::EnvVars::SOURCE_DATE_EPOCH).ok().and_then(|s| s.trim().parse::<i64>().ok());
     let commit_time = || {
         let repo = git::open(root).ok()?;
         let commit = repo.head().ok()?.peel_to_commit().ok()?;

@@ -14,6 +14,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use crate::config::{Registry, RegistryKind};
+use crate::env_vars::EnvVars;
 use crate::error::CliError;
 
 /// A password or token. Deliberately not `Display`; `Debug` prints `***`.
@@ -106,12 +107,12 @@ pub struct Lookup {
 
 impl Lookup {
     pub fn from_env() -> Lookup {
-        let docker_config = std::env::var_os("DOCKER_CONFIG")
+        let docker_config = std::env::var_os(EnvVars::DOCKER_CONFIG)
             .filter(|d| !d.is_empty())
             .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker")))
+            .or_else(|| std::env::var_os(EnvVars::HOME).map(|h| PathBuf::from(h).join(".docker")))
             .map(|d| d.join("config.json"));
-        Lookup { docker_config, path: std::env::var_os("PATH") }
+        Lookup { docker_config, path: std::env::var_os(EnvVars::PATH) }
     }
 }
 
@@ -150,7 +151,7 @@ fn ghcr_username(registry: &Registry) -> String {
         .username
         .as_ref()
         .map(|u| u.to_string())
-        .or_else(|| std::env::var("GITHUB_ACTOR").ok().filter(|a| !a.is_empty()))
+        .or_else(|| std::env::var(EnvVars::GITHUB_ACTOR).ok().filter(|a| !a.is_empty()))
         .unwrap_or_else(|| "shipit".to_string())
 }
 
@@ -268,7 +269,7 @@ pub fn from_docker_config(host: &str, lookup: &Lookup) -> Result<Option<Registry
 }
 
 fn display_path(path: &Path) -> String {
-    match std::env::var_os("HOME").map(PathBuf::from) {
+    match std::env::var_os(EnvVars::HOME).map(PathBuf::from) {
         Some(home) if path.starts_with(&home) => {
             format!("~/{}", path.strip_prefix(&home).unwrap_or(path).display())
         }

@@ -27,7 +27,7 @@ impl From<DockerError> for crate::error::CliError {
 pub fn host(explicit: Option<&str>) -> String {
     explicit
         .map(str::to_string)
-        .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
+        .or_else(|| std::env::var(crate::env_vars::EnvVars::DOCKER_HOST).ok().filter(|h| !h.is_empty()))
         .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
 }
 
@@ -412,7 +412,7 @@ struct PushAux {
 pub const PUSH_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// `POST /images/{repository}/push?tag=…`, reading the JSON stream directly: bollard's `PushImageInfo` has no
-/// layer `id` (so no per-layer progress) and an empty final aux message (see FACTS.md).
+/// layer `id` (so no per-layer progress) and an empty final aux message (see docs/platform-notes.md).
 pub async fn push(
     engine: &Engine,
     repository: &str,

@@ -16,7 +16,7 @@ use crate::error::CliError;
 
 /// Where a GitHub token comes from, in the order the gh CLI and Actions users expect.
 pub fn token() -> Option<(String, &'static str)> {
-    for var in ["GITHUB_TOKEN", "GH_TOKEN"] {
+    for var in [crate::env_vars::EnvVars::GITHUB_TOKEN, crate::env_vars::EnvVars::GH_TOKEN] {
         if let Ok(t) = std::env::var(var)
             && !t.trim().is_empty()
         {
@@ -32,9 +32,9 @@ pub fn token() -> Option<(String, &'static str)> {
 }
 
 /// Set by GitHub Actions to the API and web addresses of the GitHub running the workflow, which on GitHub
-/// Enterprise Server are the server's own. (Names kept here until the env-var registry lands.)
-pub const API_URL_VAR: &str = "GITHUB_API_URL";
-pub const SERVER_URL_VAR: &str = "GITHUB_SERVER_URL";
+/// Enterprise Server are the server's own.
+pub const API_URL_VAR: &str = crate::env_vars::EnvVars::GITHUB_API_URL;
+pub const SERVER_URL_VAR: &str = crate::env_vars::EnvVars::GITHUB_SERVER_URL;
 pub const PUBLIC_API: &str = "https://api.github.com";
 
 /// Where the GitHub API and its web pages are, and what said so.

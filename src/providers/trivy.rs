@@ -57,7 +57,7 @@ impl From<TrivyError> for CliError {
 
 /// SHIPIT_TRIVY, else `trivy` on PATH.
 pub fn locate() -> Result<PathBuf, TrivyError> {
-    if let Some(p) = std::env::var_os("SHIPIT_TRIVY").filter(|p| !p.is_empty()) {
+    if let Some(p) = std::env::var_os(crate::env_vars::EnvVars::SHIPIT_TRIVY).filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(p));
     }
     which::which("trivy").map_err(|_| TrivyError::NotFound)
@@ -104,8 +104,11 @@ impl ImageScan {
             image: image.into(),
             secrets,
             timeout,
-            cache_dir: std::env::var_os("TRIVY_CACHE_DIR").filter(|d| !d.is_empty()).map(PathBuf::from),
-            offline: std::env::var("SHIPIT_TRIVY_OFFLINE").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
+            cache_dir: std::env::var_os(crate::env_vars::EnvVars::TRIVY_CACHE_DIR)
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from),
+            offline: std::env::var(crate::env_vars::EnvVars::SHIPIT_TRIVY_OFFLINE)
+                .is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
         }
     }
 
@@ -143,12 +146,12 @@ const NEUTRAL_CONFIG: &str = "trivy.yaml";
 /// Environment variables that make trivy leave findings out of its report (the flags above cover the ignore
 /// file and the config file; these have no flag to neutralise them), so they are not passed on.
 pub const FILTER_VARS: &[&str] = &[
-    "TRIVY_IGNOREFILE",
-    "TRIVY_IGNORE_POLICY",
-    "TRIVY_IGNORE_UNFIXED",
-    "TRIVY_IGNORE_STATUS",
-    "TRIVY_VEX",
-    "TRIVY_CONFIG",
+    crate::env_vars::EnvVars::TRIVY_IGNOREFILE,
+    crate::env_vars::EnvVars::TRIVY_IGNORE_POLICY,
+    crate::env_vars::EnvVars::TRIVY_IGNORE_UNFIXED,
+    crate::env_vars::EnvVars::TRIVY_IGNORE_STATUS,
+    crate::env_vars::EnvVars::TRIVY_VEX,
+    crate::env_vars::EnvVars::TRIVY_CONFIG,
 ];
 
 /// Run `trivy image` and return its JSON report as written. trivy's log lines become progress.

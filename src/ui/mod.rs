@@ -20,6 +20,7 @@ use console::style;
 use serde::Serialize;
 
 use crate::cli::{ColorChoice, OutputFormat};
+use crate::env_vars::EnvVars;
 use crate::error::CliError;
 
 pub use progress::Stage;
@@ -42,17 +43,17 @@ impl Ui {
     pub fn new(output: OutputFormat, color: ColorChoice, assume_yes: bool, quiet: bool, verbose: u8) -> Ui {
         let stderr_tty = std::io::stderr().is_terminal();
         let stdin_tty = std::io::stdin().is_terminal();
-        let ci = env_true("CI");
+        let ci = env_true(EnvVars::CI);
         // Decided per stream: `shipit history > file` in a terminal must not write escape codes into the file.
         let colors = |is_tty: bool| match color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+                if std::env::var_os(EnvVars::NO_COLOR).is_some_and(|v| !v.is_empty()) {
                     false
-                } else if std::env::var("CLICOLOR_FORCE").is_ok_and(|v| !v.is_empty() && v != "0") {
+                } else if std::env::var(EnvVars::CLICOLOR_FORCE).is_ok_and(|v| !v.is_empty() && v != "0") {
                     true
-                } else if std::env::var("CLICOLOR").is_ok_and(|v| v == "0") {
+                } else if std::env::var(EnvVars::CLICOLOR).is_ok_and(|v| v == "0") {
                     false
                 } else {
                     is_tty

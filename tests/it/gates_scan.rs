@@ -17,7 +17,7 @@ use crate::support::git_repo::Repo;
 // ---------------------------------------------------------------------------------------------------------------
 // Every fixture report through the gate, at every threshold, against the counts in the fixtures' README.
 
-/// `| file | CRITICAL | HIGH | MEDIUM | LOW |` rows of shared/fixtures/trivy/README.md.
+/// `| file | CRITICAL | HIGH | MEDIUM | LOW |` rows of tests/fixtures/trivy/README.md.
 fn readme_counts() -> Vec<(String, [usize; 4])> {
     let readme = std::fs::read_to_string(fixtures_dir().join("README.md")).unwrap();
     readme

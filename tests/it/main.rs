@@ -4,12 +4,15 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod action;
+mod architecture;
 mod build_push;
 mod cli_basics;
 mod config_errors;
 mod docker_target;
 mod ecs;
 mod ecs_cli;
+mod env_docs;
 mod gates_git;
 mod gates_github;
 mod gates_scan;
@@ -19,3 +22,4 @@ mod rollout_bounds;
 mod rollout_docker;
 mod services;
 mod ship;
+mod standalone;

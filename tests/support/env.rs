@@ -1,5 +1,6 @@
 //! The local test environment written by `scripts/test-env`: endpoints of dockerd, the two registries, moto, and
-//! the paths of trivy, its offline DB, tmux, ecs-deploy and a static busybox.
+//! the paths of trivy, tmux, ecs-deploy and a static busybox; plus the test data kept in tests/fixtures/ (the
+//! offline Trivy DB and real Trivy reports), which is part of the repository and never read from beside it.
 //!
 //! Service tests start with [`require_env!`](crate::require_env):
 //!
@@ -52,7 +53,8 @@ pub struct TestEnv {
     pub moto: String,
     /// The real trivy binary.
     pub trivy: Option<PathBuf>,
-    /// `shared/fixtures/trivy-db` (holds `db/trivy.db`; copy `db/` into a temp `--cache-dir`, never use in place).
+    /// `tests/fixtures/trivy-db` of this checkout (holds `db/trivy.db`; copy `db/` into a temp `--cache-dir`, never
+    /// use in place). Always this crate's own copy, even when `endpoints.json` was written by another checkout.
     pub trivy_db: Option<PathBuf>,
     pub tmux: Option<PathBuf>,
     /// The `ecs` CLI of PyPI ecs-deploy (benchmarks only; optional).
@@ -85,8 +87,6 @@ struct RawEnv {
     #[serde(default)]
     trivy: String,
     #[serde(default)]
-    trivy_db: String,
-    #[serde(default)]
     tmux: String,
     #[serde(default)]
     ecs_deploy: String,
@@ -112,7 +112,7 @@ impl TestEnv {
             ecr_password: raw.registry_auth_users.ecr.password,
             moto: raw.moto.trim_end_matches('/').to_string(),
             trivy: non_empty_path(raw.trivy),
-            trivy_db: non_empty_path(raw.trivy_db),
+            trivy_db: Some(fixtures_dir().join("trivy-db")).filter(|d| d.join("db/trivy.db").is_file()),
             tmux: non_empty_path(raw.tmux),
             ecs_deploy: non_empty_path(raw.ecs_deploy),
             busybox: non_empty_path(raw.busybox),
@@ -167,12 +167,12 @@ impl TestEnv {
         self.trivy.as_deref().expect("trivy is not in the test environment (require it first)")
     }
 
-    /// `shared/fixtures/trivy-db/db`, the directory to copy into a temporary `--cache-dir` as `db/`.
+    /// `tests/fixtures/trivy-db/db`, the directory to copy into a temporary `--cache-dir` as `db/`.
     pub fn trivy_db_dir(&self) -> PathBuf {
         self.trivy_db.as_deref().expect("trivy_db is not in the test environment (require it first)").join("db")
     }
 
-    /// `shared/fixtures/trivy-db/image`, the `FROM scratch` Debian-10 look-alike with one CRITICAL and one LOW.
+    /// `tests/fixtures/trivy-db/image`, the `FROM scratch` Debian-10 look-alike with one CRITICAL and one LOW.
     pub fn trivy_test_image_dir(&self) -> PathBuf {
         self.trivy_db.as_deref().expect("trivy_db is not in the test environment (require it first)").join("image")
     }
@@ -235,6 +235,12 @@ pub fn install_crypto_provider() {
 pub fn http_client() -> reqwest::Client {
     install_crypto_provider();
     reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().expect("build reqwest client")
+}
+
+/// `tests/fixtures/` of this crate: test data kept in the repository (each folder has a README saying where it is
+/// from).
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures")
 }
 
 /// Where the endpoints are read from: `$SHIPIT_TEST_ENV`, else `<repo>/.test-env/endpoints.json`.

@@ -62,23 +62,9 @@ impl FakeTrivy {
     }
 }
 
-/// `shared/fixtures/trivy`: real Trivy reports (see its README.md). SHIPIT_TRIVY_FIXTURES, else next to the
-/// test environment's trivy DB fixture, else the nearest `shared/fixtures/trivy` above the crate.
+/// `tests/fixtures/trivy`: real Trivy reports (see its README.md).
 pub fn fixtures_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("SHIPIT_TRIVY_FIXTURES").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    if let Some(db) = super::env::test_env().and_then(|e| e.trivy_db.clone())
-        && let Some(dir) = db.parent().map(|p| p.join("trivy")).filter(|d| d.is_dir())
-    {
-        return dir;
-    }
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|a| a.join("shared/fixtures/trivy"))
-        .find(|d| d.is_dir())
-        .unwrap_or_else(|| panic!("no shared/fixtures/trivy above {}; set SHIPIT_TRIVY_FIXTURES", manifest.display()))
+    super::env::fixtures_dir().join("trivy")
 }
 
 pub fn fixture(name: &str) -> PathBuf {

@@ -400,7 +400,7 @@ fn read_kubeconfig(explicit: Option<&str>) -> Result<Option<(Kubeconfig, String)
             .map(|kc| Some((kc, desc.clone())))
             .map_err(|e| KubeError::Kubeconfig { source_desc: desc, detail: crate::error::chain(&e) });
     }
-    if let Some(value) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+    if let Some(value) = std::env::var_os(crate::env_vars::EnvVars::KUBECONFIG).filter(|v| !v.is_empty()) {
         let desc = format!("KUBECONFIG={}", value.to_string_lossy());
         // kubectl skips files in KUBECONFIG that do not exist; kube-rs fails on them.
         let paths: Vec<PathBuf> = std::env::split_paths(&value).filter(|p| p.exists()).collect();
@@ -470,7 +470,7 @@ fn bound_reads(config: &mut kube::Config) {
 }
 
 fn home_dir() -> Option<PathBuf> {
-    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from)
+    std::env::var_os(crate::env_vars::EnvVars::HOME).filter(|h| !h.is_empty()).map(PathBuf::from)
 }
 
 fn expand_home(path: &str) -> PathBuf {
