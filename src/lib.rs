@@ -1,5 +1,6 @@
 //! shipit: take one commit to production. See README.md for the tour and DESIGN notes in docs/.
 
+pub mod build_cache;
 pub mod build_context;
 pub mod ci;
 pub mod cli;

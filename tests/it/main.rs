@@ -5,6 +5,7 @@
 mod support;
 
 mod build_push;
+mod buildkit;
 mod cli_basics;
 mod config_errors;
 mod docker_target;

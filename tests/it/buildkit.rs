@@ -1,0 +1,435 @@
+//! BuildKit builds through the test environment's dockerd (20.10): the Dockerfile features that need it,
+//! secrets that never reach the image or the output, cache mounts, inline cache through the open registry,
+//! multi-stage targets, platforms, errors that name the Dockerfile line, and the fallback to classic.
+
+use std::collections::HashMap;
+
+use futures_util::StreamExt;
+
+use crate::build_push::{Project, git, oci_toml, remove_images, run};
+use crate::support::env::{TestEnv, unique_name};
+
+/// A project whose context has the test environment's static busybox (executable) next to `files`.
+fn busybox_project(env: &TestEnv, name: &str, toml: &str, files: &[(&str, &[u8])]) -> Project {
+    let busybox = std::fs::read(env.busybox.as_ref().unwrap()).unwrap();
+    let mut all: Vec<(&str, &[u8])> = vec![("busybox", &busybox)];
+    all.extend_from_slice(files);
+    let project = Project::new(name, toml, &all);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(project.dir.join("busybox"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        git(&project.dir, &["commit", "-qam", "busybox is executable"]);
+    }
+    project
+}
+
+struct Entry {
+    mode: u32,
+    data: Vec<u8>,
+}
+
+/// Every file of an image's filesystem (path → mode and contents), from a container created from it.
+async fn image_fs(docker: &bollard::Docker, image: &str) -> HashMap<String, Entry> {
+    let body = bollard::models::ContainerCreateBody {
+        image: Some(image.to_string()),
+        cmd: Some(vec!["/nonexistent".to_string()]),
+        ..Default::default()
+    };
+    let created = docker.create_container(None, body).await.expect("create container");
+    let mut bytes = Vec::new();
+    let mut stream = docker.export_container(&created.id);
+    while let Some(chunk) = stream.next().await {
+        bytes.extend_from_slice(&chunk.expect("export container"));
+    }
+    let opts = bollard::query_parameters::RemoveContainerOptions { force: true, ..Default::default() };
+    let _ = docker.remove_container(&created.id, Some(opts)).await;
+    let mut out = HashMap::new();
+    let mut archive = tar::Archive::new(&bytes[..]);
+    for e in archive.entries().unwrap() {
+        let mut e = e.unwrap();
+        let path = e.path().unwrap().to_string_lossy().trim_end_matches('/').to_string();
+        let mode = e.header().mode().unwrap();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+        out.insert(path, Entry { mode, data });
+    }
+    out
+}
+
+/// `GET /images/{name}/get`: the image as `docker save` writes it (every layer, the config, the history).
+async fn saved_image(docker: &bollard::Docker, image: &str) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut stream = docker.export_image(image);
+    while let Some(chunk) = stream.next().await {
+        bytes.extend_from_slice(&chunk.expect("export image"));
+    }
+    bytes
+}
+
+/// Every file in a tar, with nested layer tars opened too.
+fn tar_contents(bytes: &[u8], out: &mut Vec<Vec<u8>>) {
+    let mut archive = tar::Archive::new(bytes);
+    let Ok(entries) = archive.entries() else { return };
+    for e in entries {
+        let Ok(mut e) = e else { continue };
+        let mut data = Vec::new();
+        if std::io::Read::read_to_end(&mut e, &mut data).is_err() {
+            continue;
+        }
+        if e.path().map(|p| p.to_string_lossy().ends_with(".tar")).unwrap_or(false) {
+            tar_contents(&data, out);
+        }
+        out.push(data);
+    }
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+fn toml(name: &str, extra: &str) -> String {
+    format!("{}\n[build]\n{extra}\n", oci_toml(name, &format!("127.0.0.1:5999/{name}")))
+}
+
+#[tokio::test]
+async fn buildkit_copy_chmod_and_a_multi_stage_target() {
+    let env = crate::require_env!("docker", "busybox");
+    let name = unique_name("bk-chmod");
+    let dockerfile = "FROM scratch AS base\nCOPY busybox /bin/busybox\nCOPY --chmod=751 tool.sh /tool.sh\n\
+                      RUN [\"/bin/busybox\", \"sh\", \"-c\", \"/bin/busybox stat -c %a /tool.sh > /mode.txt\"]\n\
+                      FROM base AS final\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo final > /final.txt\"]\n";
+    let project = busybox_project(
+        env,
+        &name,
+        &toml(&name, "target = \"base\""),
+        &[("Dockerfile", dockerfile.as_bytes()), ("tool.sh", b"#!/bin/sh\necho hi\n")],
+    );
+    let r = run(project.shipit(env).args(["build", "--output", "json"]));
+    assert_eq!(r.code, 0, "{r}");
+    assert!(r.stderr.contains("builder: BuildKit"), "auto says which builder and why:\n{r}");
+    assert!(r.stderr.contains("[base 3/4] COPY --chmod=751 tool.sh /tool.sh"), "one line per step:\n{r}");
+    let out: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(out["image"]["builder"], "buildkit", "{}", r.stdout);
+    let image = out["references"][0].as_str().unwrap().to_string();
+    let docker = env.docker().await;
+    let fs = image_fs(&docker, &image).await;
+    assert_eq!(fs["tool.sh"].mode & 0o7777, 0o751, "COPY --chmod gives the mode");
+    assert_eq!(String::from_utf8_lossy(&fs["mode.txt"].data).trim(), "751");
+    assert!(!fs.contains_key("final.txt"), "target = \"base\" stops before the final stage");
+
+    // The same commit again: every step cached, the same image.
+    let again = run(project.shipit(env).args(["build", "--output", "json"]));
+    assert_eq!(again.code, 0, "{again}");
+    assert!(again.stderr.contains("CACHED"), "{again}");
+    let again: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_eq!(again["image"]["id"], out["image"]["id"], "an unchanged commit rebuilds to the same image");
+    remove_images(&docker, &[image]).await;
+}
+
+#[tokio::test]
+async fn buildkit_copy_link() {
+    let env = crate::require_env!("docker", "busybox");
+    let name = unique_name("bk-link");
+    let dockerfile = "FROM scratch\nCOPY --link data.txt /data/data.txt\n";
+    let project = busybox_project(env, &name, &toml(&name, ""), &[("Dockerfile", dockerfile.as_bytes()), ("data.txt", b"linked")]);
+    let r = run(project.shipit(env).args(["build", "--output", "json"]));
+    assert_eq!(r.code, 0, "{r}");
+    let out: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let image = out["references"][0].as_str().unwrap().to_string();
+    let docker = env.docker().await;
+    let fs = image_fs(&docker, &image).await;
+    assert_eq!(fs["data/data.txt"].data, b"linked");
+    remove_images(&docker, &[image]).await;
+}
+
+#[tokio::test]
+async fn buildkit_error_names_the_instruction_and_its_line() {
+    let env = crate::require_env!("docker", "busybox");
+    let name = unique_name("bk-fail");
+    let dockerfile = "FROM scratch\n# the tools\nCOPY busybox /bin/busybox\n\
+                      RUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo compiling widget; echo widget.c:12: error: boom >&2; exit 3\"]\n";
+    let project = busybox_project(env, &name, &toml(&name, ""), &[("Dockerfile", dockerfile.as_bytes())]);
+    let r = run(project.shipit(env).arg("build"));
+    assert_eq!(r.code, 1, "{r}");
+    assert!(r.stderr.contains("error: build failed at Dockerfile:4 `RUN [\"/bin/busybox\""), "{r}");
+    assert!(r.stderr.contains("exit code: 3"), "{r}");
+    assert!(r.stderr.contains("widget.c:12: error: boom"), "the step's last lines are shown:\n{r}");
+    assert!(r.stderr.contains("hint: run with -v"), "{r}");
+    assert!(!r.stderr.contains('\u{1b}'), "{r}");
+
+    // -v shows the whole log, numbered per step.
+    let v = run(project.shipit(env).args(["-v", "build"]));
+    assert_eq!(v.code, 1, "{v}");
+    assert!(v.stderr.contains("compiling widget"), "{v}");
+    assert!(v.stderr.contains("[internal] load build definition"), "{v}");
+}
+
+#[tokio::test]
+async fn classic_builder_still_works_and_says_so() {
+    let env = crate::require_env!("docker", "busybox");
+    let name = unique_name("bk-classic");
+    let dockerfile = "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo hi > /hi\"]\n";
+    let project =
+        busybox_project(env, &name, &toml(&name, "builder = \"classic\""), &[("Dockerfile", dockerfile.as_bytes())]);
+    let r = run(project.shipit(env).args(["build", "--output", "json"]));
+    assert_eq!(r.code, 0, "{r}");
+    assert!(r.stderr.contains("builder: classic (build.builder = \"classic\")"), "{r}");
+    assert!(r.stderr.contains("Step 3/3"), "{r}");
+    let out: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(out["image"]["builder"], "classic");
+
+    // A Dockerfile that needs BuildKit says so through the classic builder.
+    std::fs::write(project.dir.join("Dockerfile"), "FROM scratch\nCOPY --chmod=755 busybox /bin/busybox\n").unwrap();
+    git(&project.dir, &["commit", "-qam", "chmod"]);
+    let r = run(project.shipit(env).arg("build"));
+    assert_eq!(r.code, 1, "{r}");
+    assert!(r.stderr.contains("requires BuildKit"), "{r}");
+    assert!(r.stderr.contains("builder = \\\"auto\\\"") || r.stderr.contains("builder = \"auto\""), "{r}");
+    let docker = env.docker().await;
+    remove_images(&docker, &[out["references"][0].as_str().unwrap().to_string()]).await;
+}
+
+#[tokio::test]
+async fn build_secrets_reach_the_step_and_nothing_else() {
+    let env = crate::require_env!("docker", "busybox");
+    let name = unique_name("bk-secret");
+    let token = format!("npm-token-{}", unique_name("v"));
+    let cert = format!("-----BEGIN CERT {}-----", unique_name("c"));
+    let dockerfile = "FROM scratch\nCOPY busybox /bin/busybox\n\
+        RUN --mount=type=secret,id=npm --mount=type=secret,id=cert [\"/bin/busybox\", \"sh\", \"-c\", \
+        \"/bin/busybox wc -c < /run/secrets/npm > /npm-len; /bin/busybox md5sum /run/secrets/cert | /bin/busybox cut -c1-32 > /cert-md5; echo used the token\"]\n";
+    let extra = "[build.secrets]\nnpm = { env = \"SHIPIT_TEST_NPM_TOKEN\" }\ncert = { file = \"certs/ca.pem\" }\n";
+    let project = busybox_project(
+        env,
+        &name,
+        &toml(&name, extra),
+        &[("Dockerfile", dockerfile.as_bytes()), ("certs/ca.pem", cert.as_bytes()), (".dockerignore", b"certs\n")],
+    );
+
+    // A missing variable fails before anything is built.
+    let missing = run(project.shipit(env).arg("build").env_remove("SHIPIT_TEST_NPM_TOKEN"));
+    assert_eq!(missing.code, 2, "{missing}");
+    assert!(missing.stderr.contains("SHIPIT_TEST_NPM_TOKEN, which is not set"), "{missing}");
+    assert!(missing.stderr.contains("hint:"), "{missing}");
+    assert!(!missing.stderr.contains("[1/"), "nothing is built:\n{missing}");
+
+    let r = run(project.shipit(env).args(["-v", "build", "--output", "json"]).env("SHIPIT_TEST_NPM_TOKEN", &token));
+    assert_eq!(r.code, 0, "{r}");
+    assert!(r.stderr.contains("used the token"), "-v shows the step's log:\n{r}");
+    for output in [&r.stdout, &r.stderr] {
+        assert!(!output.contains(&token) && !output.contains(&cert), "a secret was printed:\n{r}");
+    }
+    let out: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let image = out["references"][0].as_str().unwrap().to_string();
+    let docker = env.docker().await;
+    let fs = image_fs(&docker, &image).await;
+    assert_eq!(String::from_utf8_lossy(&fs["npm-len"].data).trim(), token.len().to_string(), "the step read it");
+    let md5 = {
+        let out = std::process::Command::new("md5sum").arg(project.dir.join("certs/ca.pem")).output().unwrap();
+        String::from_utf8_lossy(&out.stdout)[..32].to_string()
+    };
+    assert_eq!(String::from_utf8_lossy(&fs["cert-md5"].data).trim(), md5);
+    assert!(!fs.keys().any(|k| k.starts_with("run/secrets/")), "{:?}", fs.keys().collect::<Vec<_>>());
+
+    // Every layer, the config and the history of the saved image: no trace of either value.
+    let saved = saved_image(&docker, &image).await;
+    let mut files = Vec::new();
+    tar_contents(&saved, &mut files);
+    assert!(files.len() > 2, "the saved image has layers");
+    for f in files.iter().chain(std::iter::once(&saved)) {
+        assert!(!contains(f, &token), "the npm token is in the image");
+        assert!(!contains(f, &cert), "the cert is in the image");
+    }
+    let inspect = serde_json::to_string(&docker.inspect_image(&image).await.unwrap()).unwrap();
+    assert!(!inspect.contains(&token), "the token is in the image's labels or config");
+    let history = serde_json::to_string(&docker.image_history(&image).await.unwrap()).unwrap();
+    assert!(!history.contains(&token), "the token is in the image history");
+    remove_images(&docker, &[image]).await;
+}
+
+#[tokio::test]
+async fn a_cache_mount_survives_between_builds() {
+    let env = crate::require_env!("docker", "busybox");
+    let name = unique_name("bk-cache");
+    let marker = unique_name("m");
+    let script = format!(
+        "if [ -f /cache/{marker} ]; then echo warm > /result; else echo cold > /result; echo x > /cache/{marker}; fi"
+    );
+    let dockerfile = format!(
+        "FROM scratch\nCOPY busybox /bin/busybox\nCOPY src.txt /src.txt\n\
+         RUN --mount=type=cache,target=/cache,id={marker} [\"/bin/busybox\", \"sh\", \"-c\", \"{script}\"]\n"
+    );
+    let project =
+        busybox_project(env, &name, &toml(&name, ""), &[("Dockerfile", dockerfile.as_bytes()), ("src.txt", b"one")]);
+    let docker = env.docker().await;
+    let first = run(project.shipit(env).args(["build", "--output", "json"]));
+    assert_eq!(first.code, 0, "{first}");
+    let first: serde_json::Value = serde_json::from_str(&first.stdout).unwrap();
+    let image = first["references"][0].as_str().unwrap().to_string();
+    assert_eq!(image_fs(&docker, &image).await["result"].data, b"cold\n");
+
+    // A source change reruns the step; the cache mount still holds what the first build left there.
+    std::fs::write(project.dir.join("src.txt"), "two").unwrap();
+    git(&project.dir, &["commit", "-qam", "change"]);
+    let second = run(project.shipit(env).args(["build", "--output", "json"]));
+    assert_eq!(second.code, 0, "{second}");
+    let second: serde_json::Value = serde_json::from_str(&second.stdout).unwrap();
+    let image2 = second["references"][0].as_str().unwrap().to_string();
+    assert_eq!(image_fs(&docker, &image2).await["result"].data, b"warm\n", "the cached file is there");
+    remove_images(&docker, &[image, image2]).await;
+}
+
+#[tokio::test]
+async fn inline_cache_goes_to_the_registry_and_comes_back_from_it() {
+    let env = crate::require_env!("docker", "busybox", "registry_open");
+    let name = unique_name("bk-inline");
+    let repo = format!("{}/{name}", env.registry_open);
+    let extra = format!("cache_to = [\"type=inline\"]\ncache_from = [\"type=registry,ref={repo}:cache-seed\"]\n");
+    let dockerfile = "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo built > /built\"]\n";
+    let toml = format!("{}\n[build]\n{extra}", oci_toml(&name, &repo));
+    let project = busybox_project(env, &name, &toml, &[("Dockerfile", dockerfile.as_bytes())]);
+    let r = run(project.shipit(env).args(["push"]));
+    assert_eq!(r.code, 0, "{r}");
+    let sha = project.sha();
+
+    // The pushed image's config carries BuildKit's inline cache metadata.
+    let client = crate::support::env::http_client();
+    let manifest: serde_json::Value = client
+        .get(format!("http://{}/v2/{name}/manifests/{sha}", env.registry_open))
+        .header("Accept", "application/vnd.docker.distribution.manifest.v2+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let config_digest = manifest["config"]["digest"].as_str().unwrap();
+    let config = client
+        .get(format!("http://{}/v2/{name}/blobs/{config_digest}", env.registry_open))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(config.contains("moby.buildkit.cache.v0"), "no inline cache in the image config: {config}");
+
+    // Another checkout builds from that tag's cache.
+    let toml2 = format!(
+        "{}\n[build]\ncache_from = [\"{repo}:{sha}\"]\n",
+        oci_toml(&name, &format!("127.0.0.1:5999/{name}-2"))
+    );
+    let other = busybox_project(env, &format!("{name}-2"), &toml2, &[("Dockerfile", dockerfile.as_bytes())]);
+    let r2 = run(other.shipit(env).args(["build"]));
+    assert_eq!(r2.code, 0, "{r2}");
+    assert!(r2.stderr.contains(&format!("importing cache manifest from {repo}:{sha}")), "{r2}");
+
+    // A registry cache export is something the engine's BuildKit cannot do: said before anything runs.
+    std::fs::write(
+        other.dir.join("ship.toml"),
+        format!("{}\n[build]\ncache_to = [\"type=registry,ref={repo}:buildcache,mode=max\"]\n", oci_toml(&name, &repo)),
+    )
+    .unwrap();
+    git(&other.dir, &["commit", "-qam", "registry cache"]);
+    let r3 = run(other.shipit(env).args(["build"]));
+    assert_eq!(r3.code, 2, "{r3}");
+    assert!(r3.stderr.contains("cannot export a registry cache"), "{r3}");
+    assert!(r3.stderr.contains("type=inline"), "{r3}");
+    let docker = env.docker().await;
+    remove_images(&docker, &[format!("{repo}:{sha}"), format!("{repo}:{}", &sha[..12])]).await;
+}
+
+#[tokio::test]
+async fn platform_passes_through() {
+    let env = crate::require_env!("docker");
+    let name = unique_name("bk-arm");
+    let project = Project::new(
+        &name,
+        &toml(&name, "platform = \"linux/arm64\""),
+        &[("Dockerfile", b"FROM scratch\nCOPY a.txt /a.txt\n"), ("a.txt", b"a")],
+    );
+    let r = run(project.shipit(env).args(["build", "--output", "json"]));
+    assert_eq!(r.code, 0, "{r}");
+    let out: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let image = out["references"][0].as_str().unwrap().to_string();
+    let docker = env.docker().await;
+    let inspect = docker.inspect_image(&image).await.unwrap();
+    assert_eq!(inspect.architecture.as_deref(), Some("arm64"));
+    assert_eq!(inspect.os.as_deref(), Some("linux"));
+    remove_images(&docker, &[image]).await;
+}
+
+/// A TCP front for the engine's socket that answers `POST /session` as an engine without BuildKit does
+/// (404, no such route) and passes every other request through untouched.
+async fn engine_without_buildkit(socket: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let socket = socket.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = vec![0u8; 16 * 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match client.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&head).lines().next().unwrap_or("").to_string();
+                if line.starts_with("POST ") && line.contains("/session ") {
+                    let body = r#"{"message":"page not found"}"#;
+                    let resp = format!(
+                        "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = client.write_all(resp.as_bytes()).await;
+                    return;
+                }
+                let Ok(mut engine) = tokio::net::UnixStream::connect(&socket).await else { return };
+                if engine.write_all(&head).await.is_ok() {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut engine).await;
+                }
+            });
+        }
+    });
+    format!("tcp://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_falls_back_to_classic_when_buildkit_is_refused() {
+    let env = crate::require_env!("docker", "busybox");
+    let name = unique_name("bk-fallback");
+    let host = engine_without_buildkit(env.docker_socket().to_string()).await;
+    let dockerfile = "FROM scratch\nCOPY busybox /bin/busybox\n";
+    let project = busybox_project(env, &name, &toml(&name, ""), &[("Dockerfile", dockerfile.as_bytes())]);
+    let mut cmd = project.shipit(env);
+    cmd.args(["build", "--output", "json"]).env("DOCKER_HOST", &host);
+    let r = tokio::task::spawn_blocking(move || run(&mut cmd)).await.unwrap();
+    assert_eq!(r.code, 0, "{r}");
+    assert!(r.stderr.contains("builder: classic (the engine refused BuildKit"), "{r}");
+    assert!(r.stderr.contains("page not found"), "{r}");
+    let out: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(out["image"]["builder"], "classic");
+
+    // Asked for explicitly, BuildKit's absence is an error; so is a secret that only BuildKit can pass.
+    std::fs::write(project.dir.join("ship.toml"), toml(&name, "builder = \"buildkit\"")).unwrap();
+    git(&project.dir, &["commit", "-qam", "buildkit"]);
+    let mut cmd = project.shipit(env);
+    cmd.arg("build").env("DOCKER_HOST", &host);
+    let r = tokio::task::spawn_blocking(move || run(&mut cmd)).await.unwrap();
+    assert_eq!(r.code, 1, "{r}");
+    assert!(r.stderr.contains("refused BuildKit (404): page not found"), "{r}");
+
+    std::fs::write(project.dir.join("ship.toml"), toml(&name, "[build.secrets]\nnpm = { env = \"HOME\" }")).unwrap();
+    git(&project.dir, &["commit", "-qam", "secret"]);
+    let mut cmd = project.shipit(env);
+    cmd.arg("build").env("DOCKER_HOST", &host);
+    let r = tokio::task::spawn_blocking(move || run(&mut cmd)).await.unwrap();
+    assert_eq!(r.code, 1, "{r}");
+    assert!(r.stderr.contains("uses secrets but the engine refused BuildKit"), "{r}");
+    let docker = env.docker().await;
+    remove_images(&docker, &[out["references"][0].as_str().unwrap().to_string()]).await;
+}
