@@ -71,6 +71,8 @@ pub struct Build {
     pub secrets: BTreeMap<String, BuildSecret>,
     /// Forward the SSH agent (`SSH_AUTH_SOCK`) for `RUN --mount=type=ssh`. BuildKit only.
     pub ssh: bool,
+    /// Network of `RUN` steps (`docker build --network`): `default` (the engine's bridge), `host` or `none`.
+    pub network: Option<BuildNetwork>,
     /// Caches to start from: `type=registry,ref=REPO:TAG` (or just `REPO:TAG`), an image pushed with an inline
     /// cache or a registry cache. BuildKit only.
     pub cache_from: Vec<IString>,
@@ -89,6 +91,27 @@ pub enum Builder {
     Buildkit,
     /// The legacy builder (`DOCKER_BUILDKIT=0`): no `RUN --mount`, `COPY --chmod`, secrets or cache mounts.
     Classic,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BuildNetwork {
+    /// The engine's default network (its `bridge`).
+    Default,
+    /// The engine host's network.
+    Host,
+    /// No network at all.
+    None,
+}
+
+impl BuildNetwork {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildNetwork::Default => "default",
+            BuildNetwork::Host => "host",
+            BuildNetwork::None => "none",
+        }
+    }
 }
 
 /// Where a build secret's value comes from: exactly one of `env` or `file`.
@@ -115,6 +138,7 @@ impl Default for Build {
             builder: Builder::Auto,
             secrets: BTreeMap::new(),
             ssh: false,
+            network: None,
             cache_from: Vec::new(),
             cache_to: Vec::new(),
         }

@@ -75,6 +75,7 @@ pub struct Plan {
     /// `[build.secrets]`: where each value comes from (read when the build starts, never kept in the plan).
     pub secrets: BTreeMap<String, BuildSecret>,
     pub ssh: bool,
+    pub network: Option<String>,
     pub cache_from: Vec<String>,
     pub cache_to: Vec<String>,
     /// Things worth telling the user (a tag template that could not be rendered, a dropped `latest`).
@@ -131,6 +132,7 @@ impl Plan {
             builder: config.build.builder,
             secrets: config.build.secrets.clone(),
             ssh: config.build.ssh,
+            network: config.build.network.map(|n| n.as_str().to_string()),
             cache_from: config.build.cache_from.iter().map(|c| c.to_string()).collect(),
             cache_to: config.build.cache_to.iter().map(|c| c.to_string()).collect(),
             notes: rendered.notes,
@@ -523,6 +525,7 @@ pub async fn run(
             labels: labels.clone(),
             target: plan.target.as_deref(),
             platform: plan.platform.as_deref(),
+            network: plan.network.as_deref(),
             no_cache: options.no_cache,
             cache_from: inputs.cache_from,
             inline_cache: inputs.inline_cache,
@@ -557,6 +560,7 @@ pub async fn run(
                 labels,
                 target: plan.target.as_deref(),
                 platform: plan.platform.as_deref(),
+                network: plan.network.as_deref(),
                 no_cache: options.no_cache,
             };
             docker::build(engine, request, stream, Some(sent), reporter).await
@@ -598,9 +602,18 @@ fn build_error(e: BuildError, plan: &Plan) -> CliError {
                 "the engine cannot run {platform} programs: install QEMU emulation on its host \
                  (binfmt_misc, e.g. the qemu-user-static package) or build on a {platform} machine"
             ));
-        } else if text.contains("platform") {
+        } else if ["platform", "not supported", "no match for"].iter().any(|t| text.contains(t)) {
             err = err.hint(format!("the engine could not build for platform \"{platform}\" (build.platform)"));
         }
+    }
+    if text.contains("network bridge not found") {
+        err = err.hint("the engine has no bridge network (dockerd --bridge=none): set build.network = \"host\" or \"none\"");
+    }
+    if text.contains("dockerfile parse error") && text.contains("unknown flag") {
+        err = err.hint(
+            "the engine's built-in Dockerfile frontend predates this syntax (Docker 20.10 has Dockerfile 1.2: no \
+             COPY --link, no heredocs); use Docker ≥ 23, or start the Dockerfile with `# syntax=docker/dockerfile:1`",
+        );
     }
     if text.contains("requires buildkit") {
         err = err.hint("this Dockerfile needs BuildKit: set build.builder = \"auto\" or \"buildkit\" in ship.toml");

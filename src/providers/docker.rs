@@ -135,6 +135,8 @@ pub struct BuildRequest<'a> {
     pub labels: HashMap<String, String>,
     pub target: Option<&'a str>,
     pub platform: Option<&'a str>,
+    /// `networkmode`: `default`, `host` or `none`.
+    pub network: Option<&'a str>,
     pub no_cache: bool,
 }
 
@@ -173,6 +175,9 @@ pub async fn build(
     }
     if let Some(p) = request.platform {
         options = options.platform(p);
+    }
+    if let Some(n) = request.network {
+        options = options.networkmode(n);
     }
     let mut stream = engine.api.build_image(options.build(), None, Some(bollard::body_try_stream(context)));
 

@@ -12,6 +12,8 @@ pub struct Instruction {
 
 struct Stage {
     name: Option<String>,
+    /// BuildKit does not number a `FROM scratch` (it has no vertex), so the stage's steps start after it.
+    scratch: bool,
     instructions: Vec<Instruction>,
 }
 
@@ -30,7 +32,9 @@ fn parse(text: &str) -> Vec<Stage> {
                 .position(|w| w.eq_ignore_ascii_case("as"))
                 .and_then(|i| words.get(i + 1))
                 .map(|n| n.to_ascii_lowercase());
-            stages.push(Stage { name, instructions: vec![ins] });
+            let scratch = words.get(1).is_some_and(|w| w.eq_ignore_ascii_case("scratch"))
+                || (words.get(1).is_some_and(|w| w.starts_with("--")) && words.get(2).is_some_and(|w| w.eq_ignore_ascii_case("scratch")));
+            stages.push(Stage { name, scratch, instructions: vec![ins] });
         } else if let Some(stage) = stages.last_mut() {
             stage.instructions.push(ins);
         } else {
@@ -86,7 +90,7 @@ pub fn locate(dockerfile: &str, vertex: &str) -> Option<Instruction> {
         None if stages.len() == 1 => stages.first(),
         None => None,
     };
-    let by_position = stage.and_then(|s| s.instructions.get(n.checked_sub(1)?)).filter(|ins| {
+    let by_position = stage.and_then(|s| s.instructions.get(if s.scratch { n } else { n.checked_sub(1)? })).filter(|ins| {
         ins.text.split_whitespace().next().is_some_and(|k| k.eq_ignore_ascii_case(&keyword))
     });
     if let Some(found) = by_position {
@@ -114,15 +118,17 @@ mod tests {
         let found = locate(FILE, "[builder 2/2] RUN [\"/bin/busybox\", \"sh\", \"-c\", \"exit 3\"]").unwrap();
         assert_eq!(found.line, 6);
         assert_eq!(found.text, "RUN [\"/bin/busybox\", \"sh\", \"-c\", \"exit 3\"]");
-        assert_eq!(locate(FILE, "[base 2/2] COPY busybox /bin/busybox").unwrap().line, 3);
-        assert_eq!(locate(FILE, "[stage-2 2/2] COPY --from=builder /out /out").unwrap().line, 9);
+        assert_eq!(locate(FILE, "[base 1/1] COPY busybox /bin/busybox").unwrap().line, 3);
+        assert_eq!(locate(FILE, "[stage-2 1/1] COPY --from=builder /out /out").unwrap().line, 9);
     }
 
     #[test]
     fn single_stage_and_platform_prefix() {
         let file = "FROM scratch\nCOPY a /a\nCOPY b /b\n";
-        assert_eq!(locate(file, "[3/3] COPY b /b").unwrap().line, 3);
-        assert_eq!(locate(file, "[linux/arm64 2/3] COPY a /a").unwrap().line, 2);
+        assert_eq!(locate(file, "[2/2] COPY b /b").unwrap().line, 3);
+        assert_eq!(locate(file, "[linux/arm64 1/2] COPY a /a").unwrap().line, 2);
+        let file = "FROM alpine\nCOPY a /a\nCOPY a /a\n";
+        assert_eq!(locate(file, "[3/3] COPY a /a").unwrap().line, 3, "by position, not the first equal text");
         assert_eq!(locate(file, "[internal] load build definition from Dockerfile"), None);
     }
 

@@ -32,6 +32,7 @@ pub struct Request<'a> {
     pub labels: HashMap<String, String>,
     pub target: Option<&'a str>,
     pub platform: Option<&'a str>,
+    pub network: Option<&'a str>,
     pub no_cache: bool,
     /// Image references whose (inline or registry) cache the build may use.
     pub cache_from: Vec<String>,
@@ -144,6 +145,9 @@ fn query(request: &Request<'_>, session: &str) -> String {
     }
     if let Some(p) = request.platform {
         q.push(format!("platform={}", enc(p)));
+    }
+    if let Some(n) = request.network {
+        q.push(format!("networkmode={}", enc(n)));
     }
     if !request.cache_from.is_empty() {
         q.push(format!("cachefrom={}", json(serde_json::json!(request.cache_from))));
