@@ -219,7 +219,10 @@ mod tests {
                 dirty: false,
             },
             registry: registry.into(),
-            image: ImageRef { repository: format!("{registry}.example/api"), digest: format!("sha256:{}", digest.to_string().repeat(64)) },
+            image: ImageRef {
+                repository: format!("{registry}.example/api"),
+                digest: format!("sha256:{}", digest.to_string().repeat(64)),
+            },
             tags: vec![],
             created: Utc::now(),
             durations: BTreeMap::new(),

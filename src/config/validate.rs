@@ -116,7 +116,11 @@ impl Validator<'_> {
         }
         for spec in &b.cache_from {
             if let Err(e) = crate::build_cache::parse_import(spec) {
-                self.report(self.key_span("build", "cache_from"), format!("cache_from \"{}\": {e}", spec.as_str()), None);
+                self.report(
+                    self.key_span("build", "cache_from"),
+                    format!("cache_from \"{}\": {e}", spec.as_str()),
+                    None,
+                );
             }
         }
         for spec in &b.cache_to {

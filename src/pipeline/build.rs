@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::build_context::{Context, ContextError, ContextStats, state_dir_within};
 use crate::build_cache::{CacheExport, CacheImport};
+use crate::build_context::{Context, ContextError, ContextStats, state_dir_within};
 use crate::config::{BuildSecret, Builder, Loaded, Registry};
 use crate::error::CliError;
 use crate::providers::buildkit::{self, SecretValue, SessionServices};
@@ -414,7 +414,9 @@ impl Plan {
                         return Err(CliError::usage(format!(
                             "build secret `{id}` comes from the environment variable {var}, which is not set"
                         ))
-                        .hint(format!("export {var}=… (in CI, from the secret store), or remove `{id}` from [build.secrets]")));
+                        .hint(format!(
+                            "export {var}=… (in CI, from the secret store), or remove `{id}` from [build.secrets]"
+                        )));
                     }
                 },
                 (None, Some(file)) => {
@@ -607,7 +609,8 @@ fn build_error(e: BuildError, plan: &Plan) -> CliError {
         }
     }
     if text.contains("network bridge not found") {
-        err = err.hint("the engine has no bridge network (dockerd --bridge=none): set build.network = \"host\" or \"none\"");
+        err = err
+            .hint("the engine has no bridge network (dockerd --bridge=none): set build.network = \"host\" or \"none\"");
     }
     if text.contains("dockerfile parse error") && text.contains("unknown flag") {
         err = err.hint(

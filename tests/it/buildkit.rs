@@ -3,6 +3,7 @@
 //! multi-stage targets, platforms, errors that name the Dockerfile line, and the fallback to classic.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use futures_util::StreamExt;
 
@@ -143,8 +144,12 @@ async fn buildkit_copy_link_on_an_engine_whose_frontend_predates_it() {
     let env = crate::require_env!("docker", "busybox");
     let name = unique_name("bk-link");
     let dockerfile = "FROM scratch\nCOPY --link data.txt /data/data.txt\n";
-    let project =
-        busybox_project(env, &name, &toml(&name, ""), &[("Dockerfile", dockerfile.as_bytes()), ("data.txt", b"linked")]);
+    let project = busybox_project(
+        env,
+        &name,
+        &toml(&name, ""),
+        &[("Dockerfile", dockerfile.as_bytes()), ("data.txt", b"linked")],
+    );
     let r = run(project.shipit(env).arg("build"));
     let docker = env.docker().await;
     let version = docker.version().await.unwrap().version.unwrap_or_default();
@@ -188,7 +193,8 @@ async fn buildkit_error_names_the_instruction_and_its_line() {
 async fn classic_builder_still_works_and_says_so() {
     let env = crate::require_env!("docker", "busybox");
     let name = unique_name("bk-classic");
-    let dockerfile = "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo hi > /hi\"]\n";
+    let dockerfile =
+        "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo hi > /hi\"]\n";
     let project =
         busybox_project(env, &name, &toml(&name, "builder = \"classic\""), &[("Dockerfile", dockerfile.as_bytes())]);
     let r = run(project.shipit(env).arg("build"));
@@ -217,9 +223,11 @@ async fn build_secrets_reach_the_step_and_nothing_else() {
     let cert = format!("-----BEGIN CERT {}-----", unique_name("c"));
     // A step unique to this run: BuildKit's cache does not depend on secret values, so an earlier run's
     // identical step would be reused with the earlier values.
-    let dockerfile = format!("FROM scratch\nCOPY busybox /bin/busybox\n\
+    let dockerfile = format!(
+        "FROM scratch\nCOPY busybox /bin/busybox\n\
         RUN --mount=type=secret,id=npm --mount=type=secret,id=cert [\"/bin/busybox\", \"sh\", \"-c\", \
-        \"/bin/busybox wc -c < /run/secrets/npm > /npm-len; /bin/busybox md5sum /run/secrets/cert | /bin/busybox cut -c1-32 > /cert-md5; echo used the token {name}\"]\n");
+        \"/bin/busybox wc -c < /run/secrets/npm > /npm-len; /bin/busybox md5sum /run/secrets/cert | /bin/busybox cut -c1-32 > /cert-md5; echo used the token {name}\"]\n"
+    );
     let extra = "[build.secrets]\nnpm = { env = \"SHIPIT_TEST_NPM_TOKEN\" }\ncert = { file = \"certs/ca.pem\" }\n";
     let project = busybox_project(
         env,
@@ -282,8 +290,12 @@ async fn a_cache_mount_survives_between_builds() {
         "FROM scratch\nCOPY busybox /bin/busybox\nCOPY src.txt /src.txt\n\
          RUN --mount=type=cache,target=/cache,id={marker} [\"/bin/busybox\", \"sh\", \"-c\", \"{script}\"]\n"
     );
-    let project =
-        busybox_project(env, &name, &toml(&name, ""), &[("Dockerfile", dockerfile.as_bytes()), ("src.txt", marker.as_bytes())]);
+    let project = busybox_project(
+        env,
+        &name,
+        &toml(&name, ""),
+        &[("Dockerfile", dockerfile.as_bytes()), ("src.txt", marker.as_bytes())],
+    );
     let docker = env.docker().await;
     let first = run(project.shipit(env).arg("build"));
     assert_eq!(first.code, 0, "{first}");
@@ -306,8 +318,11 @@ async fn inline_cache_goes_to_the_registry_and_comes_back_from_it() {
     let env = crate::require_env!("docker", "busybox", "registry_open");
     let name = unique_name("bk-inline");
     let repo = format!("{}/{name}", env.registry_open);
-    let extra = format!("network = \"none\"\ncache_to = [\"type=inline\"]\ncache_from = [\"type=registry,ref={repo}:cache-seed\"]\n");
-    let dockerfile = "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo built > /built\"]\n";
+    let extra = format!(
+        "network = \"none\"\ncache_to = [\"type=inline\"]\ncache_from = [\"type=registry,ref={repo}:cache-seed\"]\n"
+    );
+    let dockerfile =
+        "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo built > /built\"]\n";
     let toml = format!("{}\n[build]\n{extra}", oci_toml(&name, &repo));
     let project = busybox_project(env, &name, &toml, &[("Dockerfile", dockerfile.as_bytes())]);
     let r = run(project.shipit(env).args(["push"]));
@@ -385,7 +400,10 @@ async fn platform_passes_through() {
     let r = run(project.shipit(env).arg("build"));
     assert_eq!(r.code, 1, "{r}");
     assert!(r.stderr.contains("operating system is not supported"), "{r}");
-    assert!(r.stderr.contains("hint: the engine could not build for platform \"windows/amd64\" (build.platform)"), "{r}");
+    assert!(
+        r.stderr.contains("hint: the engine could not build for platform \"windows/amd64\" (build.platform)"),
+        "{r}"
+    );
 }
 
 /// A TCP front for the engine's socket that answers `POST /session` as an engine without BuildKit does
@@ -459,4 +477,118 @@ async fn auto_falls_back_to_classic_when_buildkit_is_refused() {
     assert!(r.stderr.contains("uses secrets but the engine refused BuildKit"), "{r}");
     let docker = env.docker().await;
     remove_images(&docker, &[image]).await;
+}
+
+/// Kills the ssh-agent a test started, by its pid.
+struct Agent(u32);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").arg(self.0.to_string()).status();
+    }
+}
+
+#[tokio::test]
+async fn ssh_agent_is_forwarded_to_ssh_mounts() {
+    let env = crate::require_env!("docker", "busybox");
+    let (Ok(agent_bin), Ok(add_bin), Ok(keygen)) = (which("ssh-agent"), which("ssh-add"), which("ssh-keygen")) else {
+        panic!("the test environment needs openssh-client (ssh-agent, ssh-add, ssh-keygen)");
+    };
+    let name = unique_name("bk-ssh");
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("id_ed25519");
+    let ok = std::process::Command::new(&keygen)
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", &name, "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let sock = tmp.path().join("agent.sock");
+    let out = std::process::Command::new(&agent_bin).arg("-a").arg(&sock).arg("-s").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let pid: u32 = text.split("SSH_AGENT_PID=").nth(1).and_then(|r| r.split(';').next()).unwrap().parse().unwrap();
+    let _agent = Agent(pid);
+    let added = std::process::Command::new(&add_bin).arg(&key).env("SSH_AUTH_SOCK", &sock).output().unwrap();
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+
+    // ssh-add itself, with the libraries it links, runs inside the step and lists the forwarded key.
+    let mut files: Vec<(String, Vec<u8>)> = vec![("ssh-add".into(), std::fs::read(&add_bin).unwrap())];
+    let ldd = std::process::Command::new("ldd").arg(&add_bin).output().unwrap();
+    for lib in String::from_utf8_lossy(&ldd.stdout).split_whitespace().filter(|w| w.starts_with('/')) {
+        files.push((format!("root{lib}"), std::fs::read(lib).unwrap()));
+    }
+    let dockerfile = format!(
+        "FROM scratch\nCOPY busybox /bin/busybox\nCOPY root/ /\nCOPY ssh-add /usr/bin/ssh-add\n\
+         RUN --mount=type=ssh [\"/bin/busybox\", \"sh\", \"-c\", \"/usr/bin/ssh-add -l > /keys.txt; echo {name}\"]\n"
+    );
+    let mut all: Vec<(&str, &[u8])> = vec![("Dockerfile", dockerfile.as_bytes())];
+    all.extend(files.iter().map(|(p, d)| (p.as_str(), d.as_slice())));
+    let project = busybox_project(env, &name, &toml(&name, "ssh = true"), &all);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for (p, _) in &files {
+            std::fs::set_permissions(project.dir.join(p), std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        git(&project.dir, &["commit", "-qam", "executables"]);
+    }
+
+    let missing = run(project.shipit(env).arg("build").env_remove("SSH_AUTH_SOCK"));
+    assert_eq!(missing.code, 2, "{missing}");
+    assert!(missing.stderr.contains("SSH_AUTH_SOCK is not set"), "{missing}");
+
+    let r = run(project.shipit(env).arg("build").env("SSH_AUTH_SOCK", &sock));
+    assert_eq!(r.code, 0, "{r}");
+    let image = reference(&r);
+    let docker = env.docker().await;
+    let keys = String::from_utf8_lossy(&image_fs(&docker, &image).await["keys.txt"].data).to_string();
+    let fingerprint = std::process::Command::new(&keygen).arg("-lf").arg(key.with_extension("pub")).output().unwrap();
+    let fingerprint = String::from_utf8_lossy(&fingerprint.stdout).split_whitespace().nth(1).unwrap().to_string();
+    assert!(keys.contains(&fingerprint) && keys.contains(&name), "the agent's key, seen from the step: {keys:?}");
+    remove_images(&docker, &[image]).await;
+}
+
+fn which(bin: &str) -> Result<std::path::PathBuf, ()> {
+    ["/usr/bin", "/bin", "/usr/local/bin"].iter().map(|d| Path::new(d).join(bin)).find(|p| p.exists()).ok_or(())
+}
+
+#[test]
+fn buildkit_keys_are_validated_with_suggestions() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("ship.toml"),
+        "[app]\nname = \"x\"\n[build]\nbuilder = \"classic\"\nssh = true\ncache_to = [\"type=local,dest=x\"]\n\
+         [build.secrets]\nnpm = { env = \"A\", file = \"b\" }\n",
+    )
+    .unwrap();
+    let out = assert_cmd::Command::cargo_bin("shipit")
+        .unwrap()
+        .args(["config", "validate"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("secret `npm` needs exactly one of `env` or `file`"), "{err}");
+    assert!(err.contains("cache type \"local\" is not supported"), "{err}");
+    assert!(
+        err.contains("`build.builder = \"classic\"` cannot use secrets, ssh, cache_to: they need BuildKit"),
+        "{err}"
+    );
+
+    std::fs::write(tmp.path().join("ship.toml"), "[app]\nname = \"x\"\n[build]\nbuidler = \"buildkit\"\n").unwrap();
+    let out = assert_cmd::Command::cargo_bin("shipit")
+        .unwrap()
+        .args(["config", "validate"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did you mean `builder`?"), "{err}");
+
+    let schema = assert_cmd::Command::cargo_bin("shipit").unwrap().args(["config", "schema"]).output().unwrap();
+    let schema = String::from_utf8_lossy(&schema.stdout);
+    for key in ["\"builder\"", "\"secrets\"", "\"ssh\"", "\"cache_from\"", "\"cache_to\"", "\"network\""] {
+        assert!(schema.contains(key), "{key} missing from the schema");
+    }
 }

@@ -33,7 +33,8 @@ fn parse(text: &str) -> Vec<Stage> {
                 .and_then(|i| words.get(i + 1))
                 .map(|n| n.to_ascii_lowercase());
             let scratch = words.get(1).is_some_and(|w| w.eq_ignore_ascii_case("scratch"))
-                || (words.get(1).is_some_and(|w| w.starts_with("--")) && words.get(2).is_some_and(|w| w.eq_ignore_ascii_case("scratch")));
+                || (words.get(1).is_some_and(|w| w.starts_with("--"))
+                    && words.get(2).is_some_and(|w| w.eq_ignore_ascii_case("scratch")));
             stages.push(Stage { name, scratch, instructions: vec![ins] });
         } else if let Some(stage) = stages.last_mut() {
             stage.instructions.push(ins);
@@ -90,9 +91,9 @@ pub fn locate(dockerfile: &str, vertex: &str) -> Option<Instruction> {
         None if stages.len() == 1 => stages.first(),
         None => None,
     };
-    let by_position = stage.and_then(|s| s.instructions.get(if s.scratch { n } else { n.checked_sub(1)? })).filter(|ins| {
-        ins.text.split_whitespace().next().is_some_and(|k| k.eq_ignore_ascii_case(&keyword))
-    });
+    let by_position = stage
+        .and_then(|s| s.instructions.get(if s.scratch { n } else { n.checked_sub(1)? }))
+        .filter(|ins| ins.text.split_whitespace().next().is_some_and(|k| k.eq_ignore_ascii_case(&keyword)));
     if let Some(found) = by_position {
         return Some(found.clone());
     }

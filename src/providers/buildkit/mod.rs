@@ -53,7 +53,10 @@ pub struct Support {
 pub fn support_from(builder_version: Option<&str>, os_type: Option<&str>, api_version: &str) -> Support {
     let api = api_version.split_once('.').and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)));
     if os_type.is_some_and(|o| o.eq_ignore_ascii_case("windows")) {
-        return Support { buildkit: false, reason: "the engine runs Windows containers, which BuildKit cannot build".into() };
+        return Support {
+            buildkit: false,
+            reason: "the engine runs Windows containers, which BuildKit cannot build".into(),
+        };
     }
     if builder_version == Some("1") {
         return Support {
@@ -63,9 +66,10 @@ pub fn support_from(builder_version: Option<&str>, os_type: Option<&str>, api_ve
         };
     }
     match api {
-        Some(v) if v < (1, 39) => {
-            Support { buildkit: false, reason: format!("the engine speaks API {api_version}, older than BuildKit (1.39)") }
-        }
+        Some(v) if v < (1, 39) => Support {
+            buildkit: false,
+            reason: format!("the engine speaks API {api_version}, older than BuildKit (1.39)"),
+        },
         _ => Support {
             buildkit: true,
             reason: match builder_version {
@@ -97,9 +101,8 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let stream = crate::providers::docker::connect_raw(engine).await?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| crate::error::chain(&e))?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| crate::error::chain(&e))?;
     tokio::spawn(async move {
         let _ = conn.await;
     });

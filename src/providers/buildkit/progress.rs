@@ -206,11 +206,15 @@ mod tests {
         let mut p = Progress::new(vec!["s3cr3t-value".into()]);
         let internal = V { digest: "d0".into(), name: "[internal] load .dockerignore".into(), ..Default::default() };
         let copy = V { digest: "d1".into(), name: "[1/2] COPY a /a".into(), cached: true, ..Default::default() };
-        let run = at(V { digest: "d2".into(), name: "[2/2] RUN make".into(), ..Default::default() }, Some((10, 0)), None);
+        let run =
+            at(V { digest: "d2".into(), name: "[2/2] RUN make".into(), ..Default::default() }, Some((10, 0)), None);
         p.handle(&StatusResponse { vertexes: vec![internal, copy, run], ..Default::default() }, &rec);
         let log = |m: &str| VertexLog { vertex: "d2".into(), msg: m.as_bytes().to_vec(), ..Default::default() };
         p.handle(
-            &StatusResponse { logs: vec![log("compiling\nthe token is s3cr3t-value\n"), log("boom")], ..Default::default() },
+            &StatusResponse {
+                logs: vec![log("compiling\nthe token is s3cr3t-value\n"), log("boom")],
+                ..Default::default()
+            },
             &rec,
         );
         let failed = V {

@@ -268,9 +268,9 @@ impl Ssh for Agent {
         &self,
         request: Request<Streaming<BytesMessage>>,
     ) -> Result<Response<Self::ForwardAgentStream>, Status> {
-        let socket = tokio::net::UnixStream::connect(&self.0)
-            .await
-            .map_err(|e| Status::unavailable(format!("cannot connect to the SSH agent at {}: {e}", self.0.display())))?;
+        let socket = tokio::net::UnixStream::connect(&self.0).await.map_err(|e| {
+            Status::unavailable(format!("cannot connect to the SSH agent at {}: {e}", self.0.display()))
+        })?;
         let (read, mut write) = socket.into_split();
         let mut incoming = request.into_inner();
         tokio::spawn(async move {
