@@ -558,3 +558,55 @@ async fn ecr_token_from_moto_logs_in_to_the_push_host_and_never_shows() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn one_commit_pushed_to_two_registries_keeps_a_record_for_each() {
+    let env = crate::require_env!("docker", "registry_open", "registry_auth");
+    let name = unique_name("bp-two");
+    let toml = format!(
+        "[app]\nname = \"{name}\"\n\n[registries.open]\ntype = \"oci\"\nrepository = \"{}/{name}\"\n\n\
+         [registries.ghcr]\ntype = \"ghcr\"\nrepository = \"ghcr.io/acme/{name}\"\npush_host = \"{}\"\nusername = \"{}\"\n",
+        env.registry_open, env.registry_auth, env.ghcr_user
+    );
+    let project = Project::new(&name, &toml, &[("Dockerfile", DOCKERFILE.as_bytes()), ("two.txt", b"two")]);
+    let sha = project.sha();
+    let first = run(project.shipit(env).args(["push", "--registry", "open"]));
+    assert_eq!(first.code, 0, "{first}");
+    let second =
+        run(project.shipit(env).args(["push", "--registry", "ghcr"]).env(GHCR_PASSWORD_ENV, &env.ghcr_password));
+    assert_eq!(second.code, 0, "{second}");
+    // The same image, so the same manifest digest in both registries.
+    assert_eq!(pinned_digest(&first.stdout), pinned_digest(&second.stdout));
+
+    let read = |file: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(project.dir.join(".shipit/releases").join(file)).unwrap())
+            .unwrap()
+    };
+    let open = read(&format!("{sha}@open.json"));
+    let ghcr = read(&format!("{sha}@ghcr.json"));
+    assert_eq!(open["registry"], "open");
+    assert_eq!(open["image"]["repository"], format!("{}/{name}", env.registry_open).as_str());
+    assert_eq!(ghcr["registry"], "ghcr");
+    assert_eq!(ghcr["image"]["repository"], format!("ghcr.io/acme/{name}").as_str());
+    // `<sha>.json` is the latest push, as before (what deploy reads today).
+    assert_eq!(read(&format!("{sha}.json"))["registry"], "ghcr");
+
+    // Skip-when-exists in the first registry keeps its own record, not the latest one.
+    let again = run(project.shipit(env).args(["push", "--registry", "open"]));
+    assert_eq!(again.code, 0, "{again}");
+    assert!(again.stderr.contains("already in the registry"), "{again}");
+    assert_eq!(read(&format!("{sha}@open.json"))["image"]["repository"], open["image"]["repository"]);
+    assert_eq!(read(&format!("{sha}@ghcr.json"))["image"]["repository"], ghcr["image"]["repository"]);
+
+    let docker = env.docker().await;
+    remove_images(
+        &docker,
+        &[
+            format!("{}/{name}:{sha}", env.registry_open),
+            format!("{}/{name}:{}", env.registry_open, &sha[..12]),
+            format!("{}/acme/{name}:{sha}", env.registry_auth),
+            format!("{}/acme/{name}:{}", env.registry_auth, &sha[..12]),
+        ],
+    )
+    .await;
+}
