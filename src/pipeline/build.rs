@@ -469,6 +469,25 @@ impl Plan {
     }
 }
 
+/// A secret file that is also part of the context would be copied into the image by `COPY . .`.
+fn secret_files_in_context(plan: &Plan) -> Vec<String> {
+    let Ok(context) = plan.context_dir.canonicalize() else { return Vec::new() };
+    let ignore = crate::build_context::DockerIgnore::load(&context).unwrap_or_default();
+    plan.secrets
+        .iter()
+        .filter_map(|(id, source)| {
+            let path = plan.root.join(source.file.as_ref()?).canonicalize().ok()?;
+            let rel = path.strip_prefix(&context).ok()?.to_string_lossy().replace('\\', "/");
+            (!ignore.is_excluded(&rel, false)).then(|| {
+                format!(
+                    "warning: secret `{id}` ({rel}) is inside the build context and not in .dockerignore: \
+                     `COPY . …` would put it in a layer; add it to .dockerignore"
+                )
+            })
+        })
+        .collect()
+}
+
 /// Which builder runs, and the one line that says why.
 async fn choose_builder(plan: &Plan, engine: &Engine) -> Result<(bool, String), CliError> {
     match plan.builder {
@@ -510,6 +529,9 @@ pub async fn run(
     let (mut use_kit, why) = choose_builder(plan, engine).await?;
     let inputs = if use_kit { Some(plan.kit_inputs()?) } else { None };
     reporter.line(&why);
+    for warning in secret_files_in_context(plan) {
+        reporter.line(&warning);
+    }
     reporter.status(&format!("sending build context (builder: {})", if use_kit { "BuildKit" } else { "classic" }));
     let (stream, sent, walker) = context.stream();
     let references = plan.references();

@@ -275,6 +275,15 @@ async fn build_secrets_reach_the_step_and_nothing_else() {
     assert!(!inspect.contains(&token), "the token is in the image's labels or config");
     let history = serde_json::to_string(&docker.image_history(&image).await.unwrap()).unwrap();
     assert!(!history.contains(&token), "the token is in the image history");
+    assert!(!r.stderr.contains("inside the build context"), "certs/ is in .dockerignore:\n{r}");
+
+    // Without the .dockerignore entry the secret file would be sent with the context: said up front.
+    std::fs::write(project.dir.join(".dockerignore"), "").unwrap();
+    git(&project.dir, &["commit", "-qam", "no ignore"]);
+    let warned = run(project.shipit(env).arg("build").env("SHIPIT_TEST_NPM_TOKEN", &token));
+    assert_eq!(warned.code, 0, "{warned}");
+    assert!(warned.stderr.contains("warning: secret `cert` (certs/ca.pem) is inside the build context"), "{warned}");
+    remove_images(&docker, &[reference(&warned)]).await;
     remove_images(&docker, &[image]).await;
 }
 

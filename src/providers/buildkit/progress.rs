@@ -62,8 +62,21 @@ macro_rules! seconds {
 }
 
 impl Progress {
-    pub fn new(redact: Vec<String>) -> Progress {
-        Progress { redact: redact.into_iter().filter(|s| !s.is_empty()).collect(), ..Default::default() }
+    /// `secrets`: values to hide. Log lines are compared line by line, so each line of a multi-line value
+    /// (a certificate, a key file) is hidden on its own; very short values would hide ordinary text, so values
+    /// and lines under 4 characters are left alone.
+    pub fn new(secrets: Vec<String>) -> Progress {
+        let mut redact: Vec<String> = Vec::new();
+        for s in &secrets {
+            let whole = s.trim();
+            redact.push(whole.to_string());
+            redact.extend(whole.lines().map(|l| l.trim().to_string()));
+        }
+        redact.retain(|s| s.len() >= 4);
+        // Longest first, so a whole value is replaced before any of its lines.
+        redact.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        redact.dedup();
+        Progress { redact, ..Default::default() }
     }
 
     pub fn redact(&self, text: &str) -> String {
@@ -237,6 +250,13 @@ mod tests {
         assert_eq!(f.step, "[2/2] RUN make");
         assert_eq!(f.tail, vec!["compiling", "the token is ***", "boom"]);
         assert!(f.error.contains("exit code: 2"));
+    }
+
+    #[test]
+    fn multi_line_secrets_are_hidden_line_by_line() {
+        let p = Progress::new(vec!["-----BEGIN KEY-----\nMIIBxyzsecretline\n-----END KEY-----\n".into(), "ab".into()]);
+        assert_eq!(p.redact("got MIIBxyzsecretline here"), "got *** here");
+        assert_eq!(p.redact("a tab b"), "a tab b", "a 2-character value is not hidden everywhere");
     }
 
     #[test]
