@@ -341,6 +341,23 @@ pub fn oci_labels(
 pub struct BuildOptions {
     /// `--no-cache`: build every step again.
     pub no_cache: bool,
+    /// Registry credentials BuildKit may ask for (a private base image, a `cache_from` image), by host.
+    pub credentials: HashMap<String, buildkit::HostCredentials>,
+}
+
+impl BuildOptions {
+    /// Offer the push registry's credentials to the build (what `docker login` gives `docker build`).
+    pub fn with_registry(mut self, host: &str, auth: Option<&crate::providers::credentials::RegistryAuth>) -> Self {
+        if let Some(a) = auth {
+            // As the docker CLI answers BuildKit: an identity token goes alone, as the secret.
+            let (username, secret) = match &a.identity_token {
+                Some(t) => (String::new(), t.clone()),
+                None => (a.username.clone(), a.password.clone()),
+            };
+            self.credentials.insert(host.to_string(), buildkit::HostCredentials { username, secret });
+        }
+        self
+    }
 }
 
 /// A local image, built and tagged.
@@ -527,7 +544,13 @@ pub async fn run(
     let context = Context::open(&plan.context_dir, &plan.dockerfile, excluded)?;
     let dockerfile = context.dockerfile.clone();
     let (mut use_kit, why) = choose_builder(plan, engine).await?;
-    let inputs = if use_kit { Some(plan.kit_inputs()?) } else { None };
+    let inputs = if use_kit {
+        let mut inputs = plan.kit_inputs()?;
+        inputs.services.credentials.extend(options.credentials.clone());
+        Some(inputs)
+    } else {
+        None
+    };
     reporter.line(&why);
     for warning in secret_files_in_context(plan) {
         reporter.line(&warning);

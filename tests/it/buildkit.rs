@@ -601,3 +601,60 @@ fn buildkit_keys_are_validated_with_suggestions() {
         assert!(schema.contains(key), "{key} missing from the schema");
     }
 }
+
+#[tokio::test]
+async fn cache_from_a_registry_that_needs_the_push_credentials() {
+    let env = crate::require_env!("docker", "busybox", "registry_auth");
+    let name = unique_name("bk-authcache");
+    let ghcr = |repo: &str, extra: &str| {
+        format!(
+            "[app]\nname = \"{name}\"\n\n[build]\nnetwork = \"none\"\n{extra}\n\n[registries.ghcr]\ntype = \"ghcr\"\n\
+             repository = \"ghcr.io/acme/{repo}\"\npush_host = \"{}\"\nusername = \"{}\"\n",
+            env.registry_auth, env.ghcr_user
+        )
+    };
+    let dockerfile = format!(
+        "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo {name} > /built\"]\n"
+    );
+    let seed = busybox_project(
+        env,
+        &name,
+        &ghcr(&name, "cache_to = [\"type=inline\"]"),
+        &[("Dockerfile", dockerfile.as_bytes())],
+    );
+    let r = run(seed.shipit(env).arg("push").env("GITHUB_TOKEN", &env.ghcr_password));
+    assert_eq!(r.code, 0, "{r}");
+    let sha = seed.sha();
+    let cache = format!("{}/acme/{name}:{sha}", env.registry_auth);
+    let docker = env.docker().await;
+    remove_images(
+        &docker,
+        &[
+            format!("{}/acme/{name}:{sha}", env.registry_auth),
+            format!("{}/acme/{name}:{}", env.registry_auth, &sha[..12]),
+        ],
+    )
+    .await;
+
+    let other_name = format!("{name}-b");
+    let other = busybox_project(
+        env,
+        &other_name,
+        &ghcr(&other_name, &format!("cache_from = [\"{cache}\"]")),
+        &[("Dockerfile", dockerfile.as_bytes())],
+    );
+    let r = run(other.shipit(env).args(["-v", "push"]).env("GITHUB_TOKEN", &env.ghcr_password));
+    assert_eq!(r.code, 0, "{r}");
+    assert!(r.stderr.contains(&format!("importing cache manifest from {cache}")), "{r}");
+    assert!(!r.stderr.contains("ERROR"), "the cache import used the registry's credentials:\n{r}");
+    assert!(!r.stderr.contains(&env.ghcr_password), "{r}");
+    let sha2 = other.sha();
+    remove_images(
+        &docker,
+        &[
+            format!("{}/acme/{other_name}:{sha2}", env.registry_auth),
+            format!("{}/acme/{other_name}:{}", env.registry_auth, &sha2[..12]),
+        ],
+    )
+    .await;
+}

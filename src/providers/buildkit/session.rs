@@ -41,7 +41,7 @@ impl std::fmt::Debug for SecretValue {
 }
 
 /// Registry credentials the engine may ask for (pulling a base image, importing a registry cache).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct HostCredentials {
     pub username: String,
     pub secret: crate::providers::credentials::Secret,
