@@ -298,11 +298,14 @@ async fn a_failing_step_is_named_with_its_output() {
     let env = crate::require_env!("docker", "busybox");
     let name = unique_name("bp-fail");
     let busybox = std::fs::read(env.busybox.as_ref().unwrap()).unwrap();
-    let dockerfile = "FROM scratch\nCOPY busybox /bin/busybox\n\
+    // The classic builder's errors (BuildKit's are in buildkit.rs). It caches through intermediate images,
+    // which other tests' image removals prune: a first layer of its own keeps this cache chain to itself.
+    let dockerfile = "FROM scratch\nCOPY marker /marker\nCOPY busybox /bin/busybox\n\
                       RUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo compiling widget; echo widget.c:12: error: boom >&2; exit 3\"]\n";
-    // The classic builder's errors (BuildKit's are in buildkit.rs).
     let toml = format!("{}\n[build]\nbuilder = \"classic\"\n", oci_toml(&name, &format!("127.0.0.1:5999/{name}")));
-    let project = Project::new(&name, &toml, &[("Dockerfile", dockerfile.as_bytes()), ("busybox", &busybox)]);
+    let files: [(&str, &[u8]); 3] =
+        [("Dockerfile", dockerfile.as_bytes()), ("busybox", &busybox), ("marker", name.as_bytes())];
+    let project = Project::new(&name, &toml, &files);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -311,7 +314,7 @@ async fn a_failing_step_is_named_with_its_output() {
     }
     let r = run(project.shipit(env).arg("build"));
     assert_eq!(r.code, 1, "{r}");
-    assert!(r.stderr.contains("error: build failed at Step 3/"), "{r}");
+    assert!(r.stderr.contains("error: build failed at Step 4/"), "{r}");
     assert!(r.stderr.contains("returned a non-zero code: 3"), "{r}");
     assert!(r.stderr.contains("widget.c:12: error: boom"), "the step's output is shown:\n{r}");
     assert!(!r.stderr.contains('\u{1b}'), "no raw escape codes from the engine:\n{r}");

@@ -193,14 +193,20 @@ async fn buildkit_error_names_the_instruction_and_its_line() {
 async fn classic_builder_still_works_and_says_so() {
     let env = crate::require_env!("docker", "busybox");
     let name = unique_name("bk-classic");
-    let dockerfile =
-        "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo hi > /hi\"]\n";
-    let project =
-        busybox_project(env, &name, &toml(&name, "builder = \"classic\""), &[("Dockerfile", dockerfile.as_bytes())]);
+    // The classic builder caches through intermediate images, which other tests' image removals prune: a
+    // first layer of its own keeps this test's cache chain to itself.
+    let dockerfile = "FROM scratch\nCOPY marker /marker\nCOPY busybox /bin/busybox\n\
+                      RUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo hi > /hi\"]\n";
+    let project = busybox_project(
+        env,
+        &name,
+        &toml(&name, "builder = \"classic\""),
+        &[("Dockerfile", dockerfile.as_bytes()), ("marker", name.as_bytes())],
+    );
     let r = run(project.shipit(env).arg("build"));
     assert_eq!(r.code, 0, "{r}");
     assert!(r.stderr.contains("builder: classic (build.builder = \"classic\")"), "{r}");
-    assert!(r.stderr.contains("Step 3/6 : RUN"), "{r}");
+    assert!(r.stderr.contains("Step 4/7 : RUN"), "{r}");
     assert!(r.stderr.contains("builder: classic;"), "{r}");
     let image = reference(&r);
 
@@ -458,8 +464,9 @@ async fn auto_falls_back_to_classic_when_buildkit_is_refused() {
     let env = crate::require_env!("docker", "busybox");
     let name = unique_name("bk-fallback");
     let host = engine_without_buildkit(env.docker_socket().to_string()).await;
-    let dockerfile = "FROM scratch\nCOPY busybox /bin/busybox\n";
-    let project = busybox_project(env, &name, &toml(&name, ""), &[("Dockerfile", dockerfile.as_bytes())]);
+    let dockerfile = "FROM scratch\nCOPY marker /marker\nCOPY busybox /bin/busybox\n";
+    let files: [(&str, &[u8]); 2] = [("Dockerfile", dockerfile.as_bytes()), ("marker", name.as_bytes())];
+    let project = busybox_project(env, &name, &toml(&name, ""), &files);
     let mut cmd = project.shipit(env);
     cmd.arg("build").env("DOCKER_HOST", &host);
     let r = tokio::task::spawn_blocking(move || run(&mut cmd)).await.unwrap();
