@@ -60,7 +60,8 @@ make_project() {
   cp "$BUSYBOX" "$dir/busybox"
   printf '%s' "$3" > "$dir/Dockerfile"
   printf '.git\n' > "$dir/.dockerignore"
-  printf '[app]\nname = "bench-bk-%s-%s"\n\n[build]\nbuilder = "%s"\n' "$(basename "$dir")" "$RUN_ID" "$builder" > "$dir/ship.toml"
+  # network none: RUN steps need no network, and the test engine has no bridge (dockerd --bridge=none).
+  printf '[app]\nname = "bench-bk-%s-%s"\n\n[build]\nbuilder = "%s"\nnetwork = "none"\n' "$(basename "$dir")" "$RUN_ID" "$builder" > "$dir/ship.toml"
   git_q -C "$dir" init -q -b main
 }
 
@@ -81,7 +82,7 @@ labels_for() {
 shipit_build() { (cd "$1" && "$SHIPIT" build -q >/dev/null); }
 docker_build() {
   # shellcheck disable=SC2046
-  docker build -q $(labels_for "$1") -t "bench-bk-docker-$RUN_ID:$(git -C "$1" rev-parse HEAD)" "$1" >/dev/null 2>&1
+  docker build -q --network none $(labels_for "$1") -t "bench-bk-docker-$RUN_ID:$(git -C "$1" rev-parse HEAD)" "$1" >/dev/null 2>&1
 }
 
 echo "shipit: $("$SHIPIT" --version)   docker CLI: $(docker version -f '{{.Client.Version}}')   engine: $(docker version -f '{{.Server.Version}}')" >&2
