@@ -55,7 +55,8 @@ make_project() {
   mkdir -p "$dir"
   printf 'FROM scratch\nCOPY . /app\n' > "$dir/Dockerfile"
   printf '.git\n' > "$dir/.dockerignore"
-  printf '[app]\nname = "bench"\n\n[registries.bench]\ntype = "oci"\nrepository = "%s"\n' "$repo" > "$dir/ship.toml"
+  # The classic builder, like the CLI here (no buildx); bench/buildkit.sh compares the builders.
+  printf '[app]\nname = "bench"\n\n[build]\nbuilder = "classic"\n\n[registries.bench]\ntype = "oci"\nrepository = "%s"\n' "$repo" > "$dir/ship.toml"
   git_q -C "$dir" init -q -b main
 }
 

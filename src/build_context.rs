@@ -332,6 +332,12 @@ impl Context {
             let mut header = self.header(meta, tar::EntryType::Regular, size);
             let mut reader = ExactReader { inner: file.take(size), remaining: size };
             let result = tar.append_data(&mut header, rel, &mut reader);
+            // The engine hanging up mid-file also leaves bytes unread: that is not the file's doing.
+            if let Err(e) = &result
+                && e.kind() == io::ErrorKind::BrokenPipe
+            {
+                return Err(ContextError::Aborted);
+            }
             if reader.remaining > 0 {
                 return Err(ContextError::Changed { path: abs.to_path_buf(), missing: reader.remaining });
             }

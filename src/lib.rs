@@ -1,6 +1,7 @@
 //! shipit: take one commit to production. README.md is the tour, ARCHITECTURE.md the map of this code, STYLE.md
 //! the house rules.
 
+pub mod build_cache;
 pub mod build_context;
 pub mod ci;
 pub mod cli;

@@ -110,20 +110,31 @@ pub fn ensure_dir(root: &Path) -> std::io::Result<PathBuf> {
 }
 
 impl Release {
+    /// `.shipit/releases/<sha>.json`: the record of the commit's latest push, whatever the registry (what
+    /// `for_commit` reads).
     pub fn path(root: &Path, sha: &str) -> PathBuf {
         dir(root).join(format!("{sha}.json"))
     }
 
-    /// Write atomically: a crash mid-write must not leave a half record that a later deploy trusts.
+    /// `.shipit/releases/<sha>@<registry>.json`: one record per registry the commit was pushed to, so a push
+    /// to a second registry (ECR for ECS, GHCR for Kubernetes) keeps the first one's record.
+    pub fn registry_path(root: &Path, sha: &str, registry: &str) -> PathBuf {
+        dir(root).join(format!("{sha}@{registry}.json"))
+    }
+
+    /// Write both the per-registry record and the commit's latest one, each atomically: a crash mid-write
+    /// must not leave a half record that a later deploy trusts.
     pub fn save(&self, root: &Path) -> Result<PathBuf, CliError> {
         let path = Release::path(root, &self.commit.sha);
-        let fail = |e: &dyn std::fmt::Display| {
-            CliError::failure(format!("cannot write the release record {}: {e}", path.display()))
+        let fail = |p: &Path, e: &dyn std::fmt::Display| {
+            CliError::failure(format!("cannot write the release record {}: {e}", p.display()))
         };
-        let dir = ensure_dir(root).map_err(|e| fail(&e))?;
-        let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| fail(&e))?;
-        serde_json::to_writer_pretty(&mut tmp, self).map_err(|e| fail(&e))?;
-        tmp.persist(&path).map_err(|e| fail(&e.error))?;
+        let dir = ensure_dir(root).map_err(|e| fail(&path, &e))?;
+        for target in [Release::registry_path(root, &self.commit.sha, &self.registry), path.clone()] {
+            let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| fail(&target, &e))?;
+            serde_json::to_writer_pretty(&mut tmp, self).map_err(|e| fail(&target, &e))?;
+            tmp.persist(&target).map_err(|e| fail(&target, &e.error))?;
+        }
         Ok(path)
     }
 
@@ -138,10 +149,40 @@ impl Release {
         })
     }
 
-    /// The record for a commit, if this machine pushed it.
+    /// The record of the commit's latest push, if this machine pushed it.
     pub fn for_commit(root: &Path, sha: &str) -> Option<Release> {
         let path = Release::path(root, sha);
         path.exists().then(|| Release::load(&path).ok()).flatten()
+    }
+
+    /// The record of the commit's push to one registry (records written before per-registry records
+    /// existed are found through the latest one).
+    pub fn for_commit_in(root: &Path, sha: &str, registry: &str) -> Option<Release> {
+        let path = Release::registry_path(root, sha, registry);
+        if path.exists() {
+            return Release::load(&path).ok();
+        }
+        Release::for_commit(root, sha).filter(|r| r.registry == registry)
+    }
+
+    /// Every registry's record of the commit, by registry name.
+    pub fn all_for_commit(root: &Path, sha: &str) -> Vec<Release> {
+        let prefix = format!("{sha}@");
+        let mut out: Vec<Release> = std::fs::read_dir(dir(root))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| {
+                let n = e.file_name().to_string_lossy().to_string();
+                n.starts_with(&prefix) && n.ends_with(".json")
+            })
+            .filter_map(|e| Release::load(&e.path()).ok())
+            .collect();
+        if out.is_empty() {
+            out.extend(Release::for_commit(root, sha));
+        }
+        out.sort_by(|a, b| a.registry.cmp(&b.registry));
+        out
     }
 }
 
@@ -163,5 +204,50 @@ mod tests {
         assert_eq!(short_digest("sha256:éééééééééééééé"), "sha256:éééééééééééé");
         assert_eq!(crate::deploy::meta::short_commit("ééééééééé"), "ééééééé");
         assert_eq!(short_digest(&d), "sha256:aaaaaaaaaaaa");
+    }
+
+    fn release(registry: &str, digest: char) -> Release {
+        Release {
+            app: "api".into(),
+            commit: Commit {
+                sha: "3f2c1ab4d5e6f708192a3b4c5d6e7f8091a2b3c4".into(),
+                short_sha: "3f2c1ab4d5e6".into(),
+                branch: None,
+                author: None,
+                message: None,
+                tag: None,
+                dirty: false,
+            },
+            registry: registry.into(),
+            image: ImageRef {
+                repository: format!("{registry}.example/api"),
+                digest: format!("sha256:{}", digest.to_string().repeat(64)),
+            },
+            tags: vec![],
+            created: Utc::now(),
+            durations: BTreeMap::new(),
+            scan: None,
+        }
+    }
+
+    #[test]
+    fn one_record_per_registry() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sha = "3f2c1ab4d5e6f708192a3b4c5d6e7f8091a2b3c4";
+        release("ecr", 'a').save(tmp.path()).unwrap();
+        release("ghcr", 'b').save(tmp.path()).unwrap();
+        assert_eq!(Release::for_commit(tmp.path(), sha).unwrap().registry, "ghcr", "the latest push");
+        assert_eq!(Release::for_commit_in(tmp.path(), sha, "ecr").unwrap().image.repository, "ecr.example/api");
+        assert_eq!(Release::for_commit_in(tmp.path(), sha, "ghcr").unwrap().image.repository, "ghcr.example/api");
+        assert!(Release::for_commit_in(tmp.path(), sha, "other").is_none());
+        let all: Vec<String> = Release::all_for_commit(tmp.path(), sha).into_iter().map(|r| r.registry).collect();
+        assert_eq!(all, vec!["ecr", "ghcr"]);
+
+        // A record from before per-registry records: found through the latest one.
+        let old = tempfile::tempdir().unwrap();
+        ensure_dir(old.path()).unwrap();
+        std::fs::write(Release::path(old.path(), sha), serde_json::to_string(&release("ecr", 'a')).unwrap()).unwrap();
+        assert!(Release::for_commit_in(old.path(), sha, "ecr").is_some());
+        assert_eq!(Release::all_for_commit(old.path(), sha).len(), 1);
     }
 }

@@ -13,13 +13,15 @@ pub async fn run(args: BuildArgs, settings: &Settings) -> Result<(), CliError> {
     announce(settings, &plan);
     let engine = Engine::connect(None).await?;
     let stage = ui.stage("build");
-    let built = match build::run(&plan, &engine, &BuildOptions { no_cache: args.no_cache }, &stage).await {
-        Ok(b) => b,
-        Err(e) => {
-            stage.fail("failed");
-            return Err(e);
-        }
-    };
+    let built =
+        match build::run(&plan, &engine, &BuildOptions { no_cache: args.no_cache, ..Default::default() }, &stage).await
+        {
+            Ok(b) => b,
+            Err(e) => {
+                stage.fail("failed");
+                return Err(e);
+            }
+        };
     stage.ok(built.summary());
     if ui.json() {
         ui.print_json(&serde_json::json!({

@@ -133,10 +133,19 @@ async fn check_docker() -> Result<String, (String, String)> {
     let host = docker::host(None);
     let probe = async {
         let (client, host) = docker::connect(None).await?;
-        docker::ping(&client, &host).await
+        let info = docker::ping(&client, &host).await?;
+        let kit = crate::providers::buildkit::support(&docker::Engine { api: client, host }).await.ok();
+        Ok::<_, docker::DockerError>((info, kit))
     };
     match tokio::time::timeout(std::time::Duration::from_secs(5), probe).await {
-        Ok(Ok(info)) => Ok(format!("engine {} (API {}, {}) at {host}", info.version, info.api_version, info.os_arch)),
+        Ok(Ok((info, kit))) => {
+            let kit = match kit {
+                Some(k) if k.buildkit => format!("; BuildKit: yes ({})", k.reason),
+                Some(k) => format!("; BuildKit: no ({})", k.reason),
+                None => String::new(),
+            };
+            Ok(format!("engine {} (API {}, {}) at {host}{kit}", info.version, info.api_version, info.os_arch))
+        }
         Ok(Err(e)) => Err(fail(e)),
         Err(_) => Err((
             format!("the Docker engine at {host} did not answer within 5s"),

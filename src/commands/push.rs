@@ -48,7 +48,9 @@ pub async fn run(args: PushArgs, settings: &Settings) -> Result<(), CliError> {
 
     let engine = Engine::connect(None).await?;
     let stage = ui.stage("build");
-    let built = match build_stage::run(&plan, &engine, &BuildOptions { no_cache: args.build.no_cache }, &stage).await {
+    let options = BuildOptions { no_cache: args.build.no_cache, ..Default::default() }
+        .with_registry(&session.target.push_host, session.auth.as_ref());
+    let built = match build_stage::run(&plan, &engine, &options, &stage).await {
         Ok(b) => b,
         Err(e) => {
             stage.fail("failed");

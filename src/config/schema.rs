@@ -63,6 +63,65 @@ pub struct Build {
     pub args: BTreeMap<String, IString>,
     /// Extra image labels. The OCI labels (revision, source, created, version) are added automatically.
     pub labels: BTreeMap<String, IString>,
+    /// Which of the engine's builders runs the Dockerfile: `buildkit` (`RUN --mount`, `COPY --chmod`, secrets,
+    /// cache mounts), `classic` (the legacy builder), or `auto` (BuildKit when the engine offers it).
+    pub builder: Builder,
+    /// Build secrets by id, for `RUN --mount=type=secret,id=<id>`: `{ env = "NPM_TOKEN" }` or
+    /// `{ file = "certs/ca.pem" }` (relative to ship.toml). Never stored in a layer, label or log. BuildKit only.
+    pub secrets: BTreeMap<String, BuildSecret>,
+    /// Forward the SSH agent (`SSH_AUTH_SOCK`) for `RUN --mount=type=ssh`. BuildKit only.
+    pub ssh: bool,
+    /// Network of `RUN` steps (`docker build --network`): `default` (the engine's bridge), `host` or `none`.
+    pub network: Option<BuildNetwork>,
+    /// Caches to start from: `type=registry,ref=REPO:TAG` (or just `REPO:TAG`), an image pushed with an inline
+    /// cache or a registry cache. BuildKit only.
+    pub cache_from: Vec<IString>,
+    /// Caches to write: `type=inline` (cache metadata inside the pushed image, so `cache_from` on a fresh CI
+    /// runner can reuse its layers) or `type=registry,ref=REPO:TAG,mode=max`. BuildKit only.
+    pub cache_to: Vec<IString>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Builder {
+    /// BuildKit when the engine offers it, else the classic builder (one line says which and why).
+    #[default]
+    Auto,
+    /// Always BuildKit; an engine without it is an error.
+    Buildkit,
+    /// The legacy builder (`DOCKER_BUILDKIT=0`): no `RUN --mount`, `COPY --chmod`, secrets or cache mounts.
+    Classic,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BuildNetwork {
+    /// The engine's default network (its `bridge`).
+    Default,
+    /// The engine host's network.
+    Host,
+    /// No network at all.
+    None,
+}
+
+impl BuildNetwork {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildNetwork::Default => "default",
+            BuildNetwork::Host => "host",
+            BuildNetwork::None => "none",
+        }
+    }
+}
+
+/// Where a build secret's value comes from: exactly one of `env` or `file`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BuildSecret {
+    /// Name of the environment variable holding the value (read when the build starts).
+    pub env: Option<String>,
+    /// File holding the value, relative to ship.toml.
+    pub file: Option<String>,
 }
 
 impl Default for Build {
@@ -76,6 +135,12 @@ impl Default for Build {
             allow_latest: false,
             args: BTreeMap::new(),
             labels: BTreeMap::new(),
+            builder: Builder::Auto,
+            secrets: BTreeMap::new(),
+            ssh: false,
+            network: None,
+            cache_from: Vec::new(),
+            cache_to: Vec::new(),
         }
     }
 }

@@ -5,13 +5,14 @@ use std::ops::Range;
 use std::path::Path;
 
 use super::diagnostic::{Diagnostic, did_you_mean};
-use super::schema::{Config, Environment, RegistryKind, TargetKind, UnknownSeverity};
+use super::schema::{Builder, Config, Environment, RegistryKind, TargetKind, UnknownSeverity};
 use super::values::{IString, Severity};
 
 pub fn validate(path: &Path, source: &str, config: &Config) -> Result<(), Vec<Diagnostic>> {
     let mut v = Validator { path, source, problems: Vec::new() };
     v.app(config);
     v.build(config);
+    v.build_kit(config);
     v.check(config);
     v.scan(config);
     v.registries(config);
@@ -84,6 +85,69 @@ impl Validator<'_> {
                     self.key_span("build", "platform"),
                     format!("invalid platform \"{p}\""),
                     Some("expected OS/ARCH[/VARIANT], e.g. \"linux/amd64\" or \"linux/arm64/v8\"".into()),
+                );
+            }
+        }
+    }
+
+    /// Secrets, SSH and caches: well-formed, and not asked of the classic builder, which has none of them.
+    fn build_kit(&mut self, c: &Config) {
+        let b = &c.build;
+        for (id, secret) in &b.secrets {
+            let span = self.key_span("build.secrets", id);
+            if id.is_empty() || !id.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)) {
+                self.report(
+                    span.clone(),
+                    format!("invalid secret id `{id}`"),
+                    Some("use letters, digits, `-`, `_` and `.` (the id in `RUN --mount=type=secret,id=…`)".into()),
+                );
+            }
+            match (&secret.env, &secret.file) {
+                (Some(_), Some(_)) | (None, None) => self.report(
+                    span,
+                    format!("secret `{id}` needs exactly one of `env` or `file`"),
+                    Some(format!("e.g. {id} = {{ env = \"NPM_TOKEN\" }} or {id} = {{ file = \"certs/ca.pem\" }}")),
+                ),
+                (Some(v), None) if v.is_empty() || v.contains('=') => {
+                    self.report(span, format!("secret `{id}`: invalid variable name \"{v}\""), None)
+                }
+                (None, Some(f)) if f.is_empty() => self.report(span, format!("secret `{id}`: empty file path"), None),
+                _ => {}
+            }
+        }
+        for spec in &b.cache_from {
+            if let Err(e) = crate::build_cache::parse_import(spec) {
+                self.report(
+                    self.key_span("build", "cache_from"),
+                    format!("cache_from \"{}\": {e}", spec.as_str()),
+                    None,
+                );
+            }
+        }
+        for spec in &b.cache_to {
+            if let Err(e) = crate::build_cache::parse_export(spec) {
+                self.report(
+                    self.key_span("build", "cache_to"),
+                    format!("cache_to \"{}\": {e}", spec.as_str()),
+                    Some("e.g. cache_to = [\"type=inline\"]".into()),
+                );
+            }
+        }
+        if b.builder == Builder::Classic {
+            let used: Vec<&str> = [
+                (!b.secrets.is_empty(), "secrets"),
+                (b.ssh, "ssh"),
+                (!b.cache_from.is_empty(), "cache_from"),
+                (!b.cache_to.is_empty(), "cache_to"),
+            ]
+            .into_iter()
+            .filter_map(|(on, k)| on.then_some(k))
+            .collect();
+            if !used.is_empty() {
+                self.report(
+                    self.key_span("build", "builder"),
+                    format!("`build.builder = \"classic\"` cannot use {}: they need BuildKit", used.join(", ")),
+                    Some("set builder = \"buildkit\" (or \"auto\"), or remove them".into()),
                 );
             }
         }

@@ -8,10 +8,12 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
+use crate::build_cache::{CacheExport, CacheImport};
 use crate::build_context::{Context, ContextError, ContextStats, state_dir_within};
-use crate::config::{Loaded, Registry};
+use crate::config::{BuildSecret, Builder, Loaded, Registry};
 use crate::error::CliError;
-use crate::providers::docker::{self, BuildError, BuildRequest, Engine};
+use crate::providers::buildkit::{self, SecretValue, SessionServices};
+use crate::providers::docker::{self, BuildError, BuildOutcome, BuildRequest, Engine};
 use crate::providers::git;
 use crate::release::Commit;
 use crate::report::Reporter;
@@ -69,6 +71,13 @@ pub struct Plan {
     pub labels: BTreeMap<String, String>,
     pub target: Option<String>,
     pub platform: Option<String>,
+    pub builder: Builder,
+    /// `[build.secrets]`: where each value comes from (read when the build starts, never kept in the plan).
+    pub secrets: BTreeMap<String, BuildSecret>,
+    pub ssh: bool,
+    pub network: Option<String>,
+    pub cache_from: Vec<String>,
+    pub cache_to: Vec<String>,
     /// Things worth telling the user (a tag template that could not be rendered, a dropped `latest`).
     pub notes: Vec<String>,
 }
@@ -120,6 +129,12 @@ impl Plan {
             labels,
             target: config.build.target.as_ref().map(|t| t.to_string()),
             platform: config.build.platform.as_ref().map(|p| p.to_string()),
+            builder: config.build.builder,
+            secrets: config.build.secrets.clone(),
+            ssh: config.build.ssh,
+            network: config.build.network.map(|n| n.as_str().to_string()),
+            cache_from: config.build.cache_from.iter().map(|c| c.to_string()).collect(),
+            cache_to: config.build.cache_to.iter().map(|c| c.to_string()).collect(),
             notes: rendered.notes,
         })
     }
@@ -324,6 +339,23 @@ pub fn oci_labels(
 pub struct BuildOptions {
     /// `--no-cache`: build every step again.
     pub no_cache: bool,
+    /// Registry credentials BuildKit may ask for (a private base image, a `cache_from` image), by host.
+    pub credentials: HashMap<String, buildkit::HostCredentials>,
+}
+
+impl BuildOptions {
+    /// Offer the push registry's credentials to the build (what `docker login` gives `docker build`).
+    pub fn with_registry(mut self, host: &str, auth: Option<&crate::providers::credentials::RegistryAuth>) -> Self {
+        if let Some(a) = auth {
+            // As the docker CLI answers BuildKit: an identity token goes alone, as the secret.
+            let (username, secret) = match &a.identity_token {
+                Some(t) => (String::new(), t.clone()),
+                None => (a.username.clone(), a.password.clone()),
+            };
+            self.credentials.insert(host.to_string(), buildkit::HostCredentials { username, secret });
+        }
+        self
+    }
 }
 
 /// A local image, built and tagged.
@@ -365,7 +397,140 @@ impl BuiltImage {
     }
 }
 
-/// Stream the context and build it with the classic builder, then add the remaining tags.
+/// What BuildKit gets besides the context: secrets (read now, so a missing one fails before the build),
+/// the SSH agent, caches.
+struct KitInputs {
+    services: SessionServices,
+    cache_from: Vec<String>,
+    inline_cache: bool,
+}
+
+impl Plan {
+    /// BuildKit-only settings in use, by key (for "the classic builder cannot …").
+    fn buildkit_only(&self) -> Vec<&'static str> {
+        [
+            (!self.secrets.is_empty(), "secrets"),
+            (self.ssh, "ssh"),
+            (!self.cache_from.is_empty(), "cache_from"),
+            (!self.cache_to.is_empty(), "cache_to"),
+        ]
+        .into_iter()
+        .filter_map(|(on, k)| on.then_some(k))
+        .collect()
+    }
+
+    fn kit_inputs(&self) -> Result<KitInputs, CliError> {
+        let mut services = SessionServices::default();
+        for (id, source) in &self.secrets {
+            let value = match (&source.env, &source.file) {
+                (Some(var), None) => match std::env::var_os(var) {
+                    Some(v) if !v.is_empty() => v.into_encoded_bytes(),
+                    _ => {
+                        return Err(CliError::usage(format!(
+                            "build secret `{id}` comes from the environment variable {var}, which is not set"
+                        ))
+                        .hint(format!(
+                            "export {var}=… (in CI, from the secret store), or remove `{id}` from [build.secrets]"
+                        )));
+                    }
+                },
+                (None, Some(file)) => {
+                    let path = self.root.join(file);
+                    std::fs::read(&path).map_err(|e| {
+                        CliError::usage(format!("build secret `{id}`: cannot read {} ({e})", path.display()))
+                            .hint(format!("`file` in [build.secrets] {id} is relative to ship.toml"))
+                    })?
+                }
+                _ => {
+                    return Err(CliError::usage(format!("build secret `{id}` needs exactly one of `env` or `file`")));
+                }
+            };
+            services.secrets.insert(id.clone(), SecretValue(value));
+        }
+        if self.ssh {
+            match std::env::var_os("SSH_AUTH_SOCK").filter(|s| !s.is_empty()) {
+                Some(sock) => services.ssh_agent = Some(PathBuf::from(sock)),
+                None => {
+                    return Err(CliError::usage("`build.ssh = true` needs an SSH agent, but SSH_AUTH_SOCK is not set")
+                        .hint("start one (`eval $(ssh-agent)`, `ssh-add`), in CI e.g. webfactory/ssh-agent, or set ssh = false"));
+                }
+            }
+        }
+        let mut cache_from = Vec::new();
+        for spec in &self.cache_from {
+            match crate::build_cache::parse_import(spec) {
+                Ok(CacheImport::Registry { reference }) => cache_from.push(reference),
+                Err(e) => return Err(CliError::usage(format!("cache_from \"{spec}\": {e}"))),
+            }
+        }
+        let mut inline_cache = false;
+        for spec in &self.cache_to {
+            match crate::build_cache::parse_export(spec) {
+                Ok(CacheExport::Inline) => inline_cache = true,
+                Ok(CacheExport::Registry { reference, .. }) => {
+                    return Err(CliError::usage(format!(
+                        "cache_to \"{spec}\": the Docker engine's BuildKit cannot export a registry cache \
+                         (its build API exports only the inline cache)"
+                    ))
+                    .hint(format!(
+                        "use cache_to = [\"type=inline\"] and cache_from = [\"{reference}\"] pointing at a pushed tag \
+                         (e.g. {{branch}}); docs/build-and-push.md has a GitHub Actions example"
+                    )));
+                }
+                Err(e) => return Err(CliError::usage(format!("cache_to \"{spec}\": {e}"))),
+            }
+        }
+        Ok(KitInputs { services, cache_from, inline_cache })
+    }
+}
+
+/// A secret file that is also part of the context would be copied into the image by `COPY . .`.
+fn secret_files_in_context(plan: &Plan) -> Vec<String> {
+    let Ok(context) = plan.context_dir.canonicalize() else { return Vec::new() };
+    let ignore = crate::build_context::DockerIgnore::load(&context).unwrap_or_default();
+    plan.secrets
+        .iter()
+        .filter_map(|(id, source)| {
+            let path = plan.root.join(source.file.as_ref()?).canonicalize().ok()?;
+            let rel = path.strip_prefix(&context).ok()?.to_string_lossy().replace('\\', "/");
+            (!ignore.is_excluded(&rel, false)).then(|| {
+                format!(
+                    "warning: secret `{id}` ({rel}) is inside the build context and not in .dockerignore: \
+                     `COPY . …` would put it in a layer; add it to .dockerignore"
+                )
+            })
+        })
+        .collect()
+}
+
+/// Which builder runs, and the one line that says why.
+async fn choose_builder(plan: &Plan, engine: &Engine) -> Result<(bool, String), CliError> {
+    match plan.builder {
+        Builder::Classic => Ok((false, "builder: classic (build.builder = \"classic\")".into())),
+        Builder::Buildkit => Ok((true, "builder: BuildKit (build.builder = \"buildkit\")".into())),
+        Builder::Auto => {
+            let support = buildkit::support(engine).await.map_err(|detail| {
+                CliError::from(docker::DockerError::Unreachable { host: engine.host.clone(), detail })
+            })?;
+            if support.buildkit {
+                Ok((true, format!("builder: BuildKit ({})", support.reason)))
+            } else {
+                let needs = plan.buildkit_only();
+                if !needs.is_empty() {
+                    return Err(CliError::failure(format!(
+                        "[build] uses {} but this engine has no BuildKit: {}",
+                        needs.join(", "),
+                        support.reason
+                    ))
+                    .hint("use an engine with BuildKit (Docker ≥ 18.09 on Linux; the default since 23.0)"));
+                }
+                Ok((false, format!("builder: classic ({})", support.reason)))
+            }
+        }
+    }
+}
+
+/// Stream the context and build it with BuildKit or the classic builder, then add the remaining tags.
 pub async fn run(
     plan: &Plan,
     engine: &Engine,
@@ -376,19 +541,77 @@ pub async fn run(
     let excluded: Vec<PathBuf> = state_dir_within(&plan.context_dir, &plan.root).into_iter().collect();
     let context = Context::open(&plan.context_dir, &plan.dockerfile, excluded)?;
     let dockerfile = context.dockerfile.clone();
-    reporter.status("sending build context (builder: classic)");
+    let (mut use_kit, why) = choose_builder(plan, engine).await?;
+    let inputs = if use_kit {
+        let mut inputs = plan.kit_inputs()?;
+        inputs.services.credentials.extend(options.credentials.clone());
+        Some(inputs)
+    } else {
+        None
+    };
+    reporter.line(&why);
+    for warning in secret_files_in_context(plan) {
+        reporter.line(&warning);
+    }
+    reporter.status(&format!("sending build context (builder: {})", if use_kit { "BuildKit" } else { "classic" }));
     let (stream, sent, walker) = context.stream();
     let references = plan.references();
-    let request = BuildRequest {
-        dockerfile: &dockerfile,
-        reference: &references[0],
-        args: plan.args.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<HashMap<_, _>>(),
-        labels: plan.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<HashMap<_, _>>(),
-        target: plan.target.as_deref(),
-        platform: plan.platform.as_deref(),
-        no_cache: options.no_cache,
+    let args: HashMap<String, String> = plan.args.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let labels: HashMap<String, String> = plan.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+
+    let mut classic_stream = Some(stream);
+    let mut built: Option<Result<BuildOutcome, BuildError>> = None;
+    if let Some(inputs) = inputs {
+        let request = buildkit::Request {
+            dockerfile: &dockerfile,
+            dockerfile_text: std::fs::read_to_string(plan.context_dir.join(&dockerfile)).ok(),
+            reference: &references[0],
+            args: args.clone(),
+            labels: labels.clone(),
+            target: plan.target.as_deref(),
+            platform: plan.platform.as_deref(),
+            network: plan.network.as_deref(),
+            no_cache: options.no_cache,
+            cache_from: inputs.cache_from,
+            inline_cache: inputs.inline_cache,
+            services: inputs.services,
+        };
+        let stream = classic_stream.take().expect("not consumed yet");
+        match buildkit::build(engine, request, stream, Some(sent.clone()), reporter).await {
+            Ok(outcome) => built = Some(Ok(outcome)),
+            // Refused before any of the context was read: auto falls back with the same stream.
+            Err((BuildError::Refused { message, .. }, Some(stream))) if plan.builder == Builder::Auto => {
+                if !plan.buildkit_only().is_empty() {
+                    return Err(CliError::failure(format!(
+                        "[build] uses {} but the engine refused BuildKit: {message}",
+                        plan.buildkit_only().join(", ")
+                    ))
+                    .hint("use an engine with BuildKit (Docker ≥ 18.09 on Linux; the default since 23.0)"));
+                }
+                reporter.line(&format!("builder: classic (the engine refused BuildKit: {message})"));
+                use_kit = false;
+                classic_stream = Some(stream);
+            }
+            Err((e, _)) => built = Some(Err(e)),
+        }
+    }
+    let built = match (built, classic_stream) {
+        (Some(b), _) => b,
+        (None, Some(stream)) => {
+            let request = BuildRequest {
+                dockerfile: &dockerfile,
+                reference: &references[0],
+                args,
+                labels,
+                target: plan.target.as_deref(),
+                platform: plan.platform.as_deref(),
+                network: plan.network.as_deref(),
+                no_cache: options.no_cache,
+            };
+            docker::build(engine, request, stream, Some(sent), reporter).await
+        }
+        (None, None) => unreachable!("the stream goes to exactly one builder"),
     };
-    let built = docker::build(engine, request, stream, Some(sent), reporter).await;
     // The walker ends once the engine has read (or dropped) the whole context.
     let walked = walker.await.map_err(|e| CliError::failure(format!("the build context writer crashed: {e}")))?;
     let stats = match (&built, walked) {
@@ -397,7 +620,7 @@ pub async fn run(
         (_, Ok(stats)) => stats,
         (_, Err(_)) => ContextStats::default(),
     };
-    let outcome = built.map_err(build_error)?;
+    let outcome = built.map_err(|e| build_error(e, plan))?;
     for tag in plan.tags.iter().skip(1) {
         docker::tag(engine, &outcome.image_id, &plan.repository, tag).await?;
     }
@@ -405,7 +628,7 @@ pub async fn run(
         id: outcome.image_id,
         repository: plan.repository.clone(),
         tags: plan.tags.clone(),
-        builder: "classic",
+        builder: if use_kit { "buildkit" } else { "classic" },
         steps: outcome.steps,
         cached_steps: outcome.cached_steps,
         context: stats,
@@ -413,12 +636,36 @@ pub async fn run(
     })
 }
 
-fn build_error(e: BuildError) -> CliError {
+fn build_error(e: BuildError, plan: &Plan) -> CliError {
     let tail = e.tail().join("\n");
     let err = CliError::failure(e.to_string());
-    let err = if tail.is_empty() { err } else { err.detail(tail) };
+    let mut err = if tail.is_empty() { err } else { err.detail(tail) };
+    let text = e.to_string().to_ascii_lowercase();
+    if let Some(platform) = &plan.platform {
+        if text.contains("exec format error") {
+            err = err.hint(format!(
+                "the engine cannot run {platform} programs: install QEMU emulation on its host \
+                 (binfmt_misc, e.g. the qemu-user-static package) or build on a {platform} machine"
+            ));
+        } else if ["platform", "not supported", "no match for"].iter().any(|t| text.contains(t)) {
+            err = err.hint(format!("the engine could not build for platform \"{platform}\" (build.platform)"));
+        }
+    }
+    if text.contains("network bridge not found") {
+        err = err
+            .hint("the engine has no bridge network (dockerd --bridge=none): set build.network = \"host\" or \"none\"");
+    }
+    if text.contains("dockerfile parse error") && text.contains("unknown flag") {
+        err = err.hint(
+            "the engine's built-in Dockerfile frontend predates this syntax (Docker 20.10 has Dockerfile 1.2: no \
+             COPY --link, no heredocs); use Docker ≥ 23, or start the Dockerfile with `# syntax=docker/dockerfile:1`",
+        );
+    }
+    if text.contains("requires buildkit") {
+        err = err.hint("this Dockerfile needs BuildKit: set build.builder = \"auto\" or \"buildkit\" in ship.toml");
+    }
     match e {
-        BuildError::Api { .. } => err.hint("check the Docker engine (`shipit doctor`)"),
+        BuildError::Api { .. } | BuildError::Refused { .. } => err.hint("check the Docker engine (`shipit doctor`)"),
         _ => err.hint("run with -v to see the full build output"),
     }
 }

@@ -210,9 +210,8 @@ pub async fn run(
 /// The release record for an image the registry already held (skip-when-exists). An existing record for
 /// the same image is kept as is (it may carry a scan summary).
 pub fn record_existing(plan: &Plan, registry: &str, image: ImageRef) -> Result<Release, CliError> {
-    if let Some(r) = Release::for_commit(&plan.root, &plan.commit.sha)
+    if let Some(r) = Release::for_commit_in(&plan.root, &plan.commit.sha, registry)
         && r.image == image
-        && r.registry == registry
     {
         return Ok(r);
     }

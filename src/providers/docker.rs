@@ -111,6 +111,9 @@ pub enum BuildError {
     Engine { message: String, tail: Vec<String> },
     #[error("the Docker engine at {host} failed during the build: {detail}")]
     Api { host: String, detail: String },
+    /// The engine would not open a BuildKit session (no BuildKit there, or switched off).
+    #[error("the Docker engine at {host} refused BuildKit ({status}): {message}")]
+    Refused { host: String, status: u16, message: String },
 }
 
 impl BuildError {
@@ -118,7 +121,7 @@ impl BuildError {
     pub fn tail(&self) -> &[String] {
         match self {
             BuildError::Step { tail, .. } | BuildError::Engine { tail, .. } => tail,
-            BuildError::Api { .. } => &[],
+            BuildError::Api { .. } | BuildError::Refused { .. } => &[],
         }
     }
 }
@@ -132,6 +135,8 @@ pub struct BuildRequest<'a> {
     pub labels: HashMap<String, String>,
     pub target: Option<&'a str>,
     pub platform: Option<&'a str>,
+    /// `networkmode`: `default`, `host` or `none`.
+    pub network: Option<&'a str>,
     pub no_cache: bool,
 }
 
@@ -171,6 +176,9 @@ pub async fn build(
     if let Some(p) = request.platform {
         options = options.platform(p);
     }
+    if let Some(n) = request.network {
+        options = options.networkmode(n);
+    }
     let mut stream = engine.api.build_image(options.build(), None, Some(bollard::body_try_stream(context)));
 
     let mut outcome = BuildOutcome::default();
@@ -207,8 +215,10 @@ pub async fn build(
                 return Err(BuildError::Api { host: engine.host.clone(), detail: crate::error::chain(&e) });
             }
         };
-        if let Some(aux) = info.aux.and_then(|a| a.id) {
-            outcome.image_id = aux;
+        if let Some(bollard::models::BuildInfoAux::Default(image)) = info.aux
+            && let Some(id) = image.id
+        {
+            outcome.image_id = id;
         }
         let Some(text) = info.stream else { continue };
         partial.push_str(&text);
@@ -553,7 +563,7 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
     &b[start..end.max(start)]
 }
 
-fn percent_encode(s: &str) -> String {
+pub(crate) fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
@@ -577,6 +587,28 @@ fn registry_auth_header(auth: Option<&RegistryAuth>, server: &str) -> String {
         None => serde_json::json!({}),
     };
     base64::engine::general_purpose::URL_SAFE.encode(json.to_string())
+}
+
+/// Something to speak HTTP to the engine over.
+pub(crate) trait RawIo: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> RawIo for T {}
+
+/// A fresh connection to the engine (unix socket or tcp), for requests bollard cannot make: the push stream
+/// with layer ids, BuildKit's session upgrade and streamed `/build`.
+pub(crate) async fn connect_raw(engine: &Engine) -> Result<Box<dyn RawIo>, String> {
+    let host = engine.host.as_str();
+    if let Some(addr) = host.strip_prefix("tcp://").or_else(|| host.strip_prefix("http://")) {
+        let stream = tokio::net::TcpStream::connect(addr.trim_end_matches('/')).await.map_err(|e| e.to_string())?;
+        return Ok(Box::new(stream));
+    }
+    #[cfg(unix)]
+    {
+        let path = host.strip_prefix("unix://").unwrap_or(host);
+        let stream = tokio::net::UnixStream::connect(path).await.map_err(|e| format!("{path}: {e}"))?;
+        Ok(Box::new(stream))
+    }
+    #[cfg(not(unix))]
+    Err("this needs a unix:// or tcp:// engine address".into())
 }
 
 async fn engine_request(

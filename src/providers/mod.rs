@@ -2,6 +2,7 @@
 //! return typed errors that the command layer turns into messages with hints.
 
 pub mod aws;
+pub mod buildkit;
 pub mod credentials;
 pub mod docker;
 pub mod docker_host;

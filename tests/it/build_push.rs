@@ -15,13 +15,13 @@ const GHCR_PASSWORD_ENV: &str = "GITHUB_TOKEN";
 
 /// A git repository with a Dockerfile and a ship.toml, in a temp dir with its own empty HOME (so the
 /// developer's docker config, gh login or AWS profile never leak into a test).
-struct Project {
+pub(crate) struct Project {
     _tmp: tempfile::TempDir,
-    dir: PathBuf,
-    home: PathBuf,
+    pub dir: PathBuf,
+    pub home: PathBuf,
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let out = std::process::Command::new("git")
         .args(["-c", "user.name=Shipit Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"])
         .args(args)
@@ -33,7 +33,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 impl Project {
-    fn new(name: &str, ship_toml: &str, files: &[(&str, &[u8])]) -> Project {
+    pub(crate) fn new(name: &str, ship_toml: &str, files: &[(&str, &[u8])]) -> Project {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("app");
         let home = tmp.path().join("home");
@@ -51,11 +51,11 @@ impl Project {
         Project { _tmp: tmp, dir, home }
     }
 
-    fn sha(&self) -> String {
+    pub(crate) fn sha(&self) -> String {
         git(&self.dir, &["rev-parse", "HEAD"])
     }
 
-    fn shipit(&self, env: &TestEnv) -> Command {
+    pub(crate) fn shipit(&self, env: &TestEnv) -> Command {
         let mut cmd = Command::cargo_bin("shipit").unwrap();
         cmd.current_dir(&self.dir)
             .env("HOME", &self.home)
@@ -76,13 +76,13 @@ impl Project {
     }
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
-fn run(cmd: &mut Command) -> Run {
+pub(crate) fn run(cmd: &mut Command) -> Run {
     let out = cmd.output().expect("run shipit");
     Run {
         code: out.status.code().unwrap_or(-1),
@@ -99,7 +99,7 @@ impl std::fmt::Display for Run {
 
 const DOCKERFILE: &str = "FROM scratch\nCOPY . /app\n";
 
-fn oci_toml(app: &str, repository: &str) -> String {
+pub(crate) fn oci_toml(app: &str, repository: &str) -> String {
     format!("[app]\nname = \"{app}\"\n\n[registries.main]\ntype = \"oci\"\nrepository = \"{repository}\"\n")
 }
 
@@ -146,7 +146,7 @@ async fn image_files(docker: &bollard::Docker, image: &str) -> Vec<String> {
         .collect()
 }
 
-async fn remove_images(docker: &bollard::Docker, references: &[String]) {
+pub(crate) async fn remove_images(docker: &bollard::Docker, references: &[String]) {
     for r in references {
         let _ = docker
             .remove_image(
@@ -192,8 +192,8 @@ async fn push_to_open_registry_honours_dockerignore_labels_digest_and_skips_when
     assert_eq!(first.code, 0, "{first}");
     assert!(first.stdout.trim().starts_with(&format!("{repo}@sha256:")), "{first}");
     let digest = pinned_digest(&first.stdout);
-    assert!(first.stderr.contains("Step 1/"), "one status line per build step:\n{first}");
-    assert!(first.stderr.contains("builder: classic"), "{first}");
+    assert!(first.stderr.contains("[1/1] COPY . /app"), "one line per build step:\n{first}");
+    assert!(first.stderr.contains("builder: BuildKit"), "{first}");
     assert!(!first.stderr.contains("through the engine"), "the second tag is put through the registry API:\n{first}");
 
     // The digest is the registry's, for both tags.
@@ -249,7 +249,7 @@ async fn push_to_open_registry_honours_dockerignore_labels_digest_and_skips_when
     assert_eq!(again.code, 0, "{again}");
     assert_eq!(pinned_digest(&again.stdout), digest);
     assert!(again.stderr.contains("already in the registry"), "{again}");
-    assert!(!again.stderr.contains("Step 1/"), "nothing may be built:\n{again}");
+    assert!(!again.stderr.contains("COPY . /app"), "nothing may be built:\n{again}");
     assert!(started.elapsed() < Duration::from_secs(60));
 
     // --rebuild builds and pushes again.
@@ -298,13 +298,14 @@ async fn a_failing_step_is_named_with_its_output() {
     let env = crate::require_env!("docker", "busybox");
     let name = unique_name("bp-fail");
     let busybox = std::fs::read(env.busybox.as_ref().unwrap()).unwrap();
-    let dockerfile = "FROM scratch\nCOPY busybox /bin/busybox\n\
+    // The classic builder's errors (BuildKit's are in buildkit.rs). It caches through intermediate images,
+    // which other tests' image removals prune: a first layer of its own keeps this cache chain to itself.
+    let dockerfile = "FROM scratch\nCOPY marker /marker\nCOPY busybox /bin/busybox\n\
                       RUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo compiling widget; echo widget.c:12: error: boom >&2; exit 3\"]\n";
-    let project = Project::new(
-        &name,
-        &oci_toml(&name, &format!("127.0.0.1:5999/{name}")),
-        &[("Dockerfile", dockerfile.as_bytes()), ("busybox", &busybox)],
-    );
+    let toml = format!("{}\n[build]\nbuilder = \"classic\"\n", oci_toml(&name, &format!("127.0.0.1:5999/{name}")));
+    let files: [(&str, &[u8]); 3] =
+        [("Dockerfile", dockerfile.as_bytes()), ("busybox", &busybox), ("marker", name.as_bytes())];
+    let project = Project::new(&name, &toml, &files);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -313,7 +314,7 @@ async fn a_failing_step_is_named_with_its_output() {
     }
     let r = run(project.shipit(env).arg("build"));
     assert_eq!(r.code, 1, "{r}");
-    assert!(r.stderr.contains("error: build failed at Step 3/"), "{r}");
+    assert!(r.stderr.contains("error: build failed at Step 4/"), "{r}");
     assert!(r.stderr.contains("returned a non-zero code: 3"), "{r}");
     assert!(r.stderr.contains("widget.c:12: error: boom"), "the step's output is shown:\n{r}");
     assert!(!r.stderr.contains('\u{1b}'), "no raw escape codes from the engine:\n{r}");
@@ -375,7 +376,7 @@ async fn wrong_password_fails_in_seconds_before_any_build_step() {
         "{r}"
     );
     assert!(r.stderr.contains("SHIPIT_TEST_REGISTRY_PASSWORD"), "the hint names the variable:\n{r}");
-    assert!(!r.stderr.contains("Step 1/") && !r.stderr.contains("build context"), "nothing may be built:\n{r}");
+    assert!(!r.stderr.contains("COPY . /app") && !r.stderr.contains("build context"), "nothing may be built:\n{r}");
     assert!(!r.stderr.contains("not-the-password") && !r.stdout.contains("not-the-password"), "{r}");
     let docker = env.docker().await;
     assert!(docker.inspect_image(&format!("{}/{name}:{}", env.registry_auth, project.sha())).await.is_err());
@@ -447,7 +448,7 @@ async fn registry_down_is_a_clear_error() {
     assert!(r.stderr.contains(&format!("error: cannot reach registry 127.0.0.1:{port}")), "{r}");
     assert!(r.stderr.to_ascii_lowercase().contains("connection refused"), "{r}");
     assert!(r.stderr.contains("hint: check that the registry host"), "{r}");
-    assert!(!r.stderr.contains("Step 1/"), "{r}");
+    assert!(!r.stderr.contains("COPY . /app") && !r.stderr.contains("builder:"), "{r}");
 }
 
 // Multi-threaded: the proxy runs on the test's runtime while the test thread waits for shipit.
@@ -552,11 +553,63 @@ async fn ecr_token_from_moto_logs_in_to_the_push_host_and_never_shows() {
     assert_eq!(r.code, 1, "{r}");
     assert!(r.stderr.contains(&format!("ECR repository `{other}` does not exist")), "{r}");
     assert!(r.stderr.contains("create_repository = true"), "{r}");
-    assert!(!r.stderr.contains("Step 1/"), "{r}");
+    assert!(!r.stderr.contains("COPY . /app") && !r.stderr.contains("builder:"), "{r}");
 
     remove_images(
         &env.docker().await,
         &[format!("{}/{name}:{sha}", env.registry_auth), format!("{}/{name}:{}", env.registry_auth, &sha[..12])],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn one_commit_pushed_to_two_registries_keeps_a_record_for_each() {
+    let env = crate::require_env!("docker", "registry_open", "registry_auth");
+    let name = unique_name("bp-two");
+    let toml = format!(
+        "[app]\nname = \"{name}\"\n\n[registries.open]\ntype = \"oci\"\nrepository = \"{}/{name}\"\n\n\
+         [registries.ghcr]\ntype = \"ghcr\"\nrepository = \"ghcr.io/acme/{name}\"\npush_host = \"{}\"\nusername = \"{}\"\n",
+        env.registry_open, env.registry_auth, env.ghcr_user
+    );
+    let project = Project::new(&name, &toml, &[("Dockerfile", DOCKERFILE.as_bytes()), ("two.txt", b"two")]);
+    let sha = project.sha();
+    let first = run(project.shipit(env).args(["push", "--registry", "open"]));
+    assert_eq!(first.code, 0, "{first}");
+    let second =
+        run(project.shipit(env).args(["push", "--registry", "ghcr"]).env(GHCR_PASSWORD_ENV, &env.ghcr_password));
+    assert_eq!(second.code, 0, "{second}");
+    // The same image, so the same manifest digest in both registries.
+    assert_eq!(pinned_digest(&first.stdout), pinned_digest(&second.stdout));
+
+    let read = |file: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(project.dir.join(".shipit/releases").join(file)).unwrap())
+            .unwrap()
+    };
+    let open = read(&format!("{sha}@open.json"));
+    let ghcr = read(&format!("{sha}@ghcr.json"));
+    assert_eq!(open["registry"], "open");
+    assert_eq!(open["image"]["repository"], format!("{}/{name}", env.registry_open).as_str());
+    assert_eq!(ghcr["registry"], "ghcr");
+    assert_eq!(ghcr["image"]["repository"], format!("ghcr.io/acme/{name}").as_str());
+    // `<sha>.json` is the latest push, as before (what deploy reads today).
+    assert_eq!(read(&format!("{sha}.json"))["registry"], "ghcr");
+
+    // Skip-when-exists in the first registry keeps its own record, not the latest one.
+    let again = run(project.shipit(env).args(["push", "--registry", "open"]));
+    assert_eq!(again.code, 0, "{again}");
+    assert!(again.stderr.contains("already in the registry"), "{again}");
+    assert_eq!(read(&format!("{sha}@open.json"))["image"]["repository"], open["image"]["repository"]);
+    assert_eq!(read(&format!("{sha}@ghcr.json"))["image"]["repository"], ghcr["image"]["repository"]);
+
+    let docker = env.docker().await;
+    remove_images(
+        &docker,
+        &[
+            format!("{}/{name}:{sha}", env.registry_open),
+            format!("{}/{name}:{}", env.registry_open, &sha[..12]),
+            format!("{}/acme/{name}:{sha}", env.registry_auth),
+            format!("{}/acme/{name}:{}", env.registry_auth, &sha[..12]),
+        ],
     )
     .await;
 }

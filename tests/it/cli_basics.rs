@@ -232,6 +232,7 @@ fn doctor_passes_docker_when_the_engine_answers() {
     let docker = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "docker").unwrap();
     assert_eq!(docker["status"], "ok", "{v:#}");
     assert!(docker["detail"].as_str().unwrap().contains("API 1."), "{v:#}");
+    assert!(docker["detail"].as_str().unwrap().contains("BuildKit: yes"), "{v:#}");
 }
 
 #[test]

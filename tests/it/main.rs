@@ -7,6 +7,7 @@ mod support;
 mod action;
 mod architecture;
 mod build_push;
+mod buildkit;
 mod cli_basics;
 mod config_errors;
 mod docker_target;
