@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod deploy;
 pub mod error;
+pub mod evidence;
 pub mod interrupt;
 pub mod pipeline;
 pub mod providers;

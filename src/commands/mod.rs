@@ -14,6 +14,7 @@ mod rollback;
 mod scan;
 mod ship;
 mod status;
+mod verify;
 
 use crate::cli::Command;
 use crate::error::CliError;
@@ -35,5 +36,6 @@ pub async fn run(command: Command, settings: &Settings) -> Result<(), CliError> 
         Command::Completions { shell } => completions::run(shell, settings),
         Command::Check(args) => check::run(args, settings).await,
         Command::Scan(args) => scan::run(args, settings).await,
+        Command::Verify(args) => verify::run(args, settings).await,
     }
 }

@@ -135,7 +135,11 @@ pub async fn scan(
             if f.entries.len() == 1 { "y" } else { "ies" }
         ));
     }
+    let started = chrono::Utc::now();
     let json = trivy::scan_image(&binary, &request, reporter).await?;
+    if let Some(sha) = sha {
+        crate::evidence::scan::save_scanner(&loaded.root, sha, &binary, started).await;
+    }
     let parsed = report::parse(&json).map_err(|e| {
         let head: String = String::from_utf8_lossy(&json).chars().take(400).collect();
         CliError::failure(e.to_string())
