@@ -16,14 +16,9 @@ pub async fn run(args: DeployArgs, settings: &Settings) -> Result<(), CliError> 
     let ui = &settings.ui;
     let loaded = settings.load_config()?;
     let env = loaded.environment(&args.environment)?;
-    let gate = crate::evidence::gate::Gate::for_env(
-        &loaded,
-        env,
-        args.force,
-        args.reason.as_deref(),
-        &crate::report::Silent,
-    )
-    .await?;
+    let gate =
+        crate::evidence::gate::Gate::for_env(&loaded, env, args.force, args.reason.as_deref(), &crate::report::Silent)
+            .await?;
     let (image, commit) = resolve_image(&args, &loaded, settings, &gate).await?;
     let target = Target::connect(&args.environment, env, &loaded.config.app.name).await?;
 

@@ -91,7 +91,11 @@ pub async fn attach_evidence(
     match crate::evidence::publish::after_push(loaded, session, release, &stage).await {
         Ok(p) => {
             let (good, line) = crate::evidence::publish::describe(&p);
-            if good { stage.ok(line) } else { stage.warn(line) }
+            if good {
+                stage.ok(line)
+            } else {
+                stage.warn(line)
+            }
             Ok(())
         }
         Err(e) => {

@@ -16,14 +16,9 @@ pub async fn run(args: RollbackArgs, settings: &Settings) -> Result<(), CliError
     let env = loaded.environment(&args.environment)?;
     let target = Target::connect(&args.environment, env, &loaded.config.app.name).await?;
     let history = target.history(50).await?;
-    let gate = crate::evidence::gate::Gate::for_env(
-        &loaded,
-        env,
-        args.force,
-        args.reason.as_deref(),
-        &crate::report::Silent,
-    )
-    .await?;
+    let gate =
+        crate::evidence::gate::Gate::for_env(&loaded, env, args.force, args.reason.as_deref(), &crate::report::Silent)
+            .await?;
 
     let candidates: Vec<&Revision> = history.iter().filter(|r| !r.live).collect();
     if candidates.is_empty() {
@@ -102,8 +97,13 @@ pub async fn run(args: RollbackArgs, settings: &Settings) -> Result<(), CliError
         );
         // A rollback always asks (even with `approval = "none"`): it is a decision about a broken release.
         let ask = crate::config::Environment { approval: crate::config::Approval::Manual, ..env.clone() };
-        crate::pipeline::approve::confirm(ui, env_name, &ask, &question, true)
-            .map_err(|e| if e.class == crate::error::ExitClass::Approval { CliError::approval("rollback declined").hint("nothing was changed") } else { e })?;
+        crate::pipeline::approve::confirm(ui, env_name, &ask, &question, true).map_err(|e| {
+            if e.class == crate::error::ExitClass::Approval {
+                CliError::approval("rollback declined").hint("nothing was changed")
+            } else {
+                e
+            }
+        })?;
         Ok(engine::Decision::Proceed)
     })
     .await?;

@@ -31,8 +31,9 @@ pub async fn run(args: VerifyArgs, settings: &Settings) -> Result<(), CliError> 
     if chain.complete() {
         return Ok(());
     }
-    let err = CliError::gate(format!("{}: the evidence is incomplete: {}", image.short_digest(), chain.missing.join("; ")))
-        .hint("`shipit scan` then `shipit push` attaches a scan to the digest");
+    let err =
+        CliError::gate(format!("{}: the evidence is incomplete: {}", image.short_digest(), chain.missing.join("; ")))
+            .hint("`shipit scan` then `shipit push` attaches a scan to the digest");
     Err(if ui.json() { err.json_printed() } else { err })
 }
 
@@ -41,7 +42,8 @@ async fn resolve(what: &str, loaded: &Loaded) -> Result<(ImageRef, bool), CliErr
     if let Some(env) = loaded.config.environments.get(what).map(|e| e.get_ref()) {
         let target = Target::connect(what, env, &loaded.config.app.name).await?;
         let live = target.live().await?.ok_or_else(|| {
-            CliError::failure(format!("nothing runs in {what}")).hint(format!("`shipit deploy {what}` puts a release there"))
+            CliError::failure(format!("nothing runs in {what}"))
+                .hint(format!("`shipit deploy {what}` puts a release there"))
         })?;
         let image = live.image_ref().ok_or_else(|| {
             CliError::gate(format!("{what} runs `{}`, which is not pinned by digest: it has no evidence", live.image))
@@ -55,7 +57,13 @@ async fn resolve(what: &str, loaded: &Loaded) -> Result<(ImageRef, bool), CliErr
     if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         let mut regs = loaded.config.registries.values();
         if let (Some(reg), None) = (regs.next(), regs.next()) {
-            return Ok((ImageRef { repository: reg.get_ref().repository.get_ref().to_string(), digest: format!("sha256:{hex}") }, true));
+            return Ok((
+                ImageRef {
+                    repository: reg.get_ref().repository.get_ref().to_string(),
+                    digest: format!("sha256:{hex}"),
+                },
+                true,
+            ));
         }
     }
     let envs: Vec<&str> = loaded.config.environments.keys().map(String::as_str).collect();

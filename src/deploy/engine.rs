@@ -255,7 +255,9 @@ async fn record(
     let (revision, result, reason) = match result {
         Ok(Outcome::Completed { revision }) => (Some(revision.clone()), "completed", None),
         Ok(Outcome::Failed { revision, reason }) => (Some(revision.clone()), "failed", Some(reason.clone())),
-        Ok(Outcome::RolledBack { revision, reason, .. }) => (Some(revision.clone()), "rolled_back", Some(reason.clone())),
+        Ok(Outcome::RolledBack { revision, reason, .. }) => {
+            (Some(revision.clone()), "rolled_back", Some(reason.clone()))
+        }
         Ok(Outcome::Interrupted { revision, state }) => (Some(revision.clone()), "interrupted", Some(state.clone())),
         Err(e) => (None, "error", Some(e.message.clone())),
     };

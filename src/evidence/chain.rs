@@ -173,7 +173,17 @@ pub fn render(c: &Chain) -> String {
     }
     for a in &c.approvals {
         let ci = a.ci_run.as_deref().map(|r| format!(", {r}")).unwrap_or_default();
-        line("✔", "approval", format!("{}: {} via {} at {}{ci}", a.environment, a.by, a.method.as_str(), a.at.format("%Y-%m-%d %H:%M:%S UTC")));
+        line(
+            "✔",
+            "approval",
+            format!(
+                "{}: {} via {} at {}{ci}",
+                a.environment,
+                a.by,
+                a.method.as_str(),
+                a.at.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+        );
     }
     if c.deploys.is_empty() {
         line("-", "deploys", "none".into());

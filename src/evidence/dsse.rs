@@ -102,7 +102,8 @@ impl Envelope {
         if env.payload_type != PAYLOAD_TYPE {
             return Err(EnvelopeError::PayloadType(env.payload_type));
         }
-        let payload = base64::engine::general_purpose::STANDARD.decode(env.payload.trim()).map_err(EnvelopeError::Base64)?;
+        let payload =
+            base64::engine::general_purpose::STANDARD.decode(env.payload.trim()).map_err(EnvelopeError::Base64)?;
         let st: Statement = serde_json::from_slice(&payload).map_err(EnvelopeError::NotStatement)?;
         if st.type_ != STATEMENT_TYPE {
             return Err(EnvelopeError::StatementType(st.type_));

@@ -156,14 +156,14 @@ impl Gate {
             Err(e) => return Err(Refusal::Error(store_error(e, image))),
         };
         let found = read_all(&store, &image.digest).await.map_err(|e| Refusal::Error(store_error(e, image)))?;
-        let mut checked = Checked {
-            subject: Some(image.digest.clone()),
-            subject_image: Some(subject.clone()),
-            ..Default::default()
-        };
+        let mut checked =
+            Checked { subject: Some(image.digest.clone()), subject_image: Some(subject.clone()), ..Default::default() };
         if !self.require_scan {
             checked.scan = Some("not required".into());
-            return Ok((checked, format!("{} evidence item(s); scan not required (require_scan = false)", found.len())));
+            return Ok((
+                checked,
+                format!("{} evidence item(s); scan not required (require_scan = false)", found.len()),
+            ));
         }
         let scans: Vec<&Found> = found.iter().filter(|f| f.statement.predicate_type == super::SCAN_PREDICATE).collect();
         let mut failures = Vec::new();
@@ -212,7 +212,8 @@ impl Gate {
         }
         let _ = env_name;
         if let Some((why, table)) = failures.into_iter().next() {
-            let mut r = Refusal::missing(format!("the scan of {} does not pass: {why}", image.short_digest()), Some(subject));
+            let mut r =
+                Refusal::missing(format!("the scan of {} does not pass: {why}", image.short_digest()), Some(subject));
             if let Refusal::Missing { hints, .. } = &mut r {
                 if !table.is_empty() {
                     hints.insert(0, format!("blocking:\n{}", table.trim_end()));
@@ -224,7 +225,9 @@ impl Gate {
         let mut r =
             Refusal::missing(format!("{} has no scan in the registry", short_digest(&image.digest)), Some(subject));
         if let Refusal::Missing { hints, .. } = &mut r {
-            hints.push("`shipit scan` then `shipit push` attaches the scan to the digest (or `shipit ship` does both)".into());
+            hints.push(
+                "`shipit scan` then `shipit push` attaches the scan to the digest (or `shipit ship` does both)".into(),
+            );
         }
         Err(r)
     }

@@ -15,8 +15,12 @@ use crate::report::Reporter;
 
 /// What was attached, for the summary line.
 pub enum Published {
-    Scan { passed: bool },
-    Skipped { reason: String },
+    Scan {
+        passed: bool,
+    },
+    Skipped {
+        reason: String,
+    },
     AlreadyThere,
     /// No scan to attach: the deploy gate will refuse the digest (unless `require_scan = false`).
     Nothing(String),
@@ -116,7 +120,9 @@ pub fn describe(p: &Published) -> (bool, String) {
         Published::Scan { passed: false } => {
             (false, "scan attached to the digest: it FAILED; deploys will refuse this digest".into())
         }
-        Published::Skipped { reason } => (false, format!("skipped scan attached to the digest, with its reason: {reason}")),
+        Published::Skipped { reason } => {
+            (false, format!("skipped scan attached to the digest, with its reason: {reason}"))
+        }
         Published::AlreadyThere => (true, "the digest already carries this scan".into()),
         Published::Nothing(why) => (false, why.clone()),
     }

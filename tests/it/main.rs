@@ -10,6 +10,7 @@ mod config_errors;
 mod docker_target;
 mod ecs;
 mod ecs_cli;
+mod evidence;
 mod gates_git;
 mod gates_github;
 mod gates_scan;
