@@ -194,6 +194,18 @@ Examples:
   shipit rollback production --to sha256:77aa   (a digest prefix)")]
     Rollback(RollbackArgs),
 
+    /// Deploy to <to> exactly the digest live in <from>, after checking its evidence.
+    #[command(after_long_help = "\
+No build and no local record: the digest comes from what <from> runs, so this works from a fresh CI
+runner with only ship.toml and credentials. It must have rolled out successfully in <from> (for at least
+<to>'s `promote_after`, when set) and pass <to>'s evidence gate (a passing scan under today's policy).
+The approval prompt names both environments.
+
+Examples:
+  shipit promote staging production
+  shipit promote staging production --yes --output json")]
+    Promote(PromoteArgs),
+
     /// Show the evidence chain of a release: commit → build → scan → approvals → deploys.
     #[command(after_long_help = "\
 Reads the evidence attached to the digest in the registry (docs/evidence.md) and judges the scan
@@ -416,6 +428,24 @@ pub struct LockArgs {
 
 fn parse_wait(raw: &str) -> Result<std::time::Duration, String> {
     crate::config::values::parse_duration(raw)
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PromoteArgs {
+    /// The environment whose live digest is promoted.
+    pub from: String,
+    /// The environment it is deployed to.
+    pub to: String,
+
+    /// Deploy even if a rollout is in progress in <to>. With --reason, also without a passing scan.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Why --force deploys a digest the evidence gate refuses (recorded with the release).
+    #[arg(long, value_name = "TEXT", requires = "force")]
+    pub reason: Option<String>,
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Clone, Args)]

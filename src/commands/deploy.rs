@@ -135,7 +135,19 @@ async fn from_registry(
     };
     let plan = crate::pipeline::build::Plan::resolve(loaded, Some(registry_name), true)?;
     let (Some(tag), false) = (plan.identity_tag.as_deref(), plan.commit.dirty) else { return Err(no_release()) };
-    let session = gate.session.as_ref().map_err(|e| e.clone())?;
+    let own;
+    let session = match &gate.session {
+        Ok(s) => s,
+        Err(_) => {
+            let (name, reg) = loaded.registry_for(loaded.environment(&args.environment)?).ok_or_else(no_release)?;
+            own = crate::pipeline::push::connect_target(
+                crate::pipeline::build::RegistryTarget::new(name, reg),
+                &crate::report::Silent,
+            )
+            .await?;
+            &own
+        }
+    };
     let digest = session.client.manifest_digest(&session.target.path, tag, &crate::report::Silent).await?;
     let digest = digest.ok_or_else(no_release)?;
     Ok((ImageRef { repository: session.target.repository.clone(), digest }, head.sha.clone()))

@@ -9,6 +9,7 @@ mod doctor;
 mod history;
 mod init;
 mod plan;
+mod promote;
 mod push;
 mod rollback;
 mod scan;
@@ -37,5 +38,6 @@ pub async fn run(command: Command, settings: &Settings) -> Result<(), CliError> 
         Command::Check(args) => check::run(args, settings).await,
         Command::Scan(args) => scan::run(args, settings).await,
         Command::Verify(args) => verify::run(args, settings).await,
+        Command::Promote(args) => promote::run(args, settings).await,
     }
 }

@@ -369,3 +369,54 @@ async fn an_empty_trivy_report_is_an_error_not_a_pass() {
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     assert!(text(&out.stderr).contains("not a complete report"), "{}", describe(&out));
 }
+
+#[tokio::test]
+async fn promote_from_a_clean_checkout_deploys_the_digest_live_in_the_source() {
+    let env = crate::require_env!("docker", "registry_open", "busybox", "trivy", "trivy_db");
+    let p = Project::new(env, false, "");
+    let prod = format!("{}-prod", p.name);
+    let _prod_container = RemoveContainers(prod.clone());
+    let production = |extra: &str| {
+        format!(
+            "\n[environments.production]\ntarget = \"docker\"\ncontainer_name = \"{prod}\"\nhost = \"{}\"\nnetwork = \"none\"\ntimeout = \"20s\"\n{extra}",
+            env.docker_host
+        )
+    };
+    p.repo.set_ship_toml(&ship_toml(env, &p.repository, &p.name, "", &production("")));
+    for step in [&["build"][..], &["scan"], &["push"], &["deploy", "dev", "--yes"]] {
+        let out = p.run(step);
+        assert!(out.status.success(), "{step:?}: {}", describe(&out));
+    }
+    let digest = p.live()["digest"].as_str().unwrap().to_string();
+
+    // A fresh runner: ship.toml and nothing else (no git repository, no .shipit/).
+    let runner = crate::support::cli::Scratch::new();
+    runner.write("ship.toml", std::fs::read_to_string(p.repo.work().join("ship.toml")).unwrap());
+    let promote = |extra: &[&str]| {
+        let mut cmd = p.shipit_in(runner.path());
+        cmd.args(["promote", "dev", "production"]).args(extra).output().unwrap()
+    };
+    // Without a terminal and without --yes: the approval question names both environments, and nothing runs.
+    let out = promote(&[]);
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("from dev to production"), "{}", describe(&out));
+
+    let out = promote(&["--yes", "--output", "json"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["environment"], "production");
+    assert_eq!(report["result"], "completed");
+    assert!(report["image"].as_str().unwrap().ends_with(&digest), "{report}");
+
+    let items = evidence(env, &p.repository, &digest).await;
+    let approvals = of_type(&items, APPROVAL);
+    let prod_approval = approvals.iter().find(|a| a["environment"] == "production").expect("approval for production");
+    assert_eq!(prod_approval["promoted_from"], "dev");
+    assert!(of_type(&items, DEPLOY).iter().any(|d| d["environment"] == "production" && d["result"] == "completed"));
+
+    // promote_after: the digest must have been live in the source for that long.
+    runner.write("ship.toml", ship_toml(env, &p.repository, &p.name, "", &production("promote_after = \"30m\"")));
+    let out = promote(&["--yes", "--force"]);
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("wants 30m (promote_after)"), "{}", describe(&out));
+}
