@@ -57,7 +57,7 @@ impl Gate {
         };
         let force_reason = match (force, reason.map(str::trim)) {
             (true, Some(r)) if !r.is_empty() => Some(r.to_string()),
-            (_, Some(r)) if r.is_empty() => {
+            (_, Some("")) => {
                 return Err(CliError::usage("--reason needs a non-empty text")
                     .hint("say why, e.g. --reason \"INC-1234: rollback to the last build before the outage\""));
             }
