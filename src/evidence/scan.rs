@@ -27,19 +27,23 @@ pub fn meta_path(root: &Path, sha: &str) -> PathBuf {
     crate::release::dir(root).join(format!("{sha}.scan-meta.json"))
 }
 
-/// Ask trivy for its version and its DB's, and save them with the scan's times. Best effort: the report
-/// itself names trivy's version too.
-pub async fn save_scanner(root: &Path, sha: &str, binary: &Path, started: DateTime<Utc>) {
+/// Ask trivy for its version and its DB's (`trivy --version --format json`), before the scan runs so the
+/// scan stays trivy's last invocation. Best effort: the report itself names trivy's version too.
+pub async fn versions(binary: &Path) -> Value {
     let mut cmd = tokio::process::Command::new(binary);
     cmd.args(["--version", "--format", "json"]);
     if let Some(dir) = std::env::var_os("TRIVY_CACHE_DIR").filter(|d| !d.is_empty()) {
         cmd.arg("--cache-dir").arg(dir);
     }
-    let out = tokio::time::timeout(std::time::Duration::from_secs(20), cmd.output()).await;
-    let v: Value = match out {
+    match tokio::time::timeout(std::time::Duration::from_secs(20), cmd.output()).await {
         Ok(Ok(o)) if o.status.success() => serde_json::from_slice(&o.stdout).unwrap_or(Value::Null),
         _ => Value::Null,
-    };
+    }
+}
+
+/// Save what `versions` said with the scan's times, next to the report.
+pub fn save_scanner(root: &Path, sha: &str, versions: &Value, started: DateTime<Utc>) {
+    let v = versions;
     let scanner = Scanner {
         trivy_version: v["Version"].as_str().map(str::to_string),
         db_updated_at: v.pointer("/VulnerabilityDB/UpdatedAt").and_then(Value::as_str).map(str::to_string),
