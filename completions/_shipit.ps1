@@ -44,6 +44,8 @@ Register-ArgumentCompleter -Native -CommandName 'shipit' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show what runs in an environment now: digest, commit, revision, rollout state')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List the releases an environment has run, newest first')
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Put a previous release back, without a rebuild')
+            [CompletionResult]::new('promote', 'promote', [CompletionResultType]::ParameterValue, 'Deploy to <to> exactly the digest live in <from>, after checking its evidence')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Show the evidence chain of a release: commit → build → scan → approvals → deploys')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented ship.toml from what this repository looks like')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Validate ship.toml or print its JSON Schema')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check that everything shipit needs is installed, reachable and authorised')
@@ -52,7 +54,7 @@ Register-ArgumentCompleter -Native -CommandName 'shipit' -ScriptBlock {
             break
         }
         'shipit;ship' {
-            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why the scan is skipped (required with --skip-scan)')
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why the scan is skipped (required with --skip-scan), or why --force deploys a digest the evidence gate refuses. Recorded with the release either way')
             [CompletionResult]::new('--wait-lock', '--wait-lock', [CompletionResultType]::ParameterName, 'When another deploy holds the environment''s lock, wait up to this long for it (e.g. `10m`) instead of failing with exit code 6')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path to ship.toml (default: search the current directory and its parents)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
@@ -171,11 +173,12 @@ Register-ArgumentCompleter -Native -CommandName 'shipit' -ScriptBlock {
         'shipit;deploy' {
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Deploy this image instead of the current commit''s release (must be pinned: REPO@sha256:…)')
             [CompletionResult]::new('--digest', '--digest', [CompletionResultType]::ParameterName, 'Deploy this digest from the environment''s registry')
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why --force deploys a digest the evidence gate refuses (recorded with the release)')
             [CompletionResult]::new('--wait-lock', '--wait-lock', [CompletionResultType]::ParameterName, 'When another deploy holds the environment''s lock, wait up to this long for it (e.g. `10m`) instead of failing with exit code 6')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path to ship.toml (default: search the current directory and its parents)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)')
-            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Deploy even if another rollout is in progress, or the same digest already runs')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Deploy even if another rollout is in progress, or the same digest already runs. With --reason, also a digest without a passing scan (recorded with the release and shown as a warning)')
             [CompletionResult]::new('--force-unlock', '--force-unlock', [CompletionResultType]::ParameterName, 'Break the environment''s lock even though its holder looks alive (it says whose it was). Only for a holder you know is gone: two deploys at once can interleave their changes')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to approvals and take defaults for questions (for CI)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to approvals and take defaults for questions (for CI)')
@@ -224,13 +227,50 @@ Register-ArgumentCompleter -Native -CommandName 'shipit' -ScriptBlock {
         }
         'shipit;rollback' {
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Roll back to this revision number or digest (prefix)')
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why --force rolls back to a release the evidence gate refuses (recorded with the release)')
             [CompletionResult]::new('--wait-lock', '--wait-lock', [CompletionResultType]::ParameterName, 'When another deploy holds the environment''s lock, wait up to this long for it (e.g. `10m`) instead of failing with exit code 6')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path to ship.toml (default: search the current directory and its parents)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)')
             [CompletionResult]::new('--previous', '--previous', [CompletionResultType]::ParameterName, 'Roll back to the release before the one running now')
-            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Roll back even if a rollout is in progress')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Roll back even if a rollout is in progress. With --reason, also to a release without a passing scan under today''s policy (recorded and shown as a warning)')
             [CompletionResult]::new('--force-unlock', '--force-unlock', [CompletionResultType]::ParameterName, 'Break the environment''s lock even though its holder looks alive (it says whose it was). Only for a holder you know is gone: two deploys at once can interleave their changes')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to approvals and take defaults for questions (for CI)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to approvals and take defaults for questions (for CI)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only print errors and requested data')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only print errors and requested data')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show more detail (full build output, API calls). Repeat for more')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show more detail (full build output, API calls). Repeat for more')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'shipit;promote' {
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why --force deploys a digest the evidence gate refuses (recorded with the release)')
+            [CompletionResult]::new('--wait-lock', '--wait-lock', [CompletionResultType]::ParameterName, 'When another deploy holds the environment''s lock, wait up to this long for it (e.g. `10m`) instead of failing with exit code 6')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path to ship.toml (default: search the current directory and its parents)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Deploy even if a rollout is in progress in <to>. With --reason, also without a passing scan')
+            [CompletionResult]::new('--force-unlock', '--force-unlock', [CompletionResultType]::ParameterName, 'Break the environment''s lock even though its holder looks alive (it says whose it was). Only for a holder you know is gone: two deploys at once can interleave their changes')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to approvals and take defaults for questions (for CI)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to approvals and take defaults for questions (for CI)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only print errors and requested data')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only print errors and requested data')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show more detail (full build output, API calls). Repeat for more')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show more detail (full build output, API calls). Repeat for more')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'shipit;verify' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path to ship.toml (default: search the current directory and its parents)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to approvals and take defaults for questions (for CI)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to approvals and take defaults for questions (for CI)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only print errors and requested data')
@@ -376,6 +416,8 @@ Register-ArgumentCompleter -Native -CommandName 'shipit' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show what runs in an environment now: digest, commit, revision, rollout state')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List the releases an environment has run, newest first')
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Put a previous release back, without a rebuild')
+            [CompletionResult]::new('promote', 'promote', [CompletionResultType]::ParameterValue, 'Deploy to <to> exactly the digest live in <from>, after checking its evidence')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Show the evidence chain of a release: commit → build → scan → approvals → deploys')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented ship.toml from what this repository looks like')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Validate ship.toml or print its JSON Schema')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check that everything shipit needs is installed, reachable and authorised')
@@ -411,6 +453,12 @@ Register-ArgumentCompleter -Native -CommandName 'shipit' -ScriptBlock {
             break
         }
         'shipit;help;rollback' {
+            break
+        }
+        'shipit;help;promote' {
+            break
+        }
+        'shipit;help;verify' {
             break
         }
         'shipit;help;init' {

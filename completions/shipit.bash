@@ -46,6 +46,9 @@ _shipit() {
             shipit,plan)
                 cmd="shipit__subcmd__plan"
                 ;;
+            shipit,promote)
+                cmd="shipit__subcmd__promote"
+                ;;
             shipit,push)
                 cmd="shipit__subcmd__push"
                 ;;
@@ -60,6 +63,9 @@ _shipit() {
                 ;;
             shipit,status)
                 cmd="shipit__subcmd__status"
+                ;;
+            shipit,verify)
+                cmd="shipit__subcmd__verify"
                 ;;
             shipit__subcmd__config,help)
                 cmd="shipit__subcmd__config__subcmd__help"
@@ -109,6 +115,9 @@ _shipit() {
             shipit__subcmd__help,plan)
                 cmd="shipit__subcmd__help__subcmd__plan"
                 ;;
+            shipit__subcmd__help,promote)
+                cmd="shipit__subcmd__help__subcmd__promote"
+                ;;
             shipit__subcmd__help,push)
                 cmd="shipit__subcmd__help__subcmd__push"
                 ;;
@@ -124,6 +133,9 @@ _shipit() {
             shipit__subcmd__help,status)
                 cmd="shipit__subcmd__help__subcmd__status"
                 ;;
+            shipit__subcmd__help,verify)
+                cmd="shipit__subcmd__help__subcmd__verify"
+                ;;
             shipit__subcmd__help__subcmd__config,schema)
                 cmd="shipit__subcmd__help__subcmd__config__subcmd__schema"
                 ;;
@@ -137,7 +149,7 @@ _shipit() {
 
     case "${cmd}" in
         shipit)
-            opts="-y -q -v -h -V --config --yes --output --color --quiet --verbose --help --version ship plan check build scan push deploy status history rollback init config doctor completions help"
+            opts="-y -q -v -h -V --config --yes --output --color --quiet --verbose --help --version ship plan check build scan push deploy status history rollback promote verify init config doctor completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -383,7 +395,7 @@ _shipit() {
             return 0
             ;;
         shipit__subcmd__deploy)
-            opts="-y -q -v -h -V --image --digest --force --wait-lock --force-unlock --config --yes --output --color --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --image --digest --force --reason --wait-lock --force-unlock --config --yes --output --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -394,6 +406,10 @@ _shipit() {
                     return 0
                     ;;
                 --digest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -447,7 +463,7 @@ _shipit() {
             return 0
             ;;
         shipit__subcmd__help)
-            opts="ship plan check build scan push deploy status history rollback init config doctor completions help"
+            opts="ship plan check build scan push deploy status history rollback promote verify init config doctor completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -628,6 +644,20 @@ _shipit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shipit__subcmd__help__subcmd__promote)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shipit__subcmd__help__subcmd__push)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -685,6 +715,20 @@ _shipit() {
             return 0
             ;;
         shipit__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shipit__subcmd__help__subcmd__verify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -804,6 +848,40 @@ _shipit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shipit__subcmd__promote)
+            opts="-y -q -v -h -V --force --reason --wait-lock --force-unlock --config --yes --output --color --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shipit__subcmd__push)
             opts="-y -q -v -h -V --allow-dirty --registry --no-cache --rebuild --config --yes --output --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -835,13 +913,17 @@ _shipit() {
             return 0
             ;;
         shipit__subcmd__rollback)
-            opts="-y -q -v -h -V --to --previous --force --wait-lock --force-unlock --config --yes --output --color --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --to --previous --force --reason --wait-lock --force-unlock --config --yes --output --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -937,6 +1019,32 @@ _shipit() {
             return 0
             ;;
         shipit__subcmd__status)
+            opts="-y -q -v -h -V --config --yes --output --color --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shipit__subcmd__verify)
             opts="-y -q -v -h -V --config --yes --output --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -41,6 +41,8 @@ set edit:completion:arg-completer[shipit] = {|@words|
             cand status 'Show what runs in an environment now: digest, commit, revision, rollout state'
             cand history 'List the releases an environment has run, newest first'
             cand rollback 'Put a previous release back, without a rebuild'
+            cand promote 'Deploy to <to> exactly the digest live in <from>, after checking its evidence'
+            cand verify 'Show the evidence chain of a release: commit → build → scan → approvals → deploys'
             cand init 'Write a commented ship.toml from what this repository looks like'
             cand config 'Validate ship.toml or print its JSON Schema'
             cand doctor 'Check that everything shipit needs is installed, reachable and authorised'
@@ -48,7 +50,7 @@ set edit:completion:arg-completer[shipit] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'shipit;ship'= {
-            cand --reason 'Why the scan is skipped (required with --skip-scan)'
+            cand --reason 'Why the scan is skipped (required with --skip-scan), or why --force deploys a digest the evidence gate refuses. Recorded with the release either way'
             cand --wait-lock 'When another deploy holds the environment''s lock, wait up to this long for it (e.g. `10m`) instead of failing with exit code 6'
             cand --config 'Path to ship.toml (default: search the current directory and its parents)'
             cand --output 'Output format for data on stdout'
@@ -161,11 +163,12 @@ set edit:completion:arg-completer[shipit] = {|@words|
         &'shipit;deploy'= {
             cand --image 'Deploy this image instead of the current commit''s release (must be pinned: REPO@sha256:…)'
             cand --digest 'Deploy this digest from the environment''s registry'
+            cand --reason 'Why --force deploys a digest the evidence gate refuses (recorded with the release)'
             cand --wait-lock 'When another deploy holds the environment''s lock, wait up to this long for it (e.g. `10m`) instead of failing with exit code 6'
             cand --config 'Path to ship.toml (default: search the current directory and its parents)'
             cand --output 'Output format for data on stdout'
             cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
-            cand --force 'Deploy even if another rollout is in progress, or the same digest already runs'
+            cand --force 'Deploy even if another rollout is in progress, or the same digest already runs. With --reason, also a digest without a passing scan (recorded with the release and shown as a warning)'
             cand --force-unlock 'Break the environment''s lock even though its holder looks alive (it says whose it was). Only for a holder you know is gone: two deploys at once can interleave their changes'
             cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
             cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
@@ -211,13 +214,48 @@ set edit:completion:arg-completer[shipit] = {|@words|
         }
         &'shipit;rollback'= {
             cand --to 'Roll back to this revision number or digest (prefix)'
+            cand --reason 'Why --force rolls back to a release the evidence gate refuses (recorded with the release)'
             cand --wait-lock 'When another deploy holds the environment''s lock, wait up to this long for it (e.g. `10m`) instead of failing with exit code 6'
             cand --config 'Path to ship.toml (default: search the current directory and its parents)'
             cand --output 'Output format for data on stdout'
             cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
             cand --previous 'Roll back to the release before the one running now'
-            cand --force 'Roll back even if a rollout is in progress'
+            cand --force 'Roll back even if a rollout is in progress. With --reason, also to a release without a passing scan under today''s policy (recorded and shown as a warning)'
             cand --force-unlock 'Break the environment''s lock even though its holder looks alive (it says whose it was). Only for a holder you know is gone: two deploys at once can interleave their changes'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shipit;promote'= {
+            cand --reason 'Why --force deploys a digest the evidence gate refuses (recorded with the release)'
+            cand --wait-lock 'When another deploy holds the environment''s lock, wait up to this long for it (e.g. `10m`) instead of failing with exit code 6'
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand --force 'Deploy even if a rollout is in progress in <to>. With --reason, also without a passing scan'
+            cand --force-unlock 'Break the environment''s lock even though its holder looks alive (it says whose it was). Only for a holder you know is gone: two deploys at once can interleave their changes'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shipit;verify'= {
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
             cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
             cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
             cand -q 'Only print errors and requested data'
@@ -352,6 +390,8 @@ set edit:completion:arg-completer[shipit] = {|@words|
             cand status 'Show what runs in an environment now: digest, commit, revision, rollout state'
             cand history 'List the releases an environment has run, newest first'
             cand rollback 'Put a previous release back, without a rebuild'
+            cand promote 'Deploy to <to> exactly the digest live in <from>, after checking its evidence'
+            cand verify 'Show the evidence chain of a release: commit → build → scan → approvals → deploys'
             cand init 'Write a commented ship.toml from what this repository looks like'
             cand config 'Validate ship.toml or print its JSON Schema'
             cand doctor 'Check that everything shipit needs is installed, reachable and authorised'
@@ -377,6 +417,10 @@ set edit:completion:arg-completer[shipit] = {|@words|
         &'shipit;help;history'= {
         }
         &'shipit;help;rollback'= {
+        }
+        &'shipit;help;promote'= {
+        }
+        &'shipit;help;verify'= {
         }
         &'shipit;help;init'= {
         }

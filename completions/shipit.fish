@@ -45,12 +45,14 @@ complete -c shipit -n "__fish_shipit_needs_command" -f -a "deploy" -d 'Deploy a 
 complete -c shipit -n "__fish_shipit_needs_command" -f -a "status" -d 'Show what runs in an environment now: digest, commit, revision, rollout state'
 complete -c shipit -n "__fish_shipit_needs_command" -f -a "history" -d 'List the releases an environment has run, newest first'
 complete -c shipit -n "__fish_shipit_needs_command" -f -a "rollback" -d 'Put a previous release back, without a rebuild'
+complete -c shipit -n "__fish_shipit_needs_command" -f -a "promote" -d 'Deploy to <to> exactly the digest live in <from>, after checking its evidence'
+complete -c shipit -n "__fish_shipit_needs_command" -f -a "verify" -d 'Show the evidence chain of a release: commit → build → scan → approvals → deploys'
 complete -c shipit -n "__fish_shipit_needs_command" -f -a "init" -d 'Write a commented ship.toml from what this repository looks like'
 complete -c shipit -n "__fish_shipit_needs_command" -f -a "config" -d 'Validate ship.toml or print its JSON Schema'
 complete -c shipit -n "__fish_shipit_needs_command" -f -a "doctor" -d 'Check that everything shipit needs is installed, reachable and authorised'
 complete -c shipit -n "__fish_shipit_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c shipit -n "__fish_shipit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c shipit -n "__fish_shipit_using_subcommand ship" -l reason -d 'Why the scan is skipped (required with --skip-scan)' -r
+complete -c shipit -n "__fish_shipit_using_subcommand ship" -l reason -d 'Why the scan is skipped (required with --skip-scan), or why --force deploys a digest the evidence gate refuses. Recorded with the release either way' -r
 complete -c shipit -n "__fish_shipit_using_subcommand ship" -l wait-lock -d 'When another deploy holds the environment\'s lock, wait up to this long for it (e.g. `10m`) instead of failing with exit code 6' -r
 complete -c shipit -n "__fish_shipit_using_subcommand ship" -l config -d 'Path to ship.toml (default: search the current directory and its parents)' -r -F
 complete -c shipit -n "__fish_shipit_using_subcommand ship" -l output -d 'Output format for data on stdout' -r -f -a "human\t''
@@ -139,6 +141,7 @@ complete -c shipit -n "__fish_shipit_using_subcommand push" -s h -l help -d 'Pri
 complete -c shipit -n "__fish_shipit_using_subcommand push" -s V -l version -d 'Print version'
 complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l image -d 'Deploy this image instead of the current commit\'s release (must be pinned: REPO@sha256:…)' -r
 complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l digest -d 'Deploy this digest from the environment\'s registry' -r
+complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l reason -d 'Why --force deploys a digest the evidence gate refuses (recorded with the release)' -r
 complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l wait-lock -d 'When another deploy holds the environment\'s lock, wait up to this long for it (e.g. `10m`) instead of failing with exit code 6' -r
 complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l config -d 'Path to ship.toml (default: search the current directory and its parents)' -r -F
 complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l output -d 'Output format for data on stdout' -r -f -a "human\t''
@@ -146,7 +149,7 @@ json\t''"
 complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l color -d 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l force -d 'Deploy even if another rollout is in progress, or the same digest already runs'
+complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l force -d 'Deploy even if another rollout is in progress, or the same digest already runs. With --reason, also a digest without a passing scan (recorded with the release and shown as a warning)'
 complete -c shipit -n "__fish_shipit_using_subcommand deploy" -l force-unlock -d 'Break the environment\'s lock even though its holder looks alive (it says whose it was). Only for a holder you know is gone: two deploys at once can interleave their changes'
 complete -c shipit -n "__fish_shipit_using_subcommand deploy" -s y -l yes -d 'Answer yes to approvals and take defaults for questions (for CI)'
 complete -c shipit -n "__fish_shipit_using_subcommand deploy" -s q -l quiet -d 'Only print errors and requested data'
@@ -177,6 +180,7 @@ complete -c shipit -n "__fish_shipit_using_subcommand history" -s v -l verbose -
 complete -c shipit -n "__fish_shipit_using_subcommand history" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shipit -n "__fish_shipit_using_subcommand history" -s V -l version -d 'Print version'
 complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l to -d 'Roll back to this revision number or digest (prefix)' -r
+complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l reason -d 'Why --force rolls back to a release the evidence gate refuses (recorded with the release)' -r
 complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l wait-lock -d 'When another deploy holds the environment\'s lock, wait up to this long for it (e.g. `10m`) instead of failing with exit code 6' -r
 complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l config -d 'Path to ship.toml (default: search the current directory and its parents)' -r -F
 complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l output -d 'Output format for data on stdout' -r -f -a "human\t''
@@ -185,13 +189,39 @@ complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l color -d 'Whe
 always\t''
 never\t''"
 complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l previous -d 'Roll back to the release before the one running now'
-complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l force -d 'Roll back even if a rollout is in progress'
+complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l force -d 'Roll back even if a rollout is in progress. With --reason, also to a release without a passing scan under today\'s policy (recorded and shown as a warning)'
 complete -c shipit -n "__fish_shipit_using_subcommand rollback" -l force-unlock -d 'Break the environment\'s lock even though its holder looks alive (it says whose it was). Only for a holder you know is gone: two deploys at once can interleave their changes'
 complete -c shipit -n "__fish_shipit_using_subcommand rollback" -s y -l yes -d 'Answer yes to approvals and take defaults for questions (for CI)'
 complete -c shipit -n "__fish_shipit_using_subcommand rollback" -s q -l quiet -d 'Only print errors and requested data'
 complete -c shipit -n "__fish_shipit_using_subcommand rollback" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'
 complete -c shipit -n "__fish_shipit_using_subcommand rollback" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shipit -n "__fish_shipit_using_subcommand rollback" -s V -l version -d 'Print version'
+complete -c shipit -n "__fish_shipit_using_subcommand promote" -l reason -d 'Why --force deploys a digest the evidence gate refuses (recorded with the release)' -r
+complete -c shipit -n "__fish_shipit_using_subcommand promote" -l wait-lock -d 'When another deploy holds the environment\'s lock, wait up to this long for it (e.g. `10m`) instead of failing with exit code 6' -r
+complete -c shipit -n "__fish_shipit_using_subcommand promote" -l config -d 'Path to ship.toml (default: search the current directory and its parents)' -r -F
+complete -c shipit -n "__fish_shipit_using_subcommand promote" -l output -d 'Output format for data on stdout' -r -f -a "human\t''
+json\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand promote" -l color -d 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand promote" -l force -d 'Deploy even if a rollout is in progress in <to>. With --reason, also without a passing scan'
+complete -c shipit -n "__fish_shipit_using_subcommand promote" -l force-unlock -d 'Break the environment\'s lock even though its holder looks alive (it says whose it was). Only for a holder you know is gone: two deploys at once can interleave their changes'
+complete -c shipit -n "__fish_shipit_using_subcommand promote" -s y -l yes -d 'Answer yes to approvals and take defaults for questions (for CI)'
+complete -c shipit -n "__fish_shipit_using_subcommand promote" -s q -l quiet -d 'Only print errors and requested data'
+complete -c shipit -n "__fish_shipit_using_subcommand promote" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'
+complete -c shipit -n "__fish_shipit_using_subcommand promote" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c shipit -n "__fish_shipit_using_subcommand promote" -s V -l version -d 'Print version'
+complete -c shipit -n "__fish_shipit_using_subcommand verify" -l config -d 'Path to ship.toml (default: search the current directory and its parents)' -r -F
+complete -c shipit -n "__fish_shipit_using_subcommand verify" -l output -d 'Output format for data on stdout' -r -f -a "human\t''
+json\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand verify" -l color -d 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c shipit -n "__fish_shipit_using_subcommand verify" -s y -l yes -d 'Answer yes to approvals and take defaults for questions (for CI)'
+complete -c shipit -n "__fish_shipit_using_subcommand verify" -s q -l quiet -d 'Only print errors and requested data'
+complete -c shipit -n "__fish_shipit_using_subcommand verify" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'
+complete -c shipit -n "__fish_shipit_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c shipit -n "__fish_shipit_using_subcommand verify" -s V -l version -d 'Print version'
 complete -c shipit -n "__fish_shipit_using_subcommand init" -l name -d 'Application name (default: the directory name)' -r
 complete -c shipit -n "__fish_shipit_using_subcommand init" -l registry -d 'Registry type to push to' -r -f -a "ghcr\t''
 ecr\t''
@@ -276,20 +306,22 @@ complete -c shipit -n "__fish_shipit_using_subcommand completions" -s q -l quiet
 complete -c shipit -n "__fish_shipit_using_subcommand completions" -s v -l verbose -d 'Show more detail (full build output, API calls). Repeat for more'
 complete -c shipit -n "__fish_shipit_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shipit -n "__fish_shipit_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback init config doctor completions help" -f -a "ship" -d 'Take HEAD to production: check, build, scan, push, approve and deploy, in that order'
-complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback init config doctor completions help" -f -a "plan" -d 'Show what `shipit ship` would do, stage by stage, without changing anything'
-complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback init config doctor completions help" -f -a "check" -d 'Check that HEAD may ship: git state, GitHub checks and approval, SonarQube'
-complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback init config doctor completions help" -f -a "build" -d 'Build HEAD\'s image locally, tagged with the commit'
-complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback init config doctor completions help" -f -a "scan" -d 'Scan HEAD\'s image with Trivy and apply the scan gate'
-complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback init config doctor completions help" -f -a "push" -d 'Push HEAD\'s image (building it unless the registry has it) and record its digest'
-complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback init config doctor completions help" -f -a "deploy" -d 'Deploy a pushed release (by digest) to an environment and wait for the rollout'
-complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback init config doctor completions help" -f -a "status" -d 'Show what runs in an environment now: digest, commit, revision, rollout state'
-complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback init config doctor completions help" -f -a "history" -d 'List the releases an environment has run, newest first'
-complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback init config doctor completions help" -f -a "rollback" -d 'Put a previous release back, without a rebuild'
-complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback init config doctor completions help" -f -a "init" -d 'Write a commented ship.toml from what this repository looks like'
-complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback init config doctor completions help" -f -a "config" -d 'Validate ship.toml or print its JSON Schema'
-complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback init config doctor completions help" -f -a "doctor" -d 'Check that everything shipit needs is installed, reachable and authorised'
-complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback init config doctor completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback init config doctor completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback promote verify init config doctor completions help" -f -a "ship" -d 'Take HEAD to production: check, build, scan, push, approve and deploy, in that order'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback promote verify init config doctor completions help" -f -a "plan" -d 'Show what `shipit ship` would do, stage by stage, without changing anything'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback promote verify init config doctor completions help" -f -a "check" -d 'Check that HEAD may ship: git state, GitHub checks and approval, SonarQube'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback promote verify init config doctor completions help" -f -a "build" -d 'Build HEAD\'s image locally, tagged with the commit'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback promote verify init config doctor completions help" -f -a "scan" -d 'Scan HEAD\'s image with Trivy and apply the scan gate'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback promote verify init config doctor completions help" -f -a "push" -d 'Push HEAD\'s image (building it unless the registry has it) and record its digest'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback promote verify init config doctor completions help" -f -a "deploy" -d 'Deploy a pushed release (by digest) to an environment and wait for the rollout'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback promote verify init config doctor completions help" -f -a "status" -d 'Show what runs in an environment now: digest, commit, revision, rollout state'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback promote verify init config doctor completions help" -f -a "history" -d 'List the releases an environment has run, newest first'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback promote verify init config doctor completions help" -f -a "rollback" -d 'Put a previous release back, without a rebuild'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback promote verify init config doctor completions help" -f -a "promote" -d 'Deploy to <to> exactly the digest live in <from>, after checking its evidence'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback promote verify init config doctor completions help" -f -a "verify" -d 'Show the evidence chain of a release: commit → build → scan → approvals → deploys'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback promote verify init config doctor completions help" -f -a "init" -d 'Write a commented ship.toml from what this repository looks like'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback promote verify init config doctor completions help" -f -a "config" -d 'Validate ship.toml or print its JSON Schema'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback promote verify init config doctor completions help" -f -a "doctor" -d 'Check that everything shipit needs is installed, reachable and authorised'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback promote verify init config doctor completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c shipit -n "__fish_shipit_using_subcommand help; and not __fish_seen_subcommand_from ship plan check build scan push deploy status history rollback promote verify init config doctor completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c shipit -n "__fish_shipit_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "validate" -d 'Check ship.toml; exit 0 when valid, 2 with the location of every problem otherwise'
 complete -c shipit -n "__fish_shipit_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "schema" -d 'Print the JSON Schema of ship.toml (for Taplo / Even Better TOML and other editors)'

@@ -196,6 +196,29 @@ Examples:
   shipit rollback production --to sha256:77aa   (a digest prefix)")]
     Rollback(RollbackArgs),
 
+    /// Deploy to <to> exactly the digest live in <from>, after checking its evidence.
+    #[command(after_long_help = "\
+No build and no local record: the digest comes from what <from> runs, so this works from a fresh CI
+runner with only ship.toml and credentials. It must have rolled out successfully in <from> (for at least
+<to>'s `promote_after`, when set) and pass <to>'s evidence gate (a passing scan under today's policy).
+The approval prompt names both environments.
+
+Examples:
+  shipit promote staging production
+  shipit promote staging production --yes --output json")]
+    Promote(PromoteArgs),
+
+    /// Show the evidence chain of a release: commit → build → scan → approvals → deploys.
+    #[command(after_long_help = "\
+Reads the evidence attached to the digest in the registry (docs/evidence.md) and judges the scan
+under today's [scan] policy. Exit code 3 when a link the policy requires is missing or failing.
+
+Examples:
+  shipit verify production                       What production runs
+  shipit verify 127.0.0.1:5000/api@sha256:9b1e…   One digest
+  shipit verify staging --output json")]
+    Verify(VerifyArgs),
+
     /// Write a commented ship.toml from what this repository looks like.
     #[command(after_long_help = "\
 Examples:
@@ -379,9 +402,14 @@ pub struct DeployArgs {
     #[arg(long, value_name = "sha256:…")]
     pub digest: Option<String>,
 
-    /// Deploy even if another rollout is in progress, or the same digest already runs.
+    /// Deploy even if another rollout is in progress, or the same digest already runs. With --reason, also
+    /// a digest without a passing scan (recorded with the release and shown as a warning).
     #[arg(long)]
     pub force: bool,
+
+    /// Why --force deploys a digest the evidence gate refuses (recorded with the release).
+    #[arg(long, value_name = "TEXT", requires = "force")]
+    pub reason: Option<String>,
     #[command(flatten)]
     pub lock: LockArgs,
 }
@@ -402,6 +430,31 @@ pub struct LockArgs {
 
 fn parse_wait(raw: &str) -> Result<std::time::Duration, String> {
     crate::config::values::parse_duration(raw)
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PromoteArgs {
+    /// The environment whose live digest is promoted.
+    pub from: String,
+    /// The environment it is deployed to.
+    pub to: String,
+
+    /// Deploy even if a rollout is in progress in <to>. With --reason, also without a passing scan.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Why --force deploys a digest the evidence gate refuses (recorded with the release).
+    #[arg(long, value_name = "TEXT", requires = "force")]
+    pub reason: Option<String>,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// An environment name, or an image pinned by digest (REPO@sha256:…).
+    #[arg(value_name = "ENV|IMAGE@DIGEST")]
+    pub what: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -427,9 +480,14 @@ pub struct RollbackArgs {
     #[arg(long)]
     pub previous: bool,
 
-    /// Roll back even if a rollout is in progress.
+    /// Roll back even if a rollout is in progress. With --reason, also to a release without a passing scan
+    /// under today's policy (recorded and shown as a warning).
     #[arg(long)]
     pub force: bool,
+
+    /// Why --force rolls back to a release the evidence gate refuses (recorded with the release).
+    #[arg(long, value_name = "TEXT", requires = "force")]
+    pub reason: Option<String>,
     #[command(flatten)]
     pub lock: LockArgs,
 }
@@ -456,8 +514,9 @@ pub struct ShipArgs {
     #[arg(long, requires = "reason")]
     pub skip_scan: bool,
 
-    /// Why the scan is skipped (required with --skip-scan).
-    #[arg(long, value_name = "TEXT", requires = "skip_scan")]
+    /// Why the scan is skipped (required with --skip-scan), or why --force deploys a digest the evidence
+    /// gate refuses. Recorded with the release either way.
+    #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
 
     /// Deploy even if a rollout is in progress, or the environment already runs this digest.

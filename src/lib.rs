@@ -10,6 +10,7 @@ pub mod config;
 pub mod deploy;
 pub mod env_vars;
 pub mod error;
+pub mod evidence;
 pub mod interrupt;
 pub mod pipeline;
 pub mod providers;

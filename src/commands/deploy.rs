@@ -16,7 +16,10 @@ pub async fn run(args: DeployArgs, settings: &Settings) -> Result<(), CliError> 
     let ui = &settings.ui;
     let loaded = settings.load_config()?;
     let env = loaded.environment(&args.environment)?;
-    let (image, commit) = resolve_image(&args, &loaded, settings)?;
+    let gate =
+        crate::evidence::gate::Gate::for_env(&loaded, env, args.force, args.reason.as_deref(), &crate::report::Silent)
+            .await?;
+    let (image, commit) = resolve_image(&args, &loaded, settings, &gate).await?;
     let target = Target::connect(&args.environment, env, &loaded.config.app.name).await?;
 
     let request = engine::Request {
@@ -33,6 +36,7 @@ pub async fn run(args: DeployArgs, settings: &Settings) -> Result<(), CliError> 
         lock: (&args.lock).into(),
         command: format!("shipit deploy {}", args.environment),
         root: &loaded.root,
+        evidence: &gate,
     };
     let report = engine::run(ui, request, |live| {
         if crate::pipeline::plan::deploy_is_noop(live, &image.digest, args.force) {
@@ -69,7 +73,12 @@ pub async fn run(args: DeployArgs, settings: &Settings) -> Result<(), CliError> 
 
 /// The image to deploy: an explicit `--image`, a `--digest` in the environment's registry, or the release
 /// record `shipit push` wrote for HEAD.
-fn resolve_image(args: &DeployArgs, loaded: &Loaded, settings: &Settings) -> Result<(ImageRef, String), CliError> {
+async fn resolve_image(
+    args: &DeployArgs,
+    loaded: &Loaded,
+    settings: &Settings,
+    gate: &crate::evidence::gate::Gate,
+) -> Result<(ImageRef, String), CliError> {
     let env = loaded.environment(&args.environment)?;
     if let Some(image) = &args.image {
         let parsed = ImageRef::parse_pinned(image).ok_or_else(|| {
@@ -88,12 +97,10 @@ fn resolve_image(args: &DeployArgs, loaded: &Loaded, settings: &Settings) -> Res
         return Ok((image, "unknown".into()));
     }
     let head = git::head_commit(&settings.cwd)?;
-    let release = Release::for_commit(&loaded.root, &head.sha).ok_or_else(|| {
-        CliError::usage(format!("no pushed release for commit {} (HEAD)", head.short_sha)).hint(format!(
-            "run `shipit push` first, or `shipit ship {}` to build, scan, push and deploy in one go",
-            args.environment
-        ))
-    })?;
+    let Some(release) = Release::for_commit(&loaded.root, &head.sha) else {
+        // A fresh checkout (a deploy job on another runner) has no record: ask the registry for this commit's tag.
+        return from_registry(args, loaded, registry_name, gate, &head).await;
+    };
     if release.registry != registry_name {
         return Err(CliError::usage(format!(
             "the release of {} was pushed to registry `{}`, but `{}` deploys from `{registry_name}`",
@@ -108,18 +115,40 @@ fn resolve_image(args: &DeployArgs, loaded: &Loaded, settings: &Settings) -> Res
         ))
         .hint("commit and `shipit push` again, or pass --force to deploy it anyway"));
     }
-    if let Some(scan) = release.scan.as_ref().filter(|s| !s.passed)
-        && !args.force
-    {
-        return Err(CliError::gate(format!(
-            "the scan of {} blocked this release ({} blocking finding(s))",
-            release.image.short_digest(),
-            scan.blocking
-        ))
-        .hint("`shipit scan` shows the findings; fix them, or add an exception with a reason and an expiry"));
-    }
-    if let Some(reason) = release.scan.as_ref().and_then(|s| s.skipped_reason.as_deref()) {
-        settings.ui.warn(format!("this release was not scanned: {reason}"));
-    }
+    // Whether it may be deployed is the evidence gate's question (the engine's first step), asked of the
+    // registry, not of this record.
     Ok((release.image, release.commit.sha))
+}
+
+async fn from_registry(
+    args: &DeployArgs,
+    loaded: &Loaded,
+    registry_name: &str,
+    gate: &crate::evidence::gate::Gate,
+    head: &crate::release::Commit,
+) -> Result<(ImageRef, String), CliError> {
+    let no_release = || {
+        CliError::usage(format!("no pushed release for commit {} (HEAD)", head.short_sha)).hint(format!(
+            "run `shipit push` first, or `shipit ship {}` to build, scan, push and deploy in one go",
+            args.environment
+        ))
+    };
+    let plan = crate::pipeline::build::Plan::resolve(loaded, Some(registry_name), true)?;
+    let (Some(tag), false) = (plan.identity_tag.as_deref(), plan.commit.dirty) else { return Err(no_release()) };
+    let own;
+    let session = match &gate.session {
+        Ok(s) => s,
+        Err(_) => {
+            let (name, reg) = loaded.registry_for(loaded.environment(&args.environment)?).ok_or_else(no_release)?;
+            own = crate::pipeline::push::connect_target(
+                crate::pipeline::build::RegistryTarget::new(name, reg),
+                &crate::report::Silent,
+            )
+            .await?;
+            &own
+        }
+    };
+    let digest = session.client.manifest_digest(&session.target.path, tag, &crate::report::Silent).await?;
+    let digest = digest.ok_or_else(no_release)?;
+    Ok((ImageRef { repository: session.target.repository.clone(), digest }, head.sha.clone()))
 }

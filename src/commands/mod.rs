@@ -9,11 +9,13 @@ mod doctor;
 mod history;
 mod init;
 mod plan;
+mod promote;
 mod push;
 mod rollback;
 mod scan;
 mod ship;
 mod status;
+mod verify;
 
 use crate::cli::Command;
 use crate::error::CliError;
@@ -35,5 +37,7 @@ pub async fn run(command: Command, settings: &Settings) -> Result<(), CliError> 
         Command::Completions { shell } => completions::run(shell, settings),
         Command::Check(args) => check::run(args, settings).await,
         Command::Scan(args) => scan::run(args, settings).await,
+        Command::Verify(args) => verify::run(args, settings).await,
+        Command::Promote(args) => promote::run(args, settings).await,
     }
 }

@@ -41,6 +41,7 @@ pub async fn run(args: PushArgs, settings: &Settings) -> Result<(), CliError> {
             ));
             ui.stage("push").skipped("nothing to push");
             let release = push::record_existing(&plan, &session.target.name, image)?;
+            attach_evidence(settings, &loaded, &session, &release).await?;
             return finish(settings, &release, true);
         }
     }
@@ -77,7 +78,33 @@ pub async fn run(args: PushArgs, settings: &Settings) -> Result<(), CliError> {
         indicatif::HumanBytes(totals.bytes_uploaded),
         totals.layers_existing
     ));
+    attach_evidence(settings, &loaded, &session, &release).await?;
     finish(settings, &release, false)
+}
+
+/// Attach this commit's scan (or its recorded skip) to the pushed digest, where every deploy reads it.
+pub async fn attach_evidence(
+    settings: &Settings,
+    loaded: &crate::config::Loaded,
+    session: &push::Session,
+    release: &Release,
+) -> Result<(), CliError> {
+    let stage = settings.ui.stage("evidence");
+    match crate::evidence::publish::after_push(loaded, session, release, &stage).await {
+        Ok(p) => {
+            let (good, line) = crate::evidence::publish::describe(&p);
+            if good {
+                stage.ok(line)
+            } else {
+                stage.warn(line)
+            }
+            Ok(())
+        }
+        Err(e) => {
+            stage.fail("not attached");
+            Err(e)
+        }
+    }
 }
 
 fn short_pinned(r: &Release) -> String {

@@ -16,6 +16,9 @@ pub async fn run(args: RollbackArgs, settings: &Settings) -> Result<(), CliError
     let env = loaded.environment(&args.environment)?;
     let target = Target::connect(&args.environment, env, &loaded.config.app.name).await?;
     let history = target.history(50).await?;
+    let gate =
+        crate::evidence::gate::Gate::for_env(&loaded, env, args.force, args.reason.as_deref(), &crate::report::Silent)
+            .await?;
 
     let candidates: Vec<&Revision> = history.iter().filter(|r| !r.live).collect();
     if candidates.is_empty() {
@@ -81,6 +84,7 @@ pub async fn run(args: RollbackArgs, settings: &Settings) -> Result<(), CliError
         lock: (&args.lock).into(),
         command: format!("shipit rollback {env_name}"),
         root: &loaded.root,
+        evidence: &gate,
     };
     let report = engine::run(ui, request, |live| {
         let question = format!(
@@ -91,11 +95,15 @@ pub async fn run(args: RollbackArgs, settings: &Settings) -> Result<(), CliError
             // Allowed (the failure may have been the cluster's, not the release's), but never without saying so.
             if chosen.failed { ", which failed when it was last rolled out" } else { "" }
         );
-        if crate::pipeline::approve::approved_by_env(env_name) {
-            ui.info(format!("{} {question} yes (SHIPIT_APPROVE)", console::style("?").cyan()));
-        } else if !ui.confirm(&question, true, &format!("--yes or SHIPIT_APPROVE={env_name}"))? {
-            return Err(CliError::approval("rollback declined").hint("nothing was changed"));
-        }
+        // A rollback always asks (even with `approval = "none"`): it is a decision about a broken release.
+        let ask = crate::config::Environment { approval: crate::config::Approval::Manual, ..env.clone() };
+        crate::pipeline::approve::confirm(ui, env_name, &ask, &question, true).map_err(|e| {
+            if e.class == crate::error::ExitClass::Approval {
+                CliError::approval("rollback declined").hint("nothing was changed")
+            } else {
+                e
+            }
+        })?;
         Ok(engine::Decision::Proceed)
     })
     .await?;

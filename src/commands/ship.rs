@@ -160,6 +160,7 @@ pub async fn run(args: ShipArgs, settings: &Settings) -> Result<(), CliError> {
             let mut release = push::record_existing(&build_plan, &registry, image)?;
             release.scan = Some(scan);
             push::save(&build_plan, &release)?;
+            super::push::attach_evidence(settings, &loaded, &session, &release).await?;
             release
         }
         None => {
@@ -190,6 +191,7 @@ pub async fn run(args: ShipArgs, settings: &Settings) -> Result<(), CliError> {
             ));
             release.scan = Some(scan);
             push::save(&build_plan, &release)?;
+            super::push::attach_evidence(settings, &loaded, &session, &release).await?;
             release
         }
     };
@@ -223,6 +225,9 @@ async fn deploy_all(
 ) -> Result<(), CliError> {
     for e in envs {
         let target = e.target.as_ref().map_err(Clone::clone)?;
+        let reason = if args.force { args.reason.as_deref() } else { None };
+        let gate =
+            crate::evidence::gate::Gate::for_env(loaded, e.env, args.force, reason, &crate::report::Silent).await?;
         let request = engine::Request {
             env_name: e.name,
             env: e.env,
@@ -237,6 +242,7 @@ async fn deploy_all(
             lock: (&args.lock).into(),
             command: format!("shipit ship {}", e.name),
             root: &loaded.root,
+            evidence: &gate,
         };
         let report = engine::run(ui, request, |live| {
             if plan::deploy_is_noop(live, &release.image.digest, args.force) {

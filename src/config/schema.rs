@@ -396,6 +396,12 @@ pub struct Environment {
     /// Checks after the platform reports the rollout done: an HTTP endpoint and/or a command. A failure is a
     /// failed deploy (with `auto_rollback`, the previous release is put back).
     pub verify: Option<Verify>,
+    /// Refuse a digest without a passing scan under today's `[scan]` policy, read from the registry (exit 3).
+    /// `false` lets unscanned images through (still recorded); `--force --reason` overrides once.
+    #[serde(default = "default_true")]
+    pub require_scan: bool,
+    /// `shipit promote <from> <this>`: the digest must have been live in <from> at least this long.
+    pub promote_after: Option<DurationStr>,
 
     // --- ecs ---
     /// ecs: cluster name or ARN.
@@ -475,6 +481,10 @@ fn default_verify_interval() -> DurationStr {
 }
 fn default_verify_timeout() -> DurationStr {
     DurationStr(std::time::Duration::from_secs(5 * 60))
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_deploy_timeout() -> DurationStr {

@@ -49,6 +49,13 @@ impl Change<'_> {
             Change::Rollback(rev) => rev.image.clone(),
         }
     }
+
+    fn image_ref(&self) -> Option<ImageRef> {
+        match self {
+            Change::Deploy(img) => Some((*img).clone()),
+            Change::Rollback(rev) => ImageRef::parse_pinned(&rev.image),
+        }
+    }
 }
 
 /// What the caller decides once it has seen what runs now (under the lock).
@@ -70,6 +77,8 @@ pub struct Request<'a> {
     pub command: String,
     /// ship.toml's directory (verification commands run there).
     pub root: &'a Path,
+    /// The release evidence this change needs (checked before it, recorded after it).
+    pub evidence: &'a crate::evidence::gate::Gate,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -118,6 +127,14 @@ async fn locked(
 ) -> Result<Option<DeployReport>, CliError> {
     let (env_name, target) = (req.env_name, req.target);
     let live = target.live().await?;
+    // Evidence first, before anyone is asked to approve: a digest already live is a no-op unless forced.
+    let image = req.change.image_ref();
+    let already = image.as_ref().is_some_and(|i| live.as_ref().and_then(|l| l.digest.as_deref()) == Some(&i.digest));
+    let checked = if already && !req.opts.force {
+        crate::evidence::gate::Checked::default()
+    } else {
+        req.evidence.check(ui, env_name, image.as_ref()).await?
+    };
     if let Decision::Skip(why) = decide(live.as_ref())? {
         ui.stage(req.change.stage()).skipped(why);
         return Ok(None);
@@ -127,6 +144,7 @@ async fn locked(
     let name = req.change.stage();
     let stage = ui.stage(name);
     let what = req.change.what();
+    let started = chrono::Utc::now();
     journal::set(env_name, format!("{name} of {what} to {} was started and had not finished", target.describe()));
     let result = match &req.change {
         Change::Deploy(img) => target.deploy(img, &req.meta, &req.opts, &stage).await,
@@ -146,6 +164,7 @@ async fn locked(
             Err(e) => format!("{name} of {what} failed: {}", e.message),
         },
     );
+    record(ui, req, &checked, started, &result).await;
     let outcome = match result {
         Ok(o) => o,
         Err(e) => {
@@ -223,6 +242,36 @@ async fn verify_and_keep(
             ),
         }),
     }
+}
+
+/// Attach the approval and how the change ended to the digest (the evidence `verify` and `promote` read).
+async fn record(
+    ui: &Ui,
+    req: &Request<'_>,
+    checked: &crate::evidence::gate::Checked,
+    started: chrono::DateTime<chrono::Utc>,
+    result: &Result<Outcome, CliError>,
+) {
+    let (revision, result, reason) = match result {
+        Ok(Outcome::Completed { revision }) => (Some(revision.clone()), "completed", None),
+        Ok(Outcome::Failed { revision, reason }) => (Some(revision.clone()), "failed", Some(reason.clone())),
+        Ok(Outcome::RolledBack { revision, reason, .. }) => {
+            (Some(revision.clone()), "rolled_back", Some(reason.clone()))
+        }
+        Ok(Outcome::Interrupted { revision, state }) => (Some(revision.clone()), "interrupted", Some(state.clone())),
+        Err(e) => (None, "error", Some(e.message.clone())),
+    };
+    let record = crate::evidence::gate::deploy_record(
+        req.env_name,
+        req.target.describe(),
+        req.change.stage(),
+        revision,
+        started,
+        result.to_string(),
+        reason,
+        checked.forced.clone(),
+    );
+    req.evidence.record(ui, checked, record).await;
 }
 
 fn outcome_reason(o: &Outcome) -> String {

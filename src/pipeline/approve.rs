@@ -45,15 +45,25 @@ pub fn approve(
         new.short_digest(),
         short_commit(new_commit)
     );
+    confirm(ui, env_name, env, &question, false)
+}
+
+/// Ask `question` as `env` is configured to, and note how it was approved (attached to the digest by the
+/// engine once the deploy is over).
+pub fn confirm(ui: &Ui, env_name: &str, env: &Environment, question: &str, default: bool) -> Result<(), CliError> {
+    use crate::evidence::{ApprovalMethod, note_approval};
     if env.approval == Approval::None {
         ui.debug(format!("{env_name}: approval = \"none\""));
+        note_approval(env_name, ApprovalMethod::NotRequired);
         return Ok(());
     }
     if approved_by_env(env_name) {
         ui.info(format!("{} {question} yes (SHIPIT_APPROVE)", console::style("?").cyan()));
+        note_approval(env_name, ApprovalMethod::EnvVar);
         return Ok(());
     }
-    if ui.confirm(&question, false, &format!("--yes or SHIPIT_APPROVE={env_name}"))? {
+    if ui.confirm(question, default, &format!("--yes or SHIPIT_APPROVE={env_name}"))? {
+        note_approval(env_name, crate::evidence::gate::approval_method(ui));
         Ok(())
     } else {
         Err(CliError::approval(format!("deploy to {env_name} declined")).hint("nothing was changed"))

@@ -64,6 +64,11 @@ pub async fn connect(plan: &Plan, reporter: &dyn Reporter) -> Result<Session, Cl
         CliError::usage("ship.toml defines no registry to push to")
             .hint("add a [registries.<name>] table (type = \"ecr\", \"ghcr\" or \"oci\"); see `shipit init`")
     })?;
+    connect_target(target, reporter).await
+}
+
+/// `connect` for a registry named in ship.toml, without a build plan (deploys read evidence through it).
+pub async fn connect_target(target: RegistryTarget, reporter: &dyn Reporter) -> Result<Session, CliError> {
     let c = &target.config;
     let auth = match c.kind {
         RegistryKind::Ecr => {

@@ -135,7 +135,15 @@ pub async fn scan(
             if f.entries.len() == 1 { "y" } else { "ies" }
         ));
     }
+    let versions = match sha {
+        Some(_) => crate::evidence::scan::versions(&binary).await,
+        None => serde_json::Value::Null,
+    };
+    let started = chrono::Utc::now();
     let json = trivy::scan_image(&binary, &request, reporter).await?;
+    if let Some(sha) = sha {
+        crate::evidence::scan::save_scanner(&loaded.root, sha, &versions, started);
+    }
     let parsed = report::parse(&json).map_err(|e| {
         let head: String = String::from_utf8_lossy(&json).chars().take(400).collect();
         CliError::failure(e.to_string())

@@ -247,6 +247,148 @@ impl Client {
         Err(self.unexpected(&what, resp).await)
     }
 
+    /// Put a manifest given as bytes under `reference` (a tag, or its own digest). Returns the digest the
+    /// registry reports, and whether it said it processed a `subject` (the `OCI-Subject` header of OCI 1.1).
+    pub async fn put_manifest_bytes(
+        &self,
+        repository: &str,
+        reference: &str,
+        media_type: &str,
+        body: bytes::Bytes,
+        reporter: &dyn Reporter,
+    ) -> Result<(String, bool), RegistryError> {
+        let manifest = Manifest { digest: String::new(), media_type: media_type.to_string(), body };
+        let url = format!("{}/v2/{repository}/manifests/{reference}", self.base);
+        let what = format!("PUT /v2/{repository}/manifests/{reference}");
+        let scope = format!("repository:{repository}:pull,push");
+        let resp = self
+            .authorized(reporter, &what, &scope, |auth| {
+                let req = self
+                    .http
+                    .put(&url)
+                    .header(reqwest::header::CONTENT_TYPE, &manifest.media_type)
+                    .body(manifest.body.clone());
+                with_auth(req, auth)
+            })
+            .await?;
+        if resp.status().is_success() {
+            let subject = resp.headers().contains_key("OCI-Subject");
+            return Ok((self.digest_header(&what, &resp)?, subject));
+        }
+        Err(self.unexpected(&what, resp).await)
+    }
+
+    /// Upload a blob unless the registry has it already (HEAD first: evidence blobs are small, but the empty
+    /// config is shared by every artifact). Two requests: POST opens the upload, PUT `?digest=` closes it.
+    pub async fn put_blob(
+        &self,
+        repository: &str,
+        digest: &str,
+        body: bytes::Bytes,
+        reporter: &dyn Reporter,
+    ) -> Result<(), RegistryError> {
+        let scope = format!("repository:{repository}:pull,push");
+        let url = format!("{}/v2/{repository}/blobs/{digest}", self.base);
+        let what = format!("HEAD /v2/{repository}/blobs/{digest}");
+        let resp = self.authorized(reporter, &what, &scope, |auth| with_auth(self.http.head(&url), auth)).await?;
+        if resp.status().is_success() {
+            return Ok(());
+        }
+        let url = format!("{}/v2/{repository}/blobs/uploads/", self.base);
+        let what = format!("POST /v2/{repository}/blobs/uploads/");
+        let resp = self.authorized(reporter, &what, &scope, |auth| with_auth(self.http.post(&url), auth)).await?;
+        if resp.status() != StatusCode::ACCEPTED {
+            return Err(self.unexpected(&what, resp).await);
+        }
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .ok_or_else(|| RegistryError::Unexpected {
+                host: self.host.clone(),
+                what: what.clone(),
+                status: resp.status(),
+                detail: "no Location header for the upload".into(),
+            })?;
+        let mut upload = if location.starts_with("http://") || location.starts_with("https://") {
+            location
+        } else {
+            format!("{}{location}", self.base)
+        };
+        upload.push(if upload.contains('?') { '&' } else { '?' });
+        upload.push_str(&format!("digest={digest}"));
+        let what = format!("PUT /v2/{repository}/blobs/uploads/… ({digest})");
+        let resp = self
+            .authorized(reporter, &what, &scope, |auth| {
+                let req = self
+                    .http
+                    .put(&upload)
+                    .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                    .body(body.clone());
+                with_auth(req, auth)
+            })
+            .await?;
+        if resp.status().is_success() {
+            return Ok(());
+        }
+        Err(self.unexpected(&what, resp).await)
+    }
+
+    /// A blob's bytes, or `None` when the registry does not have it.
+    pub async fn get_blob(
+        &self,
+        repository: &str,
+        digest: &str,
+        reporter: &dyn Reporter,
+    ) -> Result<Option<bytes::Bytes>, RegistryError> {
+        let url = format!("{}/v2/{repository}/blobs/{digest}", self.base);
+        let what = format!("GET /v2/{repository}/blobs/{digest}");
+        let scope = format!("repository:{repository}:pull");
+        let resp = self.authorized(reporter, &what, &scope, |auth| with_auth(self.http.get(&url), auth)).await?;
+        match resp.status() {
+            s if s.is_success() => resp
+                .bytes()
+                .await
+                .map(Some)
+                .map_err(|e| RegistryError::Unreachable { host: self.host.clone(), detail: describe_reqwest(&e) }),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(self.unexpected(&what, resp).await),
+        }
+    }
+
+    /// The OCI 1.1 referrers API: the image index listing the manifests whose `subject` is `digest`, or
+    /// `None` when the registry does not have the API (404; distribution 2.8 here, for one).
+    pub async fn referrers(
+        &self,
+        repository: &str,
+        digest: &str,
+        reporter: &dyn Reporter,
+    ) -> Result<Option<bytes::Bytes>, RegistryError> {
+        let url = format!("{}/v2/{repository}/referrers/{digest}", self.base);
+        let what = format!("GET /v2/{repository}/referrers/{digest}");
+        let scope = format!("repository:{repository}:pull");
+        let resp = self
+            .authorized(reporter, &what, &scope, |auth| {
+                with_auth(self.http.get(&url).header(ACCEPT, "application/vnd.oci.image.index.v1+json"), auth)
+            })
+            .await?;
+        let is_index = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("application/vnd.oci.image.index.v1+json"));
+        match resp.status() {
+            s if s.is_success() && is_index => resp
+                .bytes()
+                .await
+                .map(Some)
+                .map_err(|e| RegistryError::Unreachable { host: self.host.clone(), detail: describe_reqwest(&e) }),
+            s if s.is_success() || s == StatusCode::NOT_FOUND || s == StatusCode::METHOD_NOT_ALLOWED => Ok(None),
+            _ => Err(self.unexpected(&what, resp).await),
+        }
+    }
+
     /// Send with the Authorization the registry wants, learning it from a 401 challenge on first contact
     /// (or when a token expired) and trying once more. A 401/403 after that is a rejection.
     async fn authorized(

@@ -12,6 +12,9 @@ pub enum ReportError {
     NotJson(#[from] serde_json::Error),
     #[error("trivy report has SchemaVersion {0}; shipit reads version 2")]
     Schema(u64),
+    /// `{}`, or a report that does not say what it scanned: never a pass.
+    #[error("trivy's output is not a complete report: it has no {0}")]
+    Incomplete(&'static str),
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -132,10 +135,18 @@ pub struct Report {
 
 pub fn parse(json: &[u8]) -> Result<Report, ReportError> {
     let raw: RawReport = serde_json::from_slice(json)?;
-    if let Some(v) = raw.schema_version
-        && v != 2
-    {
-        return Err(ReportError::Schema(v));
+    match raw.schema_version {
+        Some(2) => {}
+        Some(v) => return Err(ReportError::Schema(v)),
+        None => return Err(ReportError::Incomplete("SchemaVersion")),
+    }
+    // Trivy leaves `Results` out when it found nothing (0.76 on a clean image), so its absence alone is
+    // not an error; a report that does not name the image it scanned cannot be bound to a digest and is.
+    if raw.artifact_name.as_deref().is_none_or(str::is_empty) {
+        return Err(ReportError::Incomplete("ArtifactName"));
+    }
+    if raw.metadata.image_id.as_deref().is_none_or(str::is_empty) && raw.metadata.repo_digests.is_empty() {
+        return Err(ReportError::Incomplete("Metadata.ImageID or Metadata.RepoDigests"));
     }
     let mut findings = Vec::new();
     for result in raw.results {
@@ -203,12 +214,16 @@ mod tests {
 
     #[test]
     fn tolerates_nulls_absent_and_unknown_fields() {
-        let r = parse(br#"{"SchemaVersion":2,"Results":null,"Metadata":null,"NewThing":{"x":1}}"#).unwrap();
+        let r = parse(br#"{"SchemaVersion":2,"ArtifactName":"a","Results":null,"Metadata":{"ImageID":"sha256:1"},"NewThing":{"x":1}}"#).unwrap();
         assert!(r.findings.is_empty());
-        let r = parse(br#"{}"#).unwrap();
-        assert!(r.findings.is_empty());
+        assert!(matches!(parse(br#"{}"#), Err(ReportError::Incomplete("SchemaVersion"))));
+        assert!(matches!(parse(br#"{"SchemaVersion":2,"Results":[]}"#), Err(ReportError::Incomplete("ArtifactName"))));
+        assert!(matches!(
+            parse(br#"{"SchemaVersion":2,"ArtifactName":"a","Metadata":null}"#),
+            Err(ReportError::Incomplete(_))
+        ));
         let r = parse(
-            br#"{"SchemaVersion":2,"Results":[{"Target":"t","Vulnerabilities":[
+            br#"{"SchemaVersion":2,"ArtifactName":"a","Metadata":{"ImageID":"sha256:1"},"Results":[{"Target":"t","Vulnerabilities":[
                 {"VulnerabilityID":"CVE-1","PkgName":"p","Severity":"WEIRD","FixedVersion":"","Extra":[1,2]},
                 {"VulnerabilityID":null},
                 {"VulnerabilityID":"CVE-2","PkgName":null,"Severity":null,"FixedVersion":"1.2"}
@@ -225,7 +240,7 @@ mod tests {
     #[test]
     fn reads_secrets() {
         let r = parse(
-            br#"{"SchemaVersion":2,"Results":[{"Target":"/app/config.env","Class":"secret","Secrets":[
+            br#"{"SchemaVersion":2,"ArtifactName":"a","Metadata":{"ImageID":"sha256:1"},"Results":[{"Target":"/app/config.env","Class":"secret","Secrets":[
                 {"RuleID":"aws-access-key-id","Category":"AWS","Severity":"CRITICAL","Title":"AWS Access Key ID","StartLine":1,
                  "Match":"AWS_ACCESS_KEY_ID=****"}]}]}"#,
         )

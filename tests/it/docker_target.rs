@@ -39,6 +39,8 @@ container_name = "{name}"
 host = "{host}"
 network = "none"
 timeout = "20s"
+# These tests are about the target; the evidence gate has its own (tests/it/evidence.rs).
+require_scan = false
 {extra}
 "#,
             host = env.docker_host

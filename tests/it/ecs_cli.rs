@@ -42,6 +42,7 @@ service = "api"
 region = "us-east-1"
 endpoint_url = "{endpoint}"
 timeout = "30s"
+require_scan = false
 {extra}
 "#
             ),

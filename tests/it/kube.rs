@@ -518,7 +518,7 @@ impl App {
             "ship.toml",
             format!(
                 "[app]\nname = \"api\"\n\n[registries.local]\ntype = \"oci\"\nrepository = \"{REPO}\"\ninsecure = true\n\n\
-                 [environments.prod]\ntarget = \"kubernetes\"\ndeployment = \"api\"\napproval = \"none\"\ntimeout = \"30s\"\nauto_rollback = {auto_rollback}\n"
+                 [environments.prod]\ntarget = \"kubernetes\"\ndeployment = \"api\"\napproval = \"none\"\ntimeout = \"30s\"\nrequire_scan = false\nauto_rollback = {auto_rollback}\n"
             ),
         );
         App { cluster, scratch }

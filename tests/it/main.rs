@@ -14,6 +14,7 @@ mod docker_target;
 mod ecs;
 mod ecs_cli;
 mod env_docs;
+mod evidence;
 mod gates_git;
 mod gates_github;
 mod gates_scan;
