@@ -86,7 +86,7 @@ fn write_config(dir: &std::path::Path, repo: &str, name: &str, network: &str, do
         format!(
             "[app]\nname = \"gap\"\n[registries.r]\ntype = \"oci\"\nrepository = \"{repo}\"\ninsecure = true\n\
              [environments.dev]\ntarget = \"docker\"\ncontainer_name = \"{name}\"\nhost = \"{docker_host}\"\n\
-             network = \"{network}\"\napproval = \"none\"\ntimeout = \"30s\"\nstop_timeout = \"5s\"\n"
+             network = \"{network}\"\napproval = \"none\"\ntimeout = \"30s\"\nstop_timeout = \"5s\"\nrequire_scan = false\n"
         ),
     )
     .unwrap();
