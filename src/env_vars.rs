@@ -89,6 +89,9 @@ impl EnvVars {
     /// `~/.docker`.
     pub const DOCKER_CONFIG: &'static str = "DOCKER_CONFIG";
 
+    /// The ssh-agent socket forwarded to BuildKit builds when `[build] ssh = true` (`RUN --mount=type=ssh`).
+    pub const SSH_AUTH_SOCK: &'static str = "SSH_AUTH_SOCK";
+
     /// Trivy's cache directory (its vulnerability DB), passed to trivy as `--cache-dir`. Default: trivy's own.
     pub const TRIVY_CACHE_DIR: &'static str = "TRIVY_CACHE_DIR";
 

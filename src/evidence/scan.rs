@@ -32,7 +32,7 @@ pub fn meta_path(root: &Path, sha: &str) -> PathBuf {
 pub async fn versions(binary: &Path) -> Value {
     let mut cmd = tokio::process::Command::new(binary);
     cmd.args(["--version", "--format", "json"]);
-    if let Some(dir) = std::env::var_os("TRIVY_CACHE_DIR").filter(|d| !d.is_empty()) {
+    if let Some(dir) = std::env::var_os(crate::env_vars::EnvVars::TRIVY_CACHE_DIR).filter(|d| !d.is_empty()) {
         cmd.arg("--cache-dir").arg(dir);
     }
     match tokio::time::timeout(std::time::Duration::from_secs(20), cmd.output()).await {

@@ -448,7 +448,7 @@ impl Plan {
             services.secrets.insert(id.clone(), SecretValue(value));
         }
         if self.ssh {
-            match std::env::var_os("SSH_AUTH_SOCK").filter(|s| !s.is_empty()) {
+            match std::env::var_os(crate::env_vars::EnvVars::SSH_AUTH_SOCK).filter(|s| !s.is_empty()) {
                 Some(sock) => services.ssh_agent = Some(PathBuf::from(sock)),
                 None => {
                     return Err(CliError::usage("`build.ssh = true` needs an SSH agent, but SSH_AUTH_SOCK is not set")
