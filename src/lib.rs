@@ -73,6 +73,6 @@ fn interrupted() -> CliError {
             .hint("a release record or scan report may be incomplete; run the command again");
     }
     CliError::interrupted(format!("interrupted by {signal}"))
-        .detail(states.iter().map(|s| format!("  {s}")).collect::<Vec<_>>().join("\n"))
+        .detail(pipeline::journal::detail())
         .hint("`shipit status <env>` shows what runs; `shipit rollback <env>` puts a previous release back")
 }

@@ -299,9 +299,9 @@ async fn interrupted(env_name: &str, target: &Target) -> CliError {
     };
     journal::set(env_name, now.trim_start_matches(&format!("{env_name}: ")).to_string());
     let signal = crate::interrupt::signal_name().unwrap_or("a signal");
-    CliError::interrupted(format!("interrupted by {signal}"))
-        .detail(journal::lines().iter().map(|s| format!("  {s}")).collect::<Vec<_>>().join("\n"))
-        .hint(format!("`shipit status {env_name}` follows the rollout; `shipit rollback {env_name}` puts the previous release back"))
+    CliError::interrupted(format!("interrupted by {signal}")).detail(journal::detail()).hint(format!(
+        "`shipit status {env_name}` follows the rollout; `shipit rollback {env_name}` puts the previous release back"
+    ))
 }
 
 fn report(
@@ -335,9 +335,9 @@ fn report(
         Outcome::Interrupted { revision, .. } => {
             stage.fail(format!("{} revision {revision}: interrupted", target.describe()));
             let signal = crate::interrupt::signal_name().unwrap_or("a signal");
-            Err(CliError::interrupted(format!("interrupted by {signal}"))
-                .detail(journal::lines().iter().map(|s| format!("  {s}")).collect::<Vec<_>>().join("\n"))
-                .hint(format!("`shipit status {env_name}` shows what runs; `shipit rollback {env_name}` puts a previous release back")))
+            Err(CliError::interrupted(format!("interrupted by {signal}")).detail(journal::detail()).hint(format!(
+                "`shipit status {env_name}` shows what runs; `shipit rollback {env_name}` puts a previous release back"
+            )))
         }
     }
 }

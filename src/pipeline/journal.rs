@@ -17,3 +17,8 @@ pub fn set(env: &str, state: impl Into<String>) {
 pub fn lines() -> Vec<String> {
     JOURNAL.lock().map(|j| j.iter().map(|(env, state)| format!("{env}: {state}")).collect()).unwrap_or_default()
 }
+
+/// The journal as the detail block of an interruption error: one indented line per environment.
+pub fn detail() -> String {
+    lines().iter().map(|s| format!("  {s}")).collect::<Vec<_>>().join("\n")
+}
