@@ -6,7 +6,6 @@ use crate::deploy::engine;
 use crate::deploy::meta;
 use crate::deploy::target::Target;
 use crate::error::CliError;
-use crate::pipeline::approve;
 use crate::providers::git;
 use crate::release::{ImageRef, Release};
 use crate::rollout::{DeployMeta, DeployOptions};
@@ -37,6 +36,7 @@ pub async fn run(args: DeployArgs, settings: &Settings) -> Result<(), CliError> 
         command: format!("shipit deploy {}", args.environment),
         root: &loaded.root,
         evidence: &gate,
+        sources: &crate::pipeline::screen::Sources::new(&loaded),
     };
     let report = engine::run(ui, request, |live| {
         if crate::pipeline::plan::deploy_is_noop(live, &image.digest, args.force) {
@@ -46,8 +46,7 @@ pub async fn run(args: DeployArgs, settings: &Settings) -> Result<(), CliError> 
                 image.short_digest()
             )));
         }
-        approve::approve(ui, &args.environment, env, live, &image, &commit)?;
-        Ok(engine::Decision::Proceed)
+        Ok(engine::Decision::Approve { question: format!("Deploy to {}?", args.environment) })
     })
     .await?;
     let Some(report) = report else {

@@ -9,7 +9,6 @@ use crate::deploy::engine;
 use crate::deploy::meta::{self, short_commit};
 use crate::deploy::target::Target;
 use crate::error::CliError;
-use crate::pipeline::approve::{self, describe_live};
 use crate::rollout::{DeployMeta, DeployOptions};
 use crate::settings::Settings;
 
@@ -114,19 +113,13 @@ pub async fn run(args: PromoteArgs, settings: &Settings) -> Result<(), CliError>
         command: format!("shipit promote {from} {to}"),
         root: &loaded.root,
         evidence: &gate,
+        sources: &crate::pipeline::screen::Sources::new(&loaded),
     };
     let report = engine::run(ui, request, |now| {
         if crate::pipeline::plan::deploy_is_noop(now, &image.digest, args.force) {
             return Ok(engine::Decision::Skip(format!("{to} already runs {} — nothing to do", image.short_digest())));
         }
-        let question = format!(
-            "Promote {} ({}) from {from} to {to}?  {from} runs it; {to} runs: {}",
-            image.short_digest(),
-            short_commit(&commit),
-            describe_live(now)
-        );
-        approve::confirm(ui, to, to_env, &question, false)?;
-        Ok(engine::Decision::Proceed)
+        Ok(engine::Decision::Approve { question: format!("Promote {} from {from} to {to}?", image.short_digest()) })
     })
     .await?;
     match report {

@@ -5,7 +5,6 @@ use crate::deploy::engine;
 use crate::deploy::meta::{deployer, previous_good, short_commit};
 use crate::deploy::target::Target;
 use crate::error::CliError;
-use crate::pipeline::approve::describe_live;
 use crate::release::short_digest;
 use crate::rollout::{DeployMeta, DeployOptions, Revision};
 use crate::settings::Settings;
@@ -85,26 +84,18 @@ pub async fn run(args: RollbackArgs, settings: &Settings) -> Result<(), CliError
         command: format!("shipit rollback {env_name}"),
         root: &loaded.root,
         evidence: &gate,
+        sources: &crate::pipeline::screen::Sources::new(&loaded),
     };
-    let report = engine::run(ui, request, |live| {
+    let report = engine::run(ui, request, |_live| {
         let question = format!(
-            "Roll back {env_name} from {} to revision {} ({what}{}){}?",
-            describe_live(live),
+            "Roll back {env_name} to revision {} ({what}{}){}?",
             chosen.revision,
             chosen.commit.as_deref().map(|c| format!(", {}", short_commit(c))).unwrap_or_default(),
             // Allowed (the failure may have been the cluster's, not the release's), but never without saying so.
             if chosen.failed { ", which failed when it was last rolled out" } else { "" }
         );
-        // A rollback always asks (even with `approval = "none"`): it is a decision about a broken release.
-        let ask = crate::config::Environment { approval: crate::config::Approval::Manual, ..env.clone() };
-        crate::pipeline::approve::confirm(ui, env_name, &ask, &question, true).map_err(|e| {
-            if e.class == crate::error::ExitClass::Approval {
-                CliError::approval("rollback declined").hint("nothing was changed")
-            } else {
-                e
-            }
-        })?;
-        Ok(engine::Decision::Proceed)
+        // Approved as the environment says, like any change: a rollback is a release too.
+        Ok(engine::Decision::Approve { question })
     })
     .await?;
     if let Some(report) = report

@@ -223,6 +223,7 @@ async fn deploy_all(
     args: &ShipArgs,
     deploys: &mut Vec<DeployReport>,
 ) -> Result<(), CliError> {
+    let sources = crate::pipeline::screen::Sources::new(loaded);
     for e in envs {
         let target = e.target.as_ref().map_err(Clone::clone)?;
         let reason = if args.force { args.reason.as_deref() } else { None };
@@ -243,13 +244,13 @@ async fn deploy_all(
             command: format!("shipit ship {}", e.name),
             root: &loaded.root,
             evidence: &gate,
+            sources: &sources,
         };
         let report = engine::run(ui, request, |live| {
             if plan::deploy_is_noop(live, &release.image.digest, args.force) {
                 return Ok(engine::Decision::Skip(format!("{} already runs {}", e.name, release.image.short_digest())));
             }
-            approve::approve(ui, e.name, e.env, live, &release.image, &release.commit.sha)?;
-            Ok(engine::Decision::Proceed)
+            Ok(engine::Decision::Approve { question: format!("Deploy to {}?", e.name) })
         })
         .await?;
         let Some(report) = report else { continue };

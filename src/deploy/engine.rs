@@ -60,7 +60,8 @@ impl Change<'_> {
 
 /// What the caller decides once it has seen what runs now (under the lock).
 pub enum Decision {
-    Proceed,
+    /// Go on once approved as the environment's `approval` says: the approval screen, then `question`.
+    Approve { question: String },
     /// Nothing to do; the message says why (the environment already runs this digest).
     Skip(String),
 }
@@ -79,6 +80,8 @@ pub struct Request<'a> {
     pub root: &'a Path,
     /// The release evidence this change needs (checked before it, recorded after it).
     pub evidence: &'a crate::evidence::gate::Gate,
+    /// Where the approval screen reads commits from.
+    pub sources: &'a crate::pipeline::screen::Sources,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -135,10 +138,18 @@ async fn locked(
     } else {
         req.evidence.check(ui, env_name, image.as_ref()).await?
     };
-    if let Decision::Skip(why) = decide(live.as_ref())? {
-        ui.stage(req.change.stage()).skipped(why);
-        return Ok(None);
-    }
+    let question = match decide(live.as_ref())? {
+        Decision::Skip(why) => {
+            ui.stage(req.change.stage()).skipped(why);
+            return Ok(None);
+        }
+        Decision::Approve { question } => question,
+    };
+    let screen = match req.env.approval {
+        crate::config::Approval::None => None,
+        _ => Some(screen(req, live.as_ref(), &checked).await),
+    };
+    crate::pipeline::approve::ask(ui, env_name, req.env, &question, screen.as_ref())?;
     lock::confirm(env_name, target, ours).await?;
 
     let name = req.change.stage();
@@ -173,6 +184,28 @@ async fn locked(
         }
     };
     report(env_name, target, req.change.image(), outcome, stage).map(Some)
+}
+
+/// The approval screen for this change, read under the lock (so it shows what really runs).
+async fn screen(
+    req: &Request<'_>,
+    live: Option<&LiveState>,
+    checked: &crate::evidence::gate::Checked,
+) -> crate::pipeline::screen::Screen {
+    use crate::pipeline::screen::{Incoming, gather};
+    let image = req.change.image_ref();
+    let (commit, revision) = match &req.change {
+        Change::Deploy(_) => (Some(req.meta.commit.as_str()), None),
+        Change::Rollback(rev) => (rev.commit.as_deref(), Some(*rev)),
+    };
+    let incoming = Incoming {
+        change: if req.command.starts_with("shipit promote") { "promote" } else { req.change.stage() },
+        image: image.as_ref(),
+        image_text: req.change.image(),
+        commit,
+        revision,
+    };
+    gather(req.sources, req.env_name, req.target, live, incoming, checked, req.evidence).await
 }
 
 /// The platform says the rollout is done; ask the service. A failed verification is a failed deploy: the

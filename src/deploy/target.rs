@@ -71,6 +71,18 @@ impl Target {
         dispatch!(self, t => t.rollback(to, meta, opts, reporter))
     }
 
+    /// What the change would do on the target, line by line, without doing it (the approval screen).
+    pub async fn preview(&self, image: Option<&ImageRef>, to: Option<&Revision>) -> Result<Vec<String>, CliError> {
+        match self {
+            Target::Docker(t) => {
+                let image = image.map(ImageRef::pinned).or_else(|| to.map(|r| r.image.clone())).unwrap_or_default();
+                t.preview(&image).await.map_err(CliError::from)
+            }
+            Target::Ecs(t) => t.preview(image, to).await.map_err(CliError::from),
+            Target::Kubernetes(t) => t.preview(image, to).await.map_err(CliError::from),
+        }
+    }
+
     /// Tag a revision as failed on the target (post-deploy verification failed after the platform said done).
     pub async fn mark_failed(&self, revision: &Revision, reporter: &dyn Reporter) -> Result<(), CliError> {
         dispatch!(self, t => t.mark_failed(revision, reporter))

@@ -34,6 +34,12 @@ pub struct Checked {
     pub subject: Option<String>,
     pub scan: Option<String>,
     pub forced: Option<Forced>,
+    /// The scan judged under today's policy (for the approval screen).
+    #[serde(skip)]
+    pub judged: Option<super::scan::Judged>,
+    /// Approvals already attached to the digest, newest first (another environment's, an earlier one).
+    #[serde(skip)]
+    pub approvals: Vec<super::Approval>,
     #[serde(skip)]
     subject_image: Option<SubjectImage>,
 }
@@ -97,6 +103,8 @@ impl Gate {
                         subject: subject.as_ref().map(|s| s.descriptor.digest.clone()),
                         forced: Some(Forced { reason: reason.clone(), missing: what }),
                         scan: None,
+                        judged: None,
+                        approvals: Vec::new(),
                         subject_image: subject,
                     });
                 }
@@ -153,8 +161,12 @@ impl Gate {
             Err(e) => return Err(Refusal::Error(store_error(e, image))),
         };
         let found = read_all(&store, &image.digest).await.map_err(|e| Refusal::Error(store_error(e, image)))?;
-        let mut checked =
-            Checked { subject: Some(image.digest.clone()), subject_image: Some(subject.clone()), ..Default::default() };
+        let mut checked = Checked {
+            subject: Some(image.digest.clone()),
+            subject_image: Some(subject.clone()),
+            approvals: approvals_in(&found),
+            ..Default::default()
+        };
         let scans: Vec<&Found> = found.iter().filter(|f| f.statement.predicate_type == super::SCAN_PREDICATE).collect();
         let mut failures = Vec::new();
         for f in &scans {
@@ -170,6 +182,7 @@ impl Gate {
                         line.push_str("; it was scanned under a different policy than today's");
                     }
                     checked.scan = Some("passed".into());
+                    checked.judged = Some(j);
                     return Ok((checked, line));
                 }
                 Ok(j) => {
@@ -249,6 +262,54 @@ impl Gate {
             }
         }
     }
+}
+
+/// What the approval screen wants to know about an image besides the one being deployed (the one running).
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    /// Its stored scan, judged under today's policy.
+    pub judged: Option<super::scan::Judged>,
+    /// The image's OCI labels `org.opencontainers.image.revision` and `.created`.
+    pub revision: Option<String>,
+    pub created: Option<String>,
+    pub approvals: Vec<super::Approval>,
+}
+
+impl Gate {
+    /// Read what the registry knows about `image` (another release than the one checked), best effort:
+    /// an image elsewhere, or a registry that does not answer, gives nothing rather than an error.
+    pub async fn known(&self, image: &ImageRef) -> Known {
+        let mut known = Known::default();
+        if !self.ours(image) {
+            return known;
+        }
+        let Some(store) = self.store(&crate::report::Silent) else { return known };
+        let Ok(subject) = store.subject(&image.digest).await else { return known };
+        if let Some(d) = &subject.config_digest
+            && let Ok(Some(blob)) = store.client.get_blob(&store.path, d, store.reporter).await
+            && let Ok(config) = serde_json::from_slice::<serde_json::Value>(&blob)
+        {
+            let label =
+                |k: &str| config.pointer(&format!("/config/Labels/{}", k.replace('/', "~1"))).and_then(|v| v.as_str());
+            known.revision = label("org.opencontainers.image.revision").map(str::to_string);
+            known.created = label("org.opencontainers.image.created").map(str::to_string);
+        }
+        let Ok(found) = read_all(&store, &image.digest).await else { return known };
+        known.approvals = approvals_in(&found);
+        known.judged = found
+            .iter()
+            .filter(|f| f.statement.predicate_type == super::SCAN_PREDICATE)
+            .find_map(|f| super::scan::judge(&f.statement, &subject, &self.policy).ok());
+        known
+    }
+}
+
+fn approvals_in(found: &[Found]) -> Vec<super::Approval> {
+    found
+        .iter()
+        .filter(|f| f.statement.predicate_type == super::APPROVAL_PREDICATE)
+        .filter_map(|f| serde_json::from_value(f.statement.predicate.clone()).ok())
+        .collect()
 }
 
 enum Refusal {

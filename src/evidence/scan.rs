@@ -162,6 +162,9 @@ pub struct Judged {
     pub stored_passed: Option<bool>,
     pub trivy_version: Option<String>,
     pub finished: Option<String>,
+    /// The stored report's findings, for comparing two releases (the approval screen's scan delta).
+    #[serde(skip)]
+    pub findings: Vec<crate::scan::report::Finding>,
 }
 
 pub fn judge(statement: &Statement, subject: &SubjectImage, policy: &Policy) -> Result<Judged, String> {
@@ -179,5 +182,6 @@ pub fn judge(statement: &Statement, subject: &SubjectImage, policy: &Policy) -> 
         stored_passed: stored.and_then(|s| s.pointer("/verdict/passed")).and_then(Value::as_bool),
         trivy_version: p.pointer("/scanner/version").and_then(Value::as_str).map(str::to_string),
         finished: p.pointer("/metadata/scanFinishedOn").and_then(Value::as_str).map(str::to_string),
+        findings: parsed.findings,
     })
 }

@@ -1,11 +1,15 @@
-//! The approval gate before a deploy: shows what runs now and what will replace it, then asks — or takes
-//! `--yes` / SHIPIT_APPROVE in CI, or refuses with exit code 4.
+//! The approval gate before a change: the approval screen (what runs now, what replaces it, the commits,
+//! the scan, what the target will change), then the question — or `--yes` / SHIPIT_APPROVE in CI, or a
+//! refusal with exit code 4. However it is answered, the screen is in the log (and the job summary), so the
+//! record says what was approved.
 
 use crate::config::{Approval, Environment};
 use crate::deploy::meta::short_commit;
 use crate::env_vars::EnvVars;
 use crate::error::CliError;
-use crate::release::{ImageRef, short_digest};
+use crate::evidence::{ApprovalMethod, note_approval};
+use crate::pipeline::screen::{self, Screen};
+use crate::release::short_digest;
 use crate::rollout::LiveState;
 use crate::ui::Ui;
 
@@ -31,41 +35,36 @@ pub fn approved_by_env(env_name: &str) -> bool {
         .unwrap_or(false)
 }
 
-pub fn approve(
+/// Show the screen and ask `question` as `env` is configured to, noting how it was approved (attached to
+/// the digest by the engine once the change is over).
+pub fn ask(
     ui: &Ui,
     env_name: &str,
     env: &Environment,
-    live: Option<&LiveState>,
-    new: &ImageRef,
-    new_commit: &str,
+    question: &str,
+    screen: Option<&Screen>,
 ) -> Result<(), CliError> {
-    let question = format!(
-        "Deploy to {env_name}?  running: {} → new: {} ({})",
-        describe_live(live),
-        new.short_digest(),
-        short_commit(new_commit)
-    );
-    confirm(ui, env_name, env, &question, false)
-}
-
-/// Ask `question` as `env` is configured to, and note how it was approved (attached to the digest by the
-/// engine once the deploy is over).
-pub fn confirm(ui: &Ui, env_name: &str, env: &Environment, question: &str, default: bool) -> Result<(), CliError> {
-    use crate::evidence::{ApprovalMethod, note_approval};
     if env.approval == Approval::None {
         ui.debug(format!("{env_name}: approval = \"none\""));
         note_approval(env_name, ApprovalMethod::NotRequired);
         return Ok(());
+    }
+    if let Some(s) = screen {
+        ui.block(&screen::text(s));
+        if let Err(e) = crate::ci::append_summary(&screen::markdown(s)) {
+            ui.warn(format!("could not write the job summary: {e}"));
+        }
     }
     if approved_by_env(env_name) {
         ui.info(format!("{} {question} yes (SHIPIT_APPROVE)", console::style("?").cyan()));
         note_approval(env_name, ApprovalMethod::EnvVar);
         return Ok(());
     }
-    if ui.confirm(question, default, &format!("--yes or SHIPIT_APPROVE={env_name}"))? {
+    let details = || screen.map(screen::text_details).unwrap_or_else(|| "no details are known\n".into());
+    if ui.approve(question, &format!("--yes or SHIPIT_APPROVE={env_name}"), &details)? {
         note_approval(env_name, crate::evidence::gate::approval_method(ui));
         Ok(())
     } else {
-        Err(CliError::approval(format!("deploy to {env_name} declined")).hint("nothing was changed"))
+        Err(CliError::approval(format!("{question} — declined")).hint("nothing was changed"))
     }
 }

@@ -7,4 +7,5 @@ pub mod journal;
 pub mod plan;
 pub mod push;
 pub mod scan;
+pub mod screen;
 mod sonar;

@@ -238,3 +238,79 @@ mod branch_tests {
         assert!(branch_matches("hotfix-7", &["hotfix-*"]).unwrap());
     }
 }
+
+/// One commit as the approval screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CommitInfo {
+    pub sha: String,
+    pub subject: String,
+    pub author: String,
+    /// RFC 3339, the author date.
+    pub date: String,
+}
+
+fn info(c: &git2::Commit<'_>) -> CommitInfo {
+    let when = c.author().when();
+    let date = chrono::DateTime::from_timestamp(when.seconds(), 0)
+        .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default();
+    CommitInfo {
+        sha: c.id().to_string(),
+        subject: c.summary().unwrap_or("").to_string(),
+        author: c.author().name().unwrap_or("?").to_string(),
+        date,
+    }
+}
+
+/// `sha` from the local history, if it is there.
+pub fn commit_info(dir: &Path, sha: &str) -> Option<CommitInfo> {
+    let repo = open(dir).ok()?;
+    let id = git2::Oid::from_str(sha).ok()?;
+    repo.find_commit(id).ok().map(|c| info(&c))
+}
+
+/// How two commits of the local history relate, with the commits between them, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Between {
+    Same,
+    /// `to` descends from `from`: `commits` are new in `to`.
+    Ahead {
+        count: usize,
+        commits: Vec<CommitInfo>,
+    },
+    /// `from` descends from `to` (a rollback): `commits` are the ones being taken away.
+    Behind {
+        count: usize,
+        commits: Vec<CommitInfo>,
+    },
+    /// Neither contains the other.
+    Diverged {
+        ahead: usize,
+        behind: usize,
+        commits: Vec<CommitInfo>,
+    },
+}
+
+/// Where `to` stands relative to `from`; `None` when either is not in the local history. At most `limit`
+/// commits are listed (the counts are exact).
+pub fn between(dir: &Path, from: &str, to: &str, limit: usize) -> Option<Between> {
+    let repo = open(dir).ok()?;
+    let (a, b) = (git2::Oid::from_str(from).ok()?, git2::Oid::from_str(to).ok()?);
+    repo.find_commit(a).ok()?;
+    repo.find_commit(b).ok()?;
+    if a == b {
+        return Some(Between::Same);
+    }
+    let (ahead, behind) = repo.graph_ahead_behind(b, a).ok()?;
+    let list = |push: git2::Oid, hide: git2::Oid| -> Option<Vec<CommitInfo>> {
+        let mut walk = repo.revwalk().ok()?;
+        walk.push(push).ok()?;
+        walk.hide(hide).ok()?;
+        Some(walk.take(limit).filter_map(|id| repo.find_commit(id.ok()?).ok()).map(|c| info(&c)).collect())
+    };
+    Some(match (ahead, behind) {
+        (n, 0) => Between::Ahead { count: n, commits: list(b, a)? },
+        (0, n) => Between::Behind { count: n, commits: list(a, b)? },
+        (ahead, behind) => Between::Diverged { ahead, behind, commits: list(b, a)? },
+    })
+}

@@ -286,6 +286,54 @@ impl GitHub {
         p.html_url.clone().filter(|u| !u.is_empty()).unwrap_or_else(|| format!("{}/pull/{}", self.repo_url(), p.number))
     }
 
+    /// How `head` relates to `base` (the compare API; commits oldest first, at most one page of 250).
+    pub async fn compare(&self, base: &str, head: &str) -> Result<Comparison, GitHubError> {
+        let path = format!("/repos/{}/{}/compare/{base}...{head}?per_page=250", self.owner, self.repo);
+        let raw: RawComparison = self.get_one(&path, "the compare view", head).await?;
+        Ok(Comparison {
+            status: raw.status,
+            ahead_by: raw.ahead_by,
+            behind_by: raw.behind_by,
+            commits: raw.commits.into_iter().rev().map(RawCommit::into_info).collect(),
+        })
+    }
+
+    /// One commit's subject, author and date.
+    pub async fn commit(&self, sha: &str) -> Result<crate::providers::git::CommitInfo, GitHubError> {
+        let path = format!("/repos/{}/{}/commits/{sha}", self.owner, self.repo);
+        let raw: RawCommit = self.get_one(&path, "the commit", sha).await?;
+        Ok(raw.into_info())
+    }
+
+    /// The compare page a person opens: `…/compare/base...head`.
+    pub fn compare_url(&self, base: &str, head: &str) -> String {
+        format!("{}/compare/{base}...{head}", self.repo_url())
+    }
+
+    pub fn commit_url(&self, sha: &str) -> String {
+        format!("{}/commit/{sha}", self.repo_url())
+    }
+
+    /// GET `path`, one page only.
+    async fn get_one<T: DeserializeOwned>(&self, path: &str, what: &str, sha: &str) -> Result<T, GitHubError> {
+        let resp = self
+            .client
+            ._get(path)
+            .await
+            .map_err(|e| GitHubError::Transport { api: self.api.clone(), detail: crate::error::chain(&e) })?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = self
+            .client
+            .body_to_string(resp)
+            .await
+            .map_err(|e| GitHubError::Transport { api: self.api.clone(), detail: crate::error::chain(&e) })?;
+        if !status.is_success() {
+            return Err(self.error_for(status, &headers, &body, what, sha));
+        }
+        serde_json::from_str(&body).map_err(|e| GitHubError::Parse { what: what.to_string(), detail: e.to_string() })
+    }
+
     /// GET `path` and every following page its `Link: <…>; rel="next"` header names.
     async fn get_pages<T: DeserializeOwned>(&self, path: &str, what: &str, sha: &str) -> Result<Vec<T>, GitHubError> {
         let mut pages = Vec::new();
@@ -373,6 +421,63 @@ fn next_link(link: &str) -> Option<String> {
         });
         is_next.then(|| url.trim().trim_start_matches('<').trim_end_matches('>').to_string())
     })
+}
+
+/// What the compare API says about two commits.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    /// `ahead`, `behind`, `diverged`, `identical`
+    pub status: String,
+    pub ahead_by: usize,
+    pub behind_by: usize,
+    /// Commits `head` has that `base` has not, newest first.
+    pub commits: Vec<crate::providers::git::CommitInfo>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawComparison {
+    status: String,
+    #[serde(default)]
+    ahead_by: usize,
+    #[serde(default)]
+    behind_by: usize,
+    #[serde(default)]
+    commits: Vec<RawCommit>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawCommit {
+    sha: String,
+    commit: RawCommitBody,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawCommitBody {
+    #[serde(default)]
+    message: String,
+    author: Option<RawSignature>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawSignature {
+    name: Option<String>,
+    date: Option<String>,
+}
+
+impl RawCommit {
+    fn into_info(self) -> crate::providers::git::CommitInfo {
+        let author = self.commit.author;
+        let date = author.as_ref().and_then(|a| a.date.as_deref()).unwrap_or_default();
+        let date = DateTime::parse_from_rfc3339(date)
+            .map(|d| d.with_timezone(&Utc).format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_else(|_| date.to_string());
+        crate::providers::git::CommitInfo {
+            sha: self.sha,
+            subject: self.commit.message.lines().next().unwrap_or("").to_string(),
+            author: author.and_then(|a| a.name).unwrap_or_else(|| "?".into()),
+            date,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

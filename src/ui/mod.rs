@@ -89,6 +89,13 @@ impl Ui {
         self.info(format!("{} {}", style("✔").green(), msg.as_ref()));
     }
 
+    /// A block of lines on stderr, as is (the approval screen); suppressed by `-q` like `info`.
+    pub fn block(&self, text: &str) {
+        if !self.quiet {
+            let _ = std::io::stderr().write_all(text.as_bytes());
+        }
+    }
+
     pub fn warn(&self, msg: impl AsRef<str>) {
         eprintln!("{} {}", style("warning:").yellow().bold(), msg.as_ref());
     }

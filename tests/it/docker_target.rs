@@ -213,11 +213,11 @@ async fn manual_approval_without_a_terminal_exits_4_and_changes_nothing() {
 #[tokio::test]
 async fn rollback_picker_in_a_terminal() {
     let env = crate::require_env!("docker", "registry_open", "busybox", "tmux");
-    let t = setup(env, "approval = \"none\"");
+    let t = setup(env, "");
     let mut images = Vec::new();
     for tag in ["one", "two", "three"] {
         let img = busybox_image(env, &t.repo, tag, SERVE).await;
-        let out = t.s.shipit().args(["deploy", "dev", "--image", &img]).output().unwrap();
+        let out = t.s.shipit().args(["deploy", "dev", "--yes", "--image", &img]).output().unwrap();
         assert!(out.status.success(), "{}", describe(&out));
         images.push(img);
     }
@@ -232,8 +232,15 @@ async fn rollback_picker_in_a_terminal() {
     assert!(screen.contains("← previous"), "{screen}");
     // Rows: r3 (live), r2 (previous, preselected), r1. Move to r1 and pick it.
     tmux.keys(&["Down", "Enter"]);
-    let screen = tmux.wait_for("to revision 1", Duration::from_secs(10));
-    assert!(screen.contains("Roll back dev from"), "{screen}");
+    // The approval screen: what runs (revision 3), what comes back (revision 1), what the container swap does.
+    let screen = tmux.wait_for("[y/N/d]", Duration::from_secs(20));
+    assert!(screen.contains("rollback to dev · docker container"), "{screen}");
+    let flat = screen.replace('\n', "");
+    assert!(flat.contains(&format!("{} →", images[2])), "the change names the running image: {screen}");
+    assert!(screen.contains("Roll back dev to revision 1"), "{screen}");
+    // `d` prints the details and asks again; then approve.
+    tmux.keys(&["d"]);
+    tmux.wait_for("findings", Duration::from_secs(10));
     tmux.keys(&["y"]);
     tmux.wait_for("revision 4 is live", Duration::from_secs(30));
     drop(tmux);

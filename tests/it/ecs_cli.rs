@@ -267,9 +267,9 @@ fn a_timeout_says_what_it_saw_and_exits_1() {
 fn rollback_picker_in_a_terminal() {
     let _env = crate::require_env!("tmux");
     let fake = fake_with("cli-pick", (false, false));
-    let t = Setup::new(&fake.url, "cli-pick", "approval = \"none\"");
+    let t = Setup::new(&fake.url, "cli-pick", "");
     for n in [1, 2, 3] {
-        t.ok(&["deploy", "staging", "--image", &image(n)]);
+        t.ok(&["deploy", "staging", "--yes", "--image", &image(n)]);
     }
     let session = unique_name("ecs-pick");
     let tmux = crate::support::tmux::Tmux::start(
@@ -289,8 +289,11 @@ fn rollback_picker_in_a_terminal() {
     assert!(screen.contains("● live") && screen.contains("← previous"), "{screen}");
     assert!(screen.contains("sha256:030303030303"), "digests are shown: {screen}");
     tmux.keys(&["Down", "Enter"]);
-    let screen = tmux.wait_for("to revision 2", Duration::from_secs(10));
-    assert!(screen.contains("Roll back staging from"), "{screen}");
+    // The approval screen says what the rollback changes in ECS terms before anything happens.
+    let screen = tmux.wait_for("[y/N/d]", Duration::from_secs(20));
+    assert!(screen.contains("Roll back staging to revision 2"), "{screen}");
+    assert!(screen.contains("points the service at api:2 instead of api:4"), "{screen}");
+    assert!(screen.contains("revision 4"), "the running revision is named: {screen}");
     tmux.keys(&["y"]);
     tmux.wait_for("revision 2 is live", Duration::from_secs(30));
     drop(tmux);

@@ -680,6 +680,9 @@ fn rollback_picker_in_tmux() {
     let app = App::new(false);
     app.deploy('b');
     app.deploy('c');
+    // A rollback is approved like any change (the deploys above ran with approval = "none").
+    let cfg = text(&std::fs::read(app.scratch.path().join("ship.toml")).unwrap());
+    app.scratch.write("ship.toml", cfg.replace("approval = \"none\"", "approval = \"manual\""));
 
     let session = crate::support::env::unique_name("kube-picker");
     let kubeconfig = app.cluster.kubeconfig();
@@ -700,8 +703,15 @@ fn rollback_picker_in_tmux() {
 
     // From the suggested revision 2 down to revision 1, pick it, confirm.
     tmux.keys(&["Down", "Enter"]);
-    let screen = tmux.wait_for("to revision 1", Duration::from_secs(10));
-    assert!(screen.contains("Roll back prod from sha256:cccccccccccc"), "{screen}");
+    let screen = tmux.wait_for("[y/N/d]", Duration::from_secs(20));
+    assert!(screen.contains("Roll back prod to revision 1"), "{screen}");
+    assert!(screen.contains("rollback to prod · kubernetes"), "{screen}");
+    // Long image lines wrap on the terminal: read them joined.
+    let flat = screen.replace('\n', "");
+    assert!(
+        flat.contains(&format!("container api: {} → {}", pinned('c'), pinned('a'))),
+        "the change names both images: {screen}"
+    );
     tmux.keys(&["y"]);
     let screen = tmux.wait_for("revision 4 is live", Duration::from_secs(30));
     assert!(screen.contains("restore revision 1 (container api → sha256:aaaaaaaaaaaa)"), "{screen}");

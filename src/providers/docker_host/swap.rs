@@ -66,6 +66,25 @@ impl DockerTarget {
         self.replace(&to.image, meta, opts, reporter).await
     }
 
+    /// What a deploy of `image` would do, for the approval screen.
+    pub async fn preview(&self, image: &str) -> Result<Vec<String>, DockerHostError> {
+        let now = self.live().await?.map(|l| l.image);
+        let mut lines = vec![match now {
+            Some(now) => format!("container {}: {now} → {image}", self.name),
+            None => format!("container {}: nothing runs; starts {image}", self.name),
+        }];
+        lines.push(match self.mode() {
+            Mode::TwoContainers => {
+                "the new container starts beside the old one; the old one stops once the new one runs".to_string()
+            }
+            Mode::OneAtATime => format!(
+                "published ports or host networking: the old container stops (up to {}s) before the new one starts",
+                self.stop_timeout.as_secs()
+            ),
+        });
+        Ok(lines)
+    }
+
     /// Which mode a deploy of this environment uses (and `status`/docs can say so).
     pub fn mode(&self) -> Mode {
         if self.ports.is_empty() && self.network.as_deref() != Some("host") {

@@ -5,6 +5,7 @@
 pub mod error;
 mod history;
 mod lock;
+mod preview;
 mod service;
 pub mod taskdef;
 pub mod tasks;

@@ -197,6 +197,31 @@ impl KubeTarget {
         self.apply_and_watch(change, meta, opts, !opts.force, reporter).await
     }
 
+    /// What `deploy` (image) or `rollback` (revision) would patch, without patching: for the approval screen.
+    pub async fn preview(&self, image: Option<&ImageRef>, to: Option<&Revision>) -> Result<Vec<String>, KubeError> {
+        let current = self.get_deployment().await?;
+        let meta = DeployMeta { commit: String::new(), deployer: String::new(), cause: String::new() };
+        let mut lines = Vec::new();
+        if let Some(image) = image {
+            let change = DeployPatch::for_image(&current, &self.deployment, &self.containers, image, &meta)?;
+            lines.extend(change.changes(&current));
+        } else if let Some(to) = to {
+            let sets = self.owned_replicasets(&current).await?;
+            if let Some(rs) = sets.iter().find(|rs| history::rs_revision(rs) == Some(to.revision.as_str())) {
+                let change = DeployPatch::restore(&current, &self.deployment, rs, &meta)?;
+                lines.extend(change.changes(&current));
+                lines.push("other pod-template changes made since revision stay as they are".into());
+            }
+        }
+        lines.push(format!(
+            "Deployment {}/{}: a new rollout ({} replicas wanted)",
+            self.namespace,
+            self.deployment,
+            current.spec.replicas.unwrap_or(1)
+        ));
+        Ok(lines)
+    }
+
     /// Put the images of revision `to` back (its ReplicaSet's pod template) and watch it like a deploy.
     pub async fn rollback(
         &self,

@@ -167,6 +167,22 @@ impl DeployPatch {
         &self.summary
     }
 
+    /// What applying the patch to `dep` changes, one line per container: `container web: OLD → NEW`.
+    pub fn changes(&self, dep: &Deployment) -> Vec<String> {
+        self.images
+            .iter()
+            .map(|c| {
+                let now = find_container(&dep.spec.template, &c.name).and_then(|(f, _)| f.image.clone());
+                let kind = if c.init { "init container" } else { "container" };
+                match now {
+                    Some(now) if now == c.image => format!("{kind} {}: unchanged ({})", c.name, c.image),
+                    Some(now) => format!("{kind} {}: {now} → {}", c.name, c.image),
+                    None => format!("{kind} {}: → {}", c.name, c.image),
+                }
+            })
+            .collect()
+    }
+
     /// The strategic merge patch body. `resource_version` makes it conditional: the API answers 409 when the
     /// Deployment changed since it was read, and the guard is re-checked on the fresh object.
     pub fn to_json(&self, resource_version: Option<&str>) -> Value {
