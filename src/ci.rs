@@ -57,6 +57,27 @@ pub fn summary_table(title: &str, rows: &[(&str, String)]) -> String {
     md
 }
 
+/// The run's stages as a markdown table: stage, result, duration, what it said.
+pub fn stages_table(stages: &[crate::ui::StageResult]) -> String {
+    let mut md = String::from("### shipit stages\n\n| stage | result | time | |\n|---|---|---|---|\n");
+    for s in stages {
+        let icon = match s.result {
+            "ok" => "✅",
+            "failed" => "❌",
+            "warning" => "⚠️",
+            _ => "➖",
+        };
+        md.push_str(&format!(
+            "| {} | {icon} {} | {:.1}s | {} |\n",
+            s.stage,
+            s.result,
+            s.seconds,
+            s.message.replace('|', "\\|").replace('\n', " ")
+        ));
+    }
+    md
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +88,17 @@ mod tests {
         assert_eq!(out, "image=a@sha256:1\nnotes<<SHIPIT_EOF\nx\ny\nSHIPIT_EOF\n");
         let tricky = format_outputs(&[("v", "SHIPIT_EOF\nz")]);
         assert!(tricky.starts_with("v<<SHIPIT_EOF_\n"), "{tricky}");
+    }
+
+    #[test]
+    fn stages_table_rows() {
+        let md = stages_table(&[crate::ui::StageResult {
+            stage: "scan",
+            result: "failed",
+            message: "2 HIGH | blocking".into(),
+            seconds: 3.25,
+        }]);
+        assert!(md.contains("| scan | ❌ failed | 3.2s | 2 HIGH \\| blocking |"), "{md}");
     }
 
     #[test]

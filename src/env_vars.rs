@@ -72,6 +72,10 @@ impl EnvVars {
     /// Set by GitHub Actions: the workflow run, shown with the deployer as `actor (run ID)`.
     pub const GITHUB_RUN_ID: &'static str = "GITHUB_RUN_ID";
 
+    /// Set to `true` by GitHub Actions. Then the log is structured with workflow commands: `::group::` around each
+    /// stage's lines, `::error::` for the failure with its hints, `::warning::` and `::notice::`.
+    pub const GITHUB_ACTIONS: &'static str = "GITHUB_ACTIONS";
+
     /// Set by GitHub Actions: the file step outputs go to. `push` and `ship` write `image` and `digest` there.
     pub const GITHUB_OUTPUT: &'static str = "GITHUB_OUTPUT";
 

@@ -55,6 +55,13 @@ pub fn main() -> ExitCode {
     });
     // Whatever was left running (a lock heartbeat, a watch) must not keep the process alive.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    // The job summary ends with the run's stages, whatever the command and however it ended.
+    let stages = ui::stage_results();
+    if !stages.is_empty()
+        && let Err(e) = ci::append_summary(&ci::stages_table(&stages))
+    {
+        settings.ui.warn(format!("cannot write the GitHub Actions summary: {e}"));
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

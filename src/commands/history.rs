@@ -1,10 +1,13 @@
 //! `shipit history <env>`: the releases an environment has run, newest first.
 
+use serde::Serialize;
+
 use crate::cli::HistoryArgs;
 use crate::deploy::meta::{ago, previous_good, short_commit};
 use crate::deploy::target::Target;
 use crate::error::CliError;
-use crate::release::short_digest;
+use crate::evidence::gate::Gate;
+use crate::release::{ImageRef, short_digest};
 use crate::rollout::Revision;
 use crate::settings::Settings;
 use crate::ui::table;
@@ -15,11 +18,22 @@ pub async fn run(args: HistoryArgs, settings: &Settings) -> Result<(), CliError>
     let target = Target::connect(&args.environment, env, &loaded.config.app.name).await?;
     let history = target.history(args.limit).await?;
     let ui = &settings.ui;
+    let gate = Gate::for_env(&loaded, env, false, None, &crate::report::Silent).await?;
+    let seen = evidence(&gate, &args.environment, &history).await;
     if ui.json() {
+        let revisions: Vec<serde_json::Value> = history
+            .iter()
+            .zip(&seen)
+            .map(|(r, s)| {
+                let mut v = serde_json::to_value(r).expect("serializes");
+                v["evidence"] = serde_json::to_value(s).expect("serializes");
+                v
+            })
+            .collect();
         ui.print_json(&serde_json::json!({
             "environment": args.environment,
             "target": target.describe(),
-            "revisions": history,
+            "revisions": revisions,
         }));
         return Ok(());
     }
@@ -27,12 +41,49 @@ pub async fn run(args: HistoryArgs, settings: &Settings) -> Result<(), CliError>
         ui.print_data(format!("{}: no releases yet ({})", args.environment, target.describe()));
         return Ok(());
     }
-    ui.print_data(render(&history));
+    ui.print_data(render(&history, &seen));
+    for (r, s) in history.iter().zip(&seen) {
+        if let Some(Seen { forced: Some(why), .. }) = s {
+            ui.warn(format!("revision {} was deployed with --force past the scan gate: {why}", r.revision));
+        }
+    }
     Ok(())
 }
 
+/// What the registry holds about a revision's digest for this environment: who approved it, how, and
+/// whether the scan gate was forced.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Seen {
+    pub approved_by: Option<String>,
+    pub method: Option<String>,
+    pub approved_at: Option<String>,
+    pub forced: Option<String>,
+}
+
+/// The evidence of each revision, read concurrently (one digest's evidence is a few registry requests).
+/// Environments that do not keep evidence (`require_scan = false`, another registry) show nothing.
+async fn evidence(gate: &Gate, env_name: &str, history: &[Revision]) -> Vec<Option<Seen>> {
+    let reads = history.iter().map(|r| async move {
+        let image = ImageRef::parse_pinned(&r.image)?;
+        let known = tokio::time::timeout(std::time::Duration::from_secs(10), gate.known(&image)).await.ok()?;
+        let approval = known.approvals.iter().find(|a| a.environment == env_name);
+        let forced = known
+            .deploys
+            .iter()
+            .filter(|d| d.environment == env_name)
+            .find_map(|d| d.forced.as_ref().map(|f| format!("{} (missing: {})", f.reason, f.missing)));
+        (approval.is_some() || forced.is_some()).then(|| Seen {
+            approved_by: approval.map(|a| a.ci_actor.clone().unwrap_or_else(|| a.by.clone())),
+            method: approval.map(|a| a.method.as_str().to_string()),
+            approved_at: approval.map(|a| a.at.to_rfc3339()),
+            forced,
+        })
+    });
+    futures_util::future::join_all(reads).await
+}
+
 /// One row per revision; shared with the rollback picker so both read the same.
-pub fn row(r: &Revision, suggested: bool) -> Vec<String> {
+pub fn row(r: &Revision, suggested: bool, seen: Option<&Seen>) -> Vec<String> {
     let mut marks = Vec::new();
     if r.live {
         marks.push("● live");
@@ -42,22 +93,34 @@ pub fn row(r: &Revision, suggested: bool) -> Vec<String> {
     if r.failed {
         marks.push("✘ failed");
     }
+    if seen.is_some_and(|s| s.forced.is_some()) {
+        marks.push("⚠ forced");
+    }
     let marker = marks.join(", ");
+    let approved = match seen {
+        Some(Seen { approved_by: Some(by), method: Some(m), .. }) => format!("{by} ({m})"),
+        _ => "-".into(),
+    };
     vec![
         r.revision.clone(),
         r.digest.as_deref().map(short_digest).unwrap_or_else(|| r.image.clone()),
         r.commit.as_deref().map(short_commit).unwrap_or("-").to_string(),
         r.deployer.clone().unwrap_or_else(|| "-".into()),
+        approved,
         r.created.map(ago).unwrap_or_else(|| "-".into()),
         marker,
     ]
 }
 
-pub const HEADERS: [&str; 6] = ["revision", "digest", "commit", "deployer", "deployed", ""];
+pub const HEADERS: [&str; 7] = ["revision", "digest", "commit", "deployer", "approved", "deployed", ""];
 
-pub fn render(history: &[Revision]) -> String {
+pub fn render(history: &[Revision], seen: &[Option<Seen>]) -> String {
     let suggested = previous_good(history);
-    let rows: Vec<Vec<String>> = history.iter().enumerate().map(|(i, r)| row(r, Some(i) == suggested)).collect();
+    let rows: Vec<Vec<String>> = history
+        .iter()
+        .enumerate()
+        .map(|(i, r)| row(r, Some(i) == suggested, seen.get(i).and_then(Option::as_ref)))
+        .collect();
     table::render(&HEADERS, &rows)
 }
 
@@ -82,8 +145,8 @@ mod tests {
     fn failed_revisions_are_marked_and_never_suggested() {
         let history = [rev("4", "b", true, false), rev("3", "c", false, true), rev("1", "a", false, false)];
         let marks: Vec<String> =
-            render(&history).lines().skip(1).map(|l| l.split("  ").last().unwrap().trim().to_string()).collect();
+            render(&history, &[]).lines().skip(1).map(|l| l.split("  ").last().unwrap().trim().to_string()).collect();
         assert_eq!(marks, ["● live", "✘ failed", "← previous"]);
-        assert_eq!(row(&rev("3", "c", true, true), false).last().unwrap(), "● live, ✘ failed");
+        assert_eq!(row(&rev("3", "c", true, true), false, None).last().unwrap(), "● live, ✘ failed");
     }
 }

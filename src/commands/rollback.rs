@@ -42,7 +42,7 @@ pub async fn run(args: RollbackArgs, settings: &Settings) -> Result<(), CliError
         }
         let suggested = previous_good(&history);
         let rows: Vec<Vec<String>> =
-            history.iter().enumerate().map(|(i, r)| super::history::row(r, Some(i) == suggested)).collect();
+            history.iter().enumerate().map(|(i, r)| super::history::row(r, Some(i) == suggested, None)).collect();
         let table = crate::ui::table::render(&super::history::HEADERS, &rows);
         let mut lines = table.lines();
         let header = lines.next().unwrap_or_default().to_string();

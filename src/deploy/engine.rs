@@ -183,7 +183,7 @@ async fn locked(
             return Err(e);
         }
     };
-    report(env_name, target, req.change.image(), outcome, stage).map(Some)
+    report(ui, env_name, target, req.change.image(), outcome, stage).map(Some)
 }
 
 /// The approval screen for this change, read under the lock (so it shows what really runs).
@@ -338,6 +338,7 @@ async fn interrupted(env_name: &str, target: &Target) -> CliError {
 }
 
 fn report(
+    ui: &Ui,
     env_name: &str,
     target: &Target,
     image: String,
@@ -346,6 +347,7 @@ fn report(
 ) -> Result<DeployReport, CliError> {
     let report =
         DeployReport { environment: env_name.to_string(), target: target.describe(), image, outcome: outcome.clone() };
+    summarize(ui, &report);
     match outcome {
         Outcome::Completed { revision } => {
             stage.ok(format!("{} revision {revision} is live", target.describe()));
@@ -372,6 +374,25 @@ fn report(
                 "`shipit status {env_name}` shows what runs; `shipit rollback {env_name}` puts a previous release back"
             )))
         }
+    }
+}
+
+/// The outcome in the job summary and, when it went live, as a notice in the Actions log.
+fn summarize(ui: &Ui, r: &DeployReport) {
+    let line = match &r.outcome {
+        Outcome::Completed { revision } => {
+            ui.notice(&format!("{} is live", r.environment), format!("{} revision {revision}: {}", r.target, r.image));
+            format!("✅ completed: revision {revision} is live")
+        }
+        Outcome::Failed { revision, .. } => format!("❌ failed: revision {revision}"),
+        Outcome::RolledBack { revision, restored, .. } => {
+            format!("↩️ failed and rolled back: revision {revision} failed, revision {restored} runs again")
+        }
+        Outcome::Interrupted { revision, .. } => format!("⏹ interrupted during revision {revision}"),
+    };
+    let md = format!("### {}: {line}\n\n`{}` on {}\n", r.environment, r.image, r.target);
+    if let Err(e) = crate::ci::append_summary(&md) {
+        ui.warn(format!("cannot write the GitHub Actions summary: {e}"));
     }
 }
 

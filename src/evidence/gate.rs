@@ -273,6 +273,7 @@ pub struct Known {
     pub revision: Option<String>,
     pub created: Option<String>,
     pub approvals: Vec<super::Approval>,
+    pub deploys: Vec<DeployRecord>,
 }
 
 impl Gate {
@@ -296,6 +297,11 @@ impl Gate {
         }
         let Ok(found) = read_all(&store, &image.digest).await else { return known };
         known.approvals = approvals_in(&found);
+        known.deploys = found
+            .iter()
+            .filter(|f| f.statement.predicate_type == super::DEPLOY_PREDICATE)
+            .filter_map(|f| serde_json::from_value(f.statement.predicate.clone()).ok())
+            .collect();
         known.judged = found
             .iter()
             .filter(|f| f.statement.predicate_type == super::SCAN_PREDICATE)

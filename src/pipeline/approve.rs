@@ -45,7 +45,8 @@ pub fn ask(
     screen: Option<&Screen>,
 ) -> Result<(), CliError> {
     if env.approval == Approval::None {
-        ui.debug(format!("{env_name}: approval = \"none\""));
+        // Nobody is asked, but the log still says what was done.
+        ui.info(format!("{} {question} yes (approval = \"none\")", console::style("?").cyan()));
         note_approval(env_name, ApprovalMethod::NotRequired);
         return Ok(());
     }

@@ -10,6 +10,7 @@ macro_rules! eprintln {
     }};
 }
 
+pub mod actions;
 mod progress;
 mod prompt;
 pub mod table;
@@ -23,7 +24,7 @@ use crate::cli::{ColorChoice, OutputFormat};
 use crate::env_vars::EnvVars;
 use crate::error::CliError;
 
-pub use progress::Stage;
+pub use progress::{Stage, StageResult, stage_results};
 
 #[derive(Debug, Clone)]
 pub struct Ui {
@@ -37,6 +38,8 @@ pub struct Ui {
     pub quiet: bool,
     pub verbose: u8,
     pub ci: bool,
+    /// Running in GitHub Actions: the log speaks its workflow commands (see `actions`).
+    pub actions: bool,
 }
 
 impl Ui {
@@ -71,6 +74,7 @@ impl Ui {
             quiet,
             verbose,
             ci,
+            actions: std::env::var(EnvVars::GITHUB_ACTIONS).is_ok_and(|v| v == "true"),
         }
     }
 
@@ -97,7 +101,18 @@ impl Ui {
     }
 
     pub fn warn(&self, msg: impl AsRef<str>) {
-        eprintln!("{} {}", style("warning:").yellow().bold(), msg.as_ref());
+        if self.actions {
+            eprintln!("{}", actions::command("warning", &[], msg.as_ref()));
+        } else {
+            eprintln!("{} {}", style("warning:").yellow().bold(), msg.as_ref());
+        }
+    }
+
+    /// A line worth finding again (what went live where); an annotation in GitHub Actions, plain elsewhere.
+    pub fn notice(&self, title: &str, msg: impl AsRef<str>) {
+        if self.actions {
+            eprintln!("{}", actions::command("notice", &[("title", title)], msg.as_ref()));
+        }
     }
 
     /// Debug output for `-v`.
@@ -118,6 +133,17 @@ impl Ui {
             out.push_str(&format!("{} {h}\n", style("hint:").cyan().bold()));
         }
         let _ = std::io::stderr().write_all(out.as_bytes());
+        if self.actions {
+            let mut text = err.message.clone();
+            for h in &err.hints {
+                text.push_str(&format!("\nhint: {h}"));
+            }
+            let title = match progress::last_failed() {
+                Some(stage) => format!("shipit: {stage} failed"),
+                None => "shipit failed".to_string(),
+            };
+            eprintln!("{}", actions::command("error", &[("title", &title)], &text));
+        }
         if self.json() && !err.json_printed {
             self.print_json(&serde_json::json!({ "ok": false, "error": error_json(err) }));
         }

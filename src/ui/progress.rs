@@ -2,12 +2,14 @@
 //! and a final `✔ build  summary  8.4s` line either way.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use console::style;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Ui;
+use super::actions;
 use crate::report::Reporter;
 
 pub struct Stage {
@@ -16,6 +18,30 @@ pub struct Stage {
     bar: Option<ProgressBar>,
     started: Instant,
     last_status: Mutex<String>,
+    /// In GitHub Actions, a `::group::` is open for this stage's lines.
+    grouped: AtomicBool,
+}
+
+/// How a stage of this run ended, for the job summary's stages table.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StageResult {
+    pub stage: &'static str,
+    /// `ok`, `skipped`, `warning`, `failed`
+    pub result: &'static str,
+    pub message: String,
+    pub seconds: f64,
+}
+
+static RESULTS: Mutex<Vec<StageResult>> = Mutex::new(Vec::new());
+
+/// Every stage that finished in this process, in order.
+pub fn stage_results() -> Vec<StageResult> {
+    RESULTS.lock().unwrap().clone()
+}
+
+/// The last stage that failed (the `::error` annotation's title).
+pub(super) fn last_failed() -> Option<&'static str> {
+    RESULTS.lock().unwrap().iter().rev().find(|r| r.result == "failed").map(|r| r.stage)
 }
 
 impl Stage {
@@ -31,7 +57,7 @@ impl Stage {
             bar.enable_steady_tick(Duration::from_millis(100));
             bar
         });
-        Stage { ui, name, bar, started: Instant::now(), last_status: Mutex::new(String::new()) }
+        Stage { ui, name, bar, started: Instant::now(), last_status: Mutex::new(String::new()), grouped: false.into() }
     }
 
     pub fn elapsed(&self) -> Duration {
@@ -47,40 +73,67 @@ impl Stage {
     /// The stage succeeded.
     pub fn ok(self, msg: impl AsRef<str>) {
         let line = self.finish_line(style("✔").green(), msg.as_ref());
-        self.finish(line, false);
+        self.finish(line, "ok", msg.as_ref(), false);
     }
 
     /// The stage was skipped (nothing to do, or turned off).
     pub fn skipped(self, msg: impl AsRef<str>) {
         let line = self.finish_line(style("-").dim(), msg.as_ref());
-        self.finish(line, false);
+        self.finish(line, "skipped", msg.as_ref(), false);
     }
 
     /// The stage finished with a warning worth seeing.
     pub fn warn(self, msg: impl AsRef<str>) {
         let line = self.finish_line(style("!").yellow(), msg.as_ref());
-        self.finish(line, false);
+        if self.ui.actions {
+            self.end_group();
+            eprintln!("{}", actions::command("warning", &[("title", self.name)], msg.as_ref()));
+        }
+        self.finish(line, "warning", msg.as_ref(), false);
     }
 
     /// The stage failed; the error itself is printed by the caller.
     pub fn fail(self, msg: impl AsRef<str>) {
         let line = self.finish_line(style("✘").red(), msg.as_ref());
-        self.finish(line, true);
+        self.finish(line, "failed", msg.as_ref(), true);
     }
 
-    fn finish(mut self, line: String, always: bool) {
+    fn finish(mut self, line: String, result: &'static str, msg: &str, always: bool) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
+        self.end_group();
         if always || !self.ui.quiet {
             eprintln!("{line}");
+        }
+        RESULTS.lock().unwrap().push(StageResult {
+            stage: self.name,
+            result,
+            message: msg.to_string(),
+            seconds: self.started.elapsed().as_secs_f64(),
+        });
+    }
+
+    /// In GitHub Actions a stage's detail lines fold into a group named after it; the final line stays out.
+    fn begin_group(&self) {
+        if self.ui.actions && !self.grouped.swap(true, Ordering::Relaxed) {
+            eprintln!("{}", actions::command("group", &[], self.name));
+        }
+    }
+
+    fn end_group(&self) {
+        if self.grouped.swap(false, Ordering::Relaxed) {
+            eprintln!("::endgroup::");
         }
     }
 
     fn print_above(&self, text: &str) {
         match &self.bar {
             Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
+            None => {
+                self.begin_group();
+                eprintln!("{text}")
+            }
         }
     }
 }
@@ -90,6 +143,7 @@ impl Drop for Stage {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
+        self.end_group();
     }
 }
 
@@ -104,6 +158,7 @@ impl Reporter for Stage {
                 let mut last = self.last_status.lock().unwrap();
                 if *last != msg {
                     *last = msg.to_string();
+                    self.begin_group();
                     eprintln!("  {} {msg}", style(self.name).dim());
                 }
             }

@@ -94,11 +94,17 @@ async fn deploy_status_history_and_rollback() {
     assert!(table.starts_with("REVISION"), "{table}");
     assert!(table.contains("● live") && table.contains("← previous"), "{table}");
 
-    // Without a terminal, rollback needs to be told which release and to be approved.
+    // Without a terminal, rollback needs to be told which release, and approved as the environment says:
+    // with `approval = "manual"`, `--yes` (exit 4 at once without it, and the screen is in the log).
     let out = t.s.shipit().args(["rollback", "dev"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let config = text(&std::fs::read(t.s.path().join("ship.toml")).unwrap());
+    t.s.write("ship.toml", config.replace("approval = \"none\"", "approval = \"manual\""));
     let out = t.s.shipit().args(["rollback", "dev", "--previous"]).output().unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains("rollback to dev · docker container"), "the screen is printed: {err}");
+    assert!(err.contains("Roll back dev to revision 1"), "{err}");
 
     let out = t.s.shipit().args(["rollback", "dev", "--previous", "--yes"]).output().unwrap();
     assert!(out.status.success(), "{}", describe(&out));
@@ -106,9 +112,10 @@ async fn deploy_status_history_and_rollback() {
     assert_eq!(live["live"]["image"], a.as_str());
     assert_eq!(live["live"]["revision"], "3");
 
-    // --to by digest prefix goes forward again.
+    // --to by digest prefix goes forward again; with `approval = "none"` nobody is asked.
+    t.s.write("ship.toml", config);
     let digest_b = b.split('@').nth(1).unwrap();
-    let out = t.s.shipit().args(["rollback", "dev", "--to", &digest_b[..15], "--yes"]).output().unwrap();
+    let out = t.s.shipit().args(["rollback", "dev", "--to", &digest_b[..15]]).output().unwrap();
     assert!(out.status.success(), "{}", describe(&out));
     let live = json(t.s.shipit().args(["status", "dev", "--output", "json"]).output().unwrap());
     assert_eq!(live["live"]["image"], b.as_str());
