@@ -111,6 +111,15 @@ pub async fn run(args: ShipArgs, settings: &Settings) -> Result<(), CliError> {
             ui.print_json(&the_plan);
         } else {
             ui.print_data(the_plan.render());
+            print_screens(
+                ui,
+                &loaded,
+                &envs,
+                existing.as_ref().ok().cloned().flatten().as_ref(),
+                &build_plan.commit.sha,
+                args.force,
+            )
+            .await;
         }
         return Ok(());
     }
@@ -213,6 +222,41 @@ pub async fn run(args: ShipArgs, settings: &Settings) -> Result<(), CliError> {
         });
     }
     result.map_err(|e| if ui.json() { e.json_printed() } else { e })
+}
+
+/// `plan` shows the approval screen of each environment that would be asked, without asking.
+async fn print_screens(
+    ui: &Ui,
+    loaded: &Loaded,
+    envs: &[Env<'_>],
+    image: Option<&ImageRef>,
+    commit: &str,
+    force: bool,
+) {
+    let sources = crate::pipeline::screen::Sources::new(loaded);
+    for e in envs {
+        let (Ok(target), Ok(live)) = (&e.target, &e.live) else { continue };
+        if e.env.approval == crate::config::Approval::None
+            || image.is_some_and(|i| plan::deploy_is_noop(live.as_ref(), &i.digest, force))
+        {
+            continue;
+        }
+        let Ok(gate) = crate::evidence::gate::Gate::for_env(loaded, e.env, false, None, &crate::report::Silent).await
+        else {
+            continue;
+        };
+        let incoming = crate::pipeline::screen::Incoming {
+            change: "deploy",
+            image,
+            image_text: "(the image this ship builds)".into(),
+            commit: Some(commit),
+            revision: None,
+        };
+        let checked = crate::evidence::gate::Checked::default();
+        let screen =
+            crate::pipeline::screen::gather(&sources, e.name, target, live.as_ref(), incoming, &checked, &gate).await;
+        ui.print_data(crate::pipeline::screen::text(&screen));
+    }
 }
 
 async fn deploy_all(

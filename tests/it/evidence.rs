@@ -14,16 +14,16 @@ use crate::support::images::{RemoveContainers, busybox_image};
 const DOCKERFILE: &str = "FROM scratch\nCOPY busybox /bin/busybox\nCOPY app.txt /app.txt\nENTRYPOINT [\"/bin/busybox\"]\n\
 CMD [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 300 & wait\"]\n";
 
-struct Project {
-    repo: Repo,
-    repository: String,
-    name: String,
+pub(crate) struct Project {
+    pub(crate) repo: Repo,
+    pub(crate) repository: String,
+    pub(crate) name: String,
     _containers: RemoveContainers,
     cache: tempfile::TempDir,
     trivy: std::path::PathBuf,
 }
 
-fn ship_toml(env: &TestEnv, repository: &str, name: &str, scan: &str, dev: &str) -> String {
+pub(crate) fn ship_toml(env: &TestEnv, repository: &str, name: &str, scan: &str, dev: &str) -> String {
     format!(
         r#"[app]
 name = "web"
@@ -53,7 +53,7 @@ timeout = "20s"
 impl Project {
     /// A pushed repository whose image has the fixture's Debian 10 packages when `vulnerable` (a CRITICAL
     /// with a fix in libidn2-0, CVE-2019-18224).
-    fn new(env: &TestEnv, vulnerable: bool, scan: &str) -> Project {
+    pub(crate) fn new(env: &TestEnv, vulnerable: bool, scan: &str) -> Project {
         let name = unique_name("ev");
         let repository = format!("{}/{name}", env.registry_open);
         let repo = Repo::with_ship_toml(&ship_toml(env, &repository, &name, scan, ""));
@@ -81,7 +81,7 @@ impl Project {
         }
     }
 
-    fn shipit_in(&self, dir: &std::path::Path) -> assert_cmd::Command {
+    pub(crate) fn shipit_in(&self, dir: &std::path::Path) -> assert_cmd::Command {
         let mut cmd = crate::support::cli::shipit_in(dir);
         cmd.env("SHIPIT_TRIVY", &self.trivy)
             .env("TRIVY_CACHE_DIR", self.cache.path())
@@ -91,22 +91,26 @@ impl Project {
         cmd
     }
 
-    fn shipit(&self) -> assert_cmd::Command {
+    pub(crate) fn trivy(&self) -> &std::path::Path {
+        &self.trivy
+    }
+
+    pub(crate) fn shipit(&self) -> assert_cmd::Command {
         self.shipit_in(&self.repo.work())
     }
 
-    fn run(&self, args: &[&str]) -> std::process::Output {
+    pub(crate) fn run(&self, args: &[&str]) -> std::process::Output {
         self.shipit().args(args).output().unwrap()
     }
 
-    fn live(&self) -> Value {
+    pub(crate) fn live(&self) -> Value {
         let out = self.run(&["status", "dev", "--output", "json"]);
         assert!(out.status.success(), "{}", describe(&out));
         serde_json::from_slice::<Value>(&out.stdout).unwrap()["live"].clone()
     }
 
     /// The digest `shipit push` printed.
-    fn push(&self) -> String {
+    pub(crate) fn push(&self) -> String {
         let out = self.run(&["push"]);
         assert!(out.status.success(), "{}", describe(&out));
         let pinned = text(&out.stdout).trim().to_string();

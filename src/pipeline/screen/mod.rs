@@ -181,8 +181,9 @@ pub async fn gather(
         None => None,
     };
     let new_commit = incoming.commit.map(str::to_string).filter(|c| c != "unknown");
-    let new_known = match (&new_commit, incoming.image) {
-        (None, Some(i)) => Some(gate.known(i).await),
+    // What the engine's check did not read (the plan has not checked; a digest without a commit).
+    let new_known = match incoming.image {
+        Some(i) if new_commit.is_none() || checked.judged.is_none() => Some(gate.known(i).await),
         _ => None,
     };
     let new_commit = new_commit.or_else(|| new_known.as_ref().and_then(|k| k.revision.clone()));
@@ -197,12 +198,18 @@ pub async fn gather(
 
     let commits = commits_between(src, live, running.as_ref(), &new).await;
     let judged = checked.judged.as_ref().or(new_known.as_ref().and_then(|k| k.judged.as_ref()));
-    let scan = scan_view(judged, running_known.judged.as_ref(), checked, gate);
+    let scan = match incoming.image {
+        None => ScanView { summary: "scanned once it is built".into(), ..Default::default() },
+        Some(_) => scan_view(judged, running_known.judged.as_ref(), checked, gate),
+    };
     // A rollback is previewed as putting its revision back, not as a deploy of that revision's image.
     let deployed = if incoming.revision.is_some() { None } else { incoming.image };
-    let target_change = match target.preview(deployed, incoming.revision).await {
-        Ok(lines) => lines,
-        Err(e) => vec![format!("cannot tell: {}", e.message)],
+    let target_change = match (deployed, incoming.revision) {
+        (None, None) => vec!["known once the image is built and pushed".to_string()],
+        _ => match target.preview(deployed, incoming.revision).await {
+            Ok(lines) => lines,
+            Err(e) => vec![format!("cannot tell: {}", e.message)],
+        },
     };
     let mut approvals = checked.approvals.clone();
     if approvals.is_empty()
