@@ -37,6 +37,7 @@ pub async fn run(args: DeployArgs, settings: &Settings) -> Result<(), CliError> 
         root: &loaded.root,
         evidence: &gate,
         sources: &crate::pipeline::screen::Sources::new(&loaded),
+        announce: &crate::deploy::announce::Announcer::new(&loaded),
     };
     let report = engine::run(ui, request, |live| {
         if crate::pipeline::plan::deploy_is_noop(live, &image.digest, args.force) {

@@ -114,6 +114,7 @@ pub async fn run(args: PromoteArgs, settings: &Settings) -> Result<(), CliError>
         root: &loaded.root,
         evidence: &gate,
         sources: &crate::pipeline::screen::Sources::new(&loaded),
+        announce: &crate::deploy::announce::Announcer::new(&loaded),
     };
     let report = engine::run(ui, request, |now| {
         if crate::pipeline::plan::deploy_is_noop(now, &image.digest, args.force) {

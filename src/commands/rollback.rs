@@ -85,6 +85,7 @@ pub async fn run(args: RollbackArgs, settings: &Settings) -> Result<(), CliError
         root: &loaded.root,
         evidence: &gate,
         sources: &crate::pipeline::screen::Sources::new(&loaded),
+        announce: &crate::deploy::announce::Announcer::new(&loaded),
     };
     let report = engine::run(ui, request, |_live| {
         let question = format!(

@@ -268,6 +268,7 @@ async fn deploy_all(
     deploys: &mut Vec<DeployReport>,
 ) -> Result<(), CliError> {
     let sources = crate::pipeline::screen::Sources::new(loaded);
+    let announce = crate::deploy::announce::Announcer::new(loaded);
     for e in envs {
         let target = e.target.as_ref().map_err(Clone::clone)?;
         let reason = if args.force { args.reason.as_deref() } else { None };
@@ -289,6 +290,7 @@ async fn deploy_all(
             root: &loaded.root,
             evidence: &gate,
             sources: &sources,
+            announce: &announce,
         };
         let report = engine::run(ui, request, |live| {
             if plan::deploy_is_noop(live, &release.image.digest, args.force) {

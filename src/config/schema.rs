@@ -34,6 +34,68 @@ pub struct Config {
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, Environment>")]
     pub environments: BTreeMap<String, Spanned<Environment>>,
+    /// The GitHub repository beyond the commit check: Deployments on its Environments page.
+    #[serde(default)]
+    pub github: GitHub,
+    /// Who hears about approvals and deploys: `[[notify]]` entries, each a webhook or a Slack incoming webhook.
+    #[serde(default)]
+    pub notify: Vec<Notify>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GitHub {
+    /// Create a GitHub Deployment for each deploy (ref = the commit, payload = the digest) and mark it
+    /// `in_progress`, then `success` or `failure`, so the repository's Environments page shows what runs
+    /// where. Needs a token with `deployments: write` (GITHUB_TOKEN in Actions).
+    #[serde(default)]
+    pub deployments: bool,
+    /// `owner/name`. Default: `[check.github] repository`, else the `origin` remote.
+    pub repository: Option<IString>,
+    /// API base URL for GitHub Enterprise Server. Default: `[check.github] api_url`, else `GITHUB_API_URL`, else
+    /// `https://api.github.com`.
+    pub api_url: Option<IString>,
+}
+
+/// `[[notify]]`: `webhook = "https://…"` (a JSON body per event) or `slack = "${SLACK_WEBHOOK}"` (Slack's
+/// incoming-webhook message). A notification that fails is a warning, never a failed deploy.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// An https URL that receives `POST` with a JSON body: event, app, environment, image, digest, commit,
+    /// actor, result, url.
+    pub webhook: Option<IString>,
+    /// A Slack incoming-webhook URL (keep it in an environment variable: `"${SLACK_WEBHOOK}"`).
+    pub slack: Option<IString>,
+    /// Which events: `approval_pending`, `deployed`, `failed`, `rolled_back`. Default: all.
+    #[serde(default = "all_events")]
+    pub events: Vec<NotifyEvent>,
+    /// Only these environments. Default: all.
+    pub environments: Option<Vec<IString>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyEvent {
+    ApprovalPending,
+    Deployed,
+    Failed,
+    RolledBack,
+}
+
+impl NotifyEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifyEvent::ApprovalPending => "approval_pending",
+            NotifyEvent::Deployed => "deployed",
+            NotifyEvent::Failed => "failed",
+            NotifyEvent::RolledBack => "rolled_back",
+        }
+    }
+}
+
+fn all_events() -> Vec<NotifyEvent> {
+    vec![NotifyEvent::ApprovalPending, NotifyEvent::Deployed, NotifyEvent::Failed, NotifyEvent::RolledBack]
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -402,6 +464,9 @@ pub struct Environment {
     pub require_scan: bool,
     /// `shipit promote <from> <this>`: the digest must have been live in <from> at least this long.
     pub promote_after: Option<DurationStr>,
+    /// Where the environment is reached (`https://staging.example.com`): the link on GitHub's Environments
+    /// page and in notifications.
+    pub url: Option<IString>,
 
     // --- ecs ---
     /// ecs: cluster name or ARN.

@@ -17,6 +17,7 @@ pub fn validate(path: &Path, source: &str, config: &Config) -> Result<(), Vec<Di
     v.scan(config);
     v.registries(config);
     v.environments(config);
+    v.notify(config);
     if v.problems.is_empty() { Ok(()) } else { Err(v.problems) }
 }
 
@@ -51,6 +52,33 @@ impl Validator<'_> {
             offset += line.len();
         }
         None
+    }
+
+    fn notify(&mut self, c: &Config) {
+        for (i, n) in c.notify.iter().enumerate() {
+            let span = self.key_span("", "notify").or_else(|| self.source.find("[[notify]]").map(|s| s..s + 10));
+            match (&n.webhook, &n.slack) {
+                (Some(_), Some(_)) | (None, None) => self.report(
+                    span.clone(),
+                    format!("[[notify]] entry {} needs exactly one of `webhook` and `slack`", i + 1),
+                    Some("write one entry per destination".into()),
+                ),
+                (Some(url), None) | (None, Some(url)) => {
+                    if !(url.starts_with("https://") || url.starts_with("http://")) {
+                        self.report(
+                            span.clone(),
+                            format!("[[notify]] entry {}: the URL must start with https:// (or http://)", i + 1),
+                            Some("for a secret URL, write `\"${SLACK_WEBHOOK}\"` and set the variable".into()),
+                        );
+                    }
+                }
+            }
+            for e in n.environments.iter().flatten() {
+                if !c.environments.contains_key(e.as_str()) {
+                    self.report(span.clone(), format!("[[notify]] names an unknown environment `{e}`"), None);
+                }
+            }
+        }
     }
 
     fn app(&mut self, c: &Config) {
@@ -104,7 +132,7 @@ impl Validator<'_> {
             }
             match (&secret.env, &secret.file) {
                 (Some(_), Some(_)) | (None, None) => self.report(
-                    span,
+                    span.clone(),
                     format!("secret `{id}` needs exactly one of `env` or `file`"),
                     Some(format!("e.g. {id} = {{ env = \"NPM_TOKEN\" }} or {id} = {{ file = \"certs/ca.pem\" }}")),
                 ),

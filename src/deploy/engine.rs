@@ -82,6 +82,8 @@ pub struct Request<'a> {
     pub evidence: &'a crate::evidence::gate::Gate,
     /// Where the approval screen reads commits from.
     pub sources: &'a crate::pipeline::screen::Sources,
+    /// Who else hears about the change (GitHub Deployments, `[[notify]]`).
+    pub announce: &'a super::announce::Announcer,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -149,8 +151,28 @@ async fn locked(
         crate::config::Approval::None => None,
         _ => Some(screen(req, live.as_ref(), &checked).await),
     };
+    let image_text = req.change.image();
+    let event = super::announce::Event {
+        env_name,
+        env: req.env,
+        change: change_name(req),
+        image: &image_text,
+        digest: image.as_ref().map(|i| i.digest.as_str()),
+        commit: match &req.change {
+            Change::Deploy(_) => Some(req.meta.commit.as_str()),
+            Change::Rollback(rev) => rev.commit.as_deref(),
+        },
+        actor: &req.meta.deployer,
+    };
+    if req.env.approval != crate::config::Approval::None
+        && !ui.assume_yes
+        && !crate::pipeline::approve::approved_by_env(env_name)
+    {
+        req.announce.approval_pending(ui, &event).await;
+    }
     crate::pipeline::approve::ask(ui, env_name, req.env, &question, screen.as_ref())?;
     lock::confirm(env_name, target, ours).await?;
+    let deployment = req.announce.started(ui, &event).await;
 
     let name = req.change.stage();
     let stage = ui.stage(name);
@@ -176,6 +198,16 @@ async fn locked(
         },
     );
     record(ui, req, &checked, started, &result).await;
+    let announced = match &result {
+        Ok(o) => Ok(DeployReport {
+            environment: env_name.to_string(),
+            target: target.describe(),
+            image: req.change.image(),
+            outcome: o.clone(),
+        }),
+        Err(e) => Err(e.message.clone()),
+    };
+    req.announce.finished(ui, &event, deployment, &announced).await;
     let outcome = match result {
         Ok(o) => o,
         Err(e) => {
@@ -184,6 +216,11 @@ async fn locked(
         }
     };
     report(ui, env_name, target, req.change.image(), outcome, stage).map(Some)
+}
+
+/// `deploy`, `rollback` or `promote`, as the screen and the announcements name the change.
+fn change_name(req: &Request<'_>) -> &'static str {
+    if req.command.starts_with("shipit promote") { "promote" } else { req.change.stage() }
 }
 
 /// The approval screen for this change, read under the lock (so it shows what really runs).
@@ -198,13 +235,8 @@ async fn screen(
         Change::Deploy(_) => (Some(req.meta.commit.as_str()), None),
         Change::Rollback(rev) => (rev.commit.as_deref(), Some(*rev)),
     };
-    let incoming = Incoming {
-        change: if req.command.starts_with("shipit promote") { "promote" } else { req.change.stage() },
-        image: image.as_ref(),
-        image_text: req.change.image(),
-        commit,
-        revision,
-    };
+    let incoming =
+        Incoming { change: change_name(req), image: image.as_ref(), image_text: req.change.image(), commit, revision };
     gather(req.sources, req.env_name, req.target, live, incoming, checked, req.evidence).await
 }
 

@@ -2,6 +2,7 @@
 //! failure → mark outcome → record → unlock. Targets (in `providers/`) expose primitives only; the policy lives
 //! here. `Target` dispatches to the target an environment names.
 
+pub mod announce;
 pub mod engine;
 pub mod lock;
 pub mod meta;

@@ -77,6 +77,22 @@ fn web_for(api: &str) -> String {
     api.strip_suffix("/api/v3").unwrap_or(api).to_string()
 }
 
+/// The application's GitHub repository and API, as ship.toml says: `[github]`, then `[check.github]`, then the
+/// `origin` remote (github.com). `None` when none of them names one.
+pub fn repository_of(config: &crate::config::Config, root: &std::path::Path) -> Option<(String, String, Endpoints)> {
+    let check = config.check.github.as_ref();
+    let configured = config.github.repository.as_ref().or(check.and_then(|g| g.repository.as_ref()));
+    let (owner, repo) = match configured {
+        Some(r) => {
+            let (o, n) = r.split_once('/')?;
+            (o.to_string(), n.to_string())
+        }
+        None => super::git::github_slug(&super::git::remote_url(root, "origin")?)?,
+    };
+    let api = config.github.api_url.as_deref().or(check.and_then(|g| g.api_url.as_deref()));
+    Some((owner, repo, Endpoints::from_env(api)))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum GitHubError {
     #[error("GitHub rejected the token{} (401 Unauthorized) at {api}", token_source.map(|s| format!(" from {s}")).unwrap_or_default())]
@@ -312,6 +328,78 @@ impl GitHub {
 
     pub fn commit_url(&self, sha: &str) -> String {
         format!("{}/commit/{sha}", self.repo_url())
+    }
+
+    /// POST /repos/…/deployments: a Deployment of `sha` to `environment`; returns its id. `required_contexts`
+    /// is empty because shipit's own check stage has already judged the commit's checks.
+    pub async fn create_deployment(
+        &self,
+        sha: &str,
+        environment: &str,
+        description: &str,
+        payload: serde_json::Value,
+    ) -> Result<u64, GitHubError> {
+        let path = format!("/repos/{}/{}/deployments", self.owner, self.repo);
+        let body = serde_json::json!({
+            "ref": sha,
+            "environment": environment,
+            "description": description,
+            "payload": payload,
+            "auto_merge": false,
+            "required_contexts": [],
+        });
+        #[derive(Deserialize)]
+        struct Created {
+            id: u64,
+        }
+        let created: Created = self.post_one(&path, &body, "a deployment", sha).await?;
+        Ok(created.id)
+    }
+
+    /// POST /repos/…/deployments/{id}/statuses.
+    pub async fn deployment_status(
+        &self,
+        id: u64,
+        state: &str,
+        description: &str,
+        environment_url: Option<&str>,
+        log_url: Option<&str>,
+    ) -> Result<(), GitHubError> {
+        let path = format!("/repos/{}/{}/deployments/{id}/statuses", self.owner, self.repo);
+        let mut body = serde_json::json!({ "state": state, "description": description, "auto_inactive": true });
+        if let Some(u) = environment_url {
+            body["environment_url"] = u.into();
+        }
+        if let Some(u) = log_url {
+            body["log_url"] = u.into();
+        }
+        let _: serde_json::Value = self.post_one(&path, &body, "a deployment status", "").await?;
+        Ok(())
+    }
+
+    async fn post_one<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        what: &str,
+        sha: &str,
+    ) -> Result<T, GitHubError> {
+        let resp = self
+            .client
+            ._post(path, Some(body))
+            .await
+            .map_err(|e| GitHubError::Transport { api: self.api.clone(), detail: crate::error::chain(&e) })?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = self
+            .client
+            .body_to_string(resp)
+            .await
+            .map_err(|e| GitHubError::Transport { api: self.api.clone(), detail: crate::error::chain(&e) })?;
+        if !status.is_success() {
+            return Err(self.error_for(status, &headers, &text, what, sha));
+        }
+        serde_json::from_str(&text).map_err(|e| GitHubError::Parse { what: what.to_string(), detail: e.to_string() })
     }
 
     /// GET `path`, one page only.

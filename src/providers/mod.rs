@@ -15,3 +15,4 @@ pub mod process;
 pub mod registry;
 pub mod sonarqube;
 pub mod trivy;
+pub mod webhook;

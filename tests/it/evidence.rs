@@ -11,7 +11,7 @@ use crate::support::env::{TestEnv, http_client, unique_name};
 use crate::support::git_repo::{Repo, git};
 use crate::support::images::{RemoveContainers, busybox_image};
 
-const DOCKERFILE: &str = "FROM scratch\nCOPY busybox /bin/busybox\nCOPY app.txt /app.txt\nENTRYPOINT [\"/bin/busybox\"]\n\
+pub(crate) const DOCKERFILE: &str = "FROM scratch\nCOPY busybox /bin/busybox\nCOPY app.txt /app.txt\nENTRYPOINT [\"/bin/busybox\"]\n\
 CMD [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 300 & wait\"]\n";
 
 pub(crate) struct Project {

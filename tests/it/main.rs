@@ -5,6 +5,7 @@
 mod support;
 
 mod action;
+mod announce;
 mod approval;
 mod architecture;
 mod build_push;

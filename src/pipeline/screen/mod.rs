@@ -133,19 +133,12 @@ impl Sources {
 }
 
 fn github_for(loaded: &Loaded) -> Option<GitHub> {
-    let gh = loaded.config.check.github.as_ref();
-    let (owner, repo) = match gh.and_then(|g| g.repository.as_ref()) {
-        Some(r) => {
-            let (o, n) = r.split_once('/')?;
-            (o.to_string(), n.to_string())
-        }
-        None => git::github_slug(&git::remote_url(&loaded.root, "origin")?)?,
-    };
+    let (owner, repo, endpoints) = github::repository_of(&loaded.config, &loaded.root)?;
+    // Only a token at hand: the screen must not wait on `gh auth token`.
     let token = std::env::var(crate::env_vars::EnvVars::GITHUB_TOKEN)
         .or_else(|_| std::env::var(crate::env_vars::EnvVars::GH_TOKEN))
         .ok()
         .filter(|t| !t.trim().is_empty())?;
-    let endpoints = github::Endpoints::from_env(gh.and_then(|g| g.api_url.as_deref()));
     GitHub::new(&endpoints, &owner, &repo, Some((token.trim().to_string(), "GITHUB_TOKEN"))).ok()
 }
 
