@@ -56,7 +56,8 @@ impl Validator<'_> {
 
     fn notify(&mut self, c: &Config) {
         for (i, n) in c.notify.iter().enumerate() {
-            let span = self.key_span("", "notify").or_else(|| self.source.find("[[notify]]").map(|s| s..s + 10));
+            // The entry's own `[[notify]]` header (the i-th), so the caret points at the entry at fault.
+            let span = self.source.match_indices("[[notify]]").nth(i).map(|(s, h)| s..s + h.len());
             match (&n.webhook, &n.slack) {
                 (Some(_), Some(_)) | (None, None) => self.report(
                     span.clone(),

@@ -317,3 +317,14 @@ fn json_output_carries_the_error() {
     assert!(v["error"]["message"].as_str().unwrap().contains("unknown key `dockerfle`"));
     assert!(v["error"]["hints"][0].as_str().unwrap().contains("did you mean `dockerfile`"));
 }
+
+#[test]
+fn notify_needs_one_destination_with_an_http_url() {
+    case(
+        "notify_destinations",
+        &format!(
+            "{BASE}\n[[notify]]\nwebhook = \"https://hooks.example.com/a\"\nslack = \"https://hooks.slack.com/b\"\n\n\
+             [[notify]]\nslack = \"hooks.slack.com/no-scheme\"\nenvironments = [\"prdo\"]\n"
+        ),
+    );
+}

@@ -383,3 +383,123 @@ fn scan_view(new: Option<&Judged>, running: Option<&Judged>, checked: &Checked, 
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+
+    const OLD: &str = "1111111111111111111111111111111111111111";
+    const NEW: &str = "2222222222222222222222222222222222222222";
+
+    fn commit(sha: &str, message: &str, author: &str) -> serde_json::Value {
+        json!({"sha": sha, "commit": {"message": message, "author": {"name": author, "date": "2026-11-30T10:00:00Z"}}})
+    }
+
+    async fn github(server: &MockServer) -> Sources {
+        let endpoints =
+            github::Endpoints { api: server.uri(), web: "https://github.example".into(), api_source: "test" };
+        let gh = GitHub::new(&endpoints, "acme", "web", Some(("t".into(), "GITHUB_TOKEN"))).unwrap();
+        Sources { root: tempfile::tempdir().unwrap().keep(), github: Some(gh) }
+    }
+
+    fn side_at(sha: &str) -> Side {
+        Side {
+            repository: None,
+            tags: Vec::new(),
+            uri: String::new(),
+            digest: None,
+            revision: None,
+            commit: None,
+            commit_sha: Some(sha.into()),
+            commit_source: None,
+        }
+    }
+
+    fn live() -> LiveState {
+        LiveState {
+            revision: None,
+            image: String::new(),
+            digest: None,
+            commit: Some(OLD.into()),
+            rollout: "COMPLETED".into(),
+            desired: 1,
+            running: 1,
+            pending: 0,
+            details: Vec::new(),
+        }
+    }
+
+    /// Commits not in the local history come from GitHub's compare view, newest first, and a commit's
+    /// details from its own endpoint.
+    #[tokio::test]
+    async fn commits_between_from_githubs_compare_view() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/web/compare/{OLD}...{NEW}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "status": "ahead", "ahead_by": 3, "behind_by": 0, "total_commits": 3,
+                "commits": [commit("a1", "First\n\nbody", "Ann"), commit("a2", "Second", "Bo"), commit(NEW, "Third", "Cy")]
+            })))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/web/commits/{NEW}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(commit(NEW, "Third\n\nwith a body", "Cy")))
+            .mount(&server)
+            .await;
+        let src = github(&server).await;
+        let l = live();
+        let between = commits_between(&src, Some(&l), Some(&side_at(OLD)), &side_at(NEW)).await;
+        let Commits::Forward { count, commits, source } = &between else { panic!("{between:?}") };
+        assert_eq!((*count, *source), (3, "GitHub"));
+        let subjects: Vec<&str> = commits.iter().map(|c| c.subject.as_str()).collect();
+        assert_eq!(subjects, ["Third", "Second", "First"], "newest first, subject line only");
+
+        let new = side(&src, "img", None, Some(NEW.into()), None).await;
+        let info = new.commit.as_ref().expect("from GitHub");
+        assert_eq!((info.subject.as_str(), info.author.as_str(), new.commit_source), ("Third", "Cy", Some("GitHub")));
+        assert_eq!(info.date, "2026-11-30 10:00 UTC");
+    }
+
+    /// A rollback: GitHub says `behind`, and the commits being taken away are asked for the other way round.
+    #[tokio::test]
+    async fn a_rollback_lists_the_commits_it_takes_away() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/web/compare/{OLD}...{NEW}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "status": "behind", "ahead_by": 0, "behind_by": 2, "commits": []
+            })))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/web/compare/{NEW}...{OLD}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "status": "ahead", "ahead_by": 2, "behind_by": 0,
+                "commits": [commit("b1", "Break it", "Ann"), commit(OLD, "Break it more", "Ann")]
+            })))
+            .mount(&server)
+            .await;
+        let src = github(&server).await;
+        let l = live();
+        let between = commits_between(&src, Some(&l), Some(&side_at(OLD)), &side_at(NEW)).await;
+        assert!(matches!(&between, Commits::Back { count: 2, commits, .. } if commits.len() == 2), "{between:?}");
+        let rows = render::commit_rows_for_test(&between);
+        assert_eq!(rows[0], "a rollback: 2 commits back (these leave) (GitHub)");
+        assert!(rows[1].contains("Break it more — Ann"), "{rows:?}");
+    }
+
+    /// Without GitHub, a commit that is not local is said to be unknown, with what would help.
+    #[tokio::test]
+    async fn without_github_an_unknown_commit_is_said_so() {
+        let src = Sources::local(tempfile::tempdir().unwrap().path());
+        let l = live();
+        let between = commits_between(&src, Some(&l), Some(&side_at(OLD)), &side_at(NEW)).await;
+        let Commits::Unknown { why } = between else { panic!() };
+        assert!(why.contains("not in the local history") && why.contains("GITHUB_TOKEN"), "{why}");
+    }
+}

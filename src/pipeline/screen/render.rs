@@ -198,7 +198,8 @@ pub fn markdown(s: &Screen) -> String {
     let get = |f: &dyn Fn(&Side) -> String| -> (String, String) {
         (s.running.as_ref().map(f).unwrap_or_else(|| "nothing".into()), f(&s.new))
     };
-    let rows: [(&str, &dyn Fn(&Side) -> String); 5] = [
+    type Cell<'a> = &'a dyn Fn(&Side) -> String;
+    let rows: [(&str, Cell); 5] = [
         ("image", &|x: &Side| format!("`{}`", x.uri)),
         ("tags", &|x: &Side| x.tags.join(", ")),
         ("revision", &|x: &Side| x.revision.clone().unwrap_or_default()),
@@ -243,4 +244,9 @@ pub fn markdown(s: &Screen) -> String {
         out.push_str(&format!("[{name}]({url}) "));
     }
     out
+}
+
+#[cfg(test)]
+pub(super) fn commit_rows_for_test(c: &Commits) -> Vec<String> {
+    commit_rows(c, false)
 }
