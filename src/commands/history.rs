@@ -50,10 +50,12 @@ pub async fn run(args: HistoryArgs, settings: &Settings) -> Result<(), CliError>
     Ok(())
 }
 
-/// What the registry holds about a revision's digest for this environment: who approved it, how, and
-/// whether the scan gate was forced.
+/// What the registry holds about a revision's digest for this environment: whether the chain the policy asks
+/// for is complete, who approved it and how, and whether the scan gate was forced.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Seen {
+    /// Links missing from the chain (`scan`, `approval`); empty: complete.
+    pub missing: Vec<&'static str>,
     pub approved_by: Option<String>,
     pub method: Option<String>,
     pub approved_at: Option<String>,
@@ -66,13 +68,24 @@ async fn evidence(gate: &Gate, env_name: &str, history: &[Revision]) -> Vec<Opti
     let reads = history.iter().map(|r| async move {
         let image = ImageRef::parse_pinned(&r.image)?;
         let known = tokio::time::timeout(std::time::Duration::from_secs(10), gate.known(&image)).await.ok()?;
+        if !known.read {
+            return None;
+        }
         let approval = known.approvals.iter().find(|a| a.environment == env_name);
         let forced = known
             .deploys
             .iter()
             .filter(|d| d.environment == env_name)
             .find_map(|d| d.forced.as_ref().map(|f| format!("{} (missing: {})", f.reason, f.missing)));
-        (approval.is_some() || forced.is_some()).then(|| Seen {
+        let mut missing = Vec::new();
+        if !known.judged.as_ref().is_some_and(|j| j.verdict.passed) && !known.skipped {
+            missing.push("scan");
+        }
+        if approval.is_none() {
+            missing.push("approval");
+        }
+        Some(Seen {
+            missing,
             approved_by: approval.map(|a| a.ci_actor.clone().unwrap_or_else(|| a.by.clone())),
             method: approval.map(|a| a.method.as_str().to_string()),
             approved_at: approval.map(|a| a.at.to_rfc3339()),
@@ -96,6 +109,9 @@ pub fn row(r: &Revision, suggested: bool, seen: Option<&Seen>) -> Vec<String> {
     if seen.is_some_and(|s| s.forced.is_some()) {
         marks.push("⚠ forced");
     }
+    let incomplete = seen.filter(|s| !s.missing.is_empty()).map(|s| format!("✘ no {}", s.missing.join(", no ")));
+    let mut marks: Vec<String> = marks.into_iter().map(str::to_string).collect();
+    marks.extend(incomplete);
     let marker = marks.join(", ");
     let approved = match seen {
         Some(Seen { approved_by: Some(by), method: Some(m), .. }) => format!("{by} ({m})"),

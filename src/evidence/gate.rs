@@ -267,6 +267,8 @@ impl Gate {
 /// What the approval screen wants to know about an image besides the one being deployed (the one running).
 #[derive(Debug, Clone, Default)]
 pub struct Known {
+    /// The registry's evidence of the image was read (false: not in the environment's registry, or unreadable).
+    pub read: bool,
     /// Its stored scan, judged under today's policy.
     pub judged: Option<super::scan::Judged>,
     /// The image's OCI labels `org.opencontainers.image.revision` and `.created`.
@@ -274,6 +276,8 @@ pub struct Known {
     pub created: Option<String>,
     pub approvals: Vec<super::Approval>,
     pub deploys: Vec<DeployRecord>,
+    /// A skipped scan (with its reason) is attached.
+    pub skipped: bool,
 }
 
 impl Gate {
@@ -296,6 +300,8 @@ impl Gate {
             known.created = label("org.opencontainers.image.created").map(str::to_string);
         }
         let Ok(found) = read_all(&store, &image.digest).await else { return known };
+        known.read = true;
+        known.skipped = found.iter().any(|f| f.statement.predicate_type == super::SCAN_SKIPPED_PREDICATE);
         known.approvals = approvals_in(&found);
         known.deploys = found
             .iter()
