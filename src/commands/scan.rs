@@ -130,14 +130,21 @@ fn convert_trivyignore(settings: &Settings, loaded: &Loaded) -> Result<(), CliEr
 fn default_repository(loaded: &Loaded, registry: Option<&str>) -> Result<String, CliError> {
     let regs = &loaded.config.registries;
     let names = || regs.keys().cloned().collect::<Vec<_>>().join(", ");
+    // The name `build` tagged the image with locally: with a `push_host`, that host, not the repository's.
+    let local = |name: &str, r: &crate::config::Registry| {
+        crate::pipeline::build::RegistryTarget::new(name, r).push_repository()
+    };
     match registry {
-        Some(name) => regs.get(name).map(|r| r.get_ref().repository.get_ref().to_string()).ok_or_else(|| {
+        Some(name) => regs.get(name).map(|r| local(name, r.get_ref())).ok_or_else(|| {
             CliError::usage(format!("no registry named `{name}` in {}", loaded.path.display()))
                 .hint(format!("registries: {}", names()))
         }),
         None => match regs.len() {
             0 => Ok(loaded.config.app.name.to_string()),
-            1 => Ok(regs.values().next().expect("one registry").get_ref().repository.get_ref().to_string()),
+            1 => {
+                let (name, r) = regs.iter().next().expect("one registry");
+                Ok(local(name, r.get_ref()))
+            }
             _ => Err(CliError::usage("ship.toml has several registries; which image should be scanned?")
                 .hint(format!("pick one: `shipit scan --registry NAME` ({})", names()))
                 .hint("or name the image: `shipit scan IMAGE`")),

@@ -424,3 +424,73 @@ async fn promote_from_a_clean_checkout_deploys_the_digest_live_in_the_source() {
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
     assert!(text(&out.stderr).contains("wants 30m (promote_after)"), "{}", describe(&out));
 }
+
+/// The same chain on an authenticated registry reached the ECR way (moto's GetAuthorizationToken, then the
+/// htpasswd registry that stands in for ECR's /v2): the scan is pushed with the image, `verify` from a fresh
+/// clone reads it back, the artifacts are readable over plain HTTP with the registry's credentials, and an
+/// unscanned push is refused by `deploy` before anything is pulled. (Nothing is deployed from the fake ECR
+/// host name: the engine would look it up in DNS.)
+#[tokio::test]
+async fn evidence_on_an_authenticated_registry_through_the_ecr_token() {
+    let env = crate::require_env!("docker", "registry_auth", "moto", "busybox", "trivy", "trivy_db");
+    let mut p = Project::new(env, false, "");
+    let repository = format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/{}", p.name);
+    let toml = ship_toml(env, &repository, &p.name, "", "").replace("type = \"oci\"", "type = \"ecr\"").replace(
+        "insecure = true",
+        &format!("endpoint_url = \"{}\"\npush_host = \"{}\"\ncreate_repository = true", env.moto, env.registry_auth),
+    );
+    p.repo.set_ship_toml(&toml);
+    p.repository = repository.clone();
+    let aws = |mut cmd: assert_cmd::Command| {
+        cmd.env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env_remove("AWS_SESSION_TOKEN");
+        cmd
+    };
+    let mut pushed = String::new();
+    for step in [&["build"][..], &["scan"], &["push"]] {
+        let out = aws(p.shipit()).args(step).output().unwrap();
+        assert!(out.status.success(), "{step:?}: {}", describe(&out));
+        pushed = text(&out.stdout).trim().to_string();
+    }
+    assert!(pushed.starts_with(&format!("{repository}@sha256:")), "{pushed}");
+    let digest = pushed.rsplit_once('@').unwrap().1.to_string();
+
+    let other = tempfile::tempdir().unwrap();
+    git(other.path(), &["clone", "-q", p.repo.dir.path().join("remote.git").to_str().unwrap(), "work"]);
+    let work = other.path().join("work");
+    let out = aws(p.shipit_in(&work)).args(["verify", &pushed, "--output", "json"]).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["complete"], true, "{v}");
+    assert_eq!(v["chain"]["scan"]["status"], "passed", "{v}");
+
+    // A second client: the referrers tag schema's index on the registry, with the registry's own credentials.
+    let url = format!("{}/v2/{}/manifests/{}", env.registry_auth_url(), p.name, digest.replace(':', "-"));
+    let index: Value = http_client()
+        .get(&url)
+        .basic_auth(&env.ecr_user, Some(&env.ecr_password))
+        .header("Accept", "application/vnd.oci.image.index.v1+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> =
+        index["manifests"].as_array().unwrap().iter().map(|m| m["artifactType"].as_str().unwrap()).collect();
+    assert_eq!(kinds.len(), 1, "the scan: {index}");
+
+    // A new commit pushed without a scan: refused at the gate, before any pull.
+    p.repo.commit("app.txt", "unscanned\n", "Unscanned change");
+    p.repo.git(&["push", "-q"]);
+    for step in [&["build"][..], &["push"]] {
+        let out = aws(p.shipit()).args(step).output().unwrap();
+        assert!(out.status.success(), "{step:?}: {}", describe(&out));
+    }
+    let out = aws(p.shipit()).args(["deploy", "dev", "--yes"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains("has no scan in the registry") && !err.contains("pulling"), "{err}");
+}
