@@ -97,7 +97,7 @@ async fn resolve_image(
         return Ok((image, "unknown".into()));
     }
     let head = git::head_commit(&settings.cwd)?;
-    let Some(release) = Release::for_commit(&loaded.root, &head.sha) else {
+    let Some(release) = Release::for_commit_in(&loaded.root, &head.sha, registry_name) else {
         // A fresh checkout (a deploy job on another runner) has no record: ask the registry for this commit's tag.
         return from_registry(args, loaded, registry_name, gate, &head).await;
     };

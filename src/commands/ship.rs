@@ -43,7 +43,8 @@ struct ShipReport<'a> {
 pub async fn run(args: ShipArgs, settings: &Settings) -> Result<(), CliError> {
     let ui = &settings.ui;
     let loaded = settings.load_config()?;
-    let registry = common_registry(&loaded, &args.environments)?;
+    let registries = registries_for(&loaded, &args.environments)?;
+    let registry = registries[0].clone();
     // A clean tree is part of the check stage; the build plan must not refuse it first with another message.
     let build_plan = build_stage::Plan::resolve(&loaded, Some(&registry), true)?;
 
@@ -54,6 +55,18 @@ pub async fn run(args: ShipArgs, settings: &Settings) -> Result<(), CliError> {
         (Ok(s), false) => push::existing(s, &build_plan, &probe).await,
         _ => Ok(None),
     };
+    // Environments that deploy from other registries (ECR for ECS, GHCR for Kubernetes): the same image is
+    // pushed there too, once per registry, each with its own record and evidence.
+    let mut others = Vec::new();
+    for name in &registries[1..] {
+        let plan = build_stage::Plan::resolve(&loaded, Some(name), true)?;
+        let session = push::connect(&plan, &probe).await;
+        let existing = match (&session, args.rebuild) {
+            (Ok(s), false) => push::existing(s, &plan, &probe).await,
+            _ => Ok(None),
+        };
+        others.push(OtherRegistry { name: name.clone(), plan, session, existing });
+    }
     let mut envs = Vec::new();
     for name in &args.environments {
         let env = loaded.environment(name)?;
@@ -80,6 +93,18 @@ pub async fn run(args: ShipArgs, settings: &Settings) -> Result<(), CliError> {
             (Err(e), _) | (_, Err(e)) => Err(e.message.clone()),
             _ => Ok(()),
         },
+        also_push: others
+            .iter()
+            .map(|o| plan::AlsoPush {
+                registry: o.name.clone(),
+                reference: o.plan.references().into_iter().next().unwrap_or_default(),
+                existing: o.existing.as_ref().ok().cloned().flatten(),
+                probe: match (&o.session, &o.existing) {
+                    (Err(e), _) | (_, Err(e)) => Err(e.message.clone()),
+                    _ => Ok(()),
+                },
+            })
+            .collect(),
         skip_scan: args.skip_scan.then_some(args.reason.as_deref().unwrap_or_default()),
         assume_yes: ui.assume_yes,
         force: args.force,
@@ -128,6 +153,18 @@ pub async fn run(args: ShipArgs, settings: &Settings) -> Result<(), CliError> {
     // Nothing below may start against an unusable registry or an unreachable environment.
     let session = session?;
     let existing = existing?;
+    let others: Vec<ReadyRegistry> = others
+        .into_iter()
+        .map(|o| {
+            let context = |e: CliError| e.context(format!("registry `{}`", o.name));
+            Ok(ReadyRegistry {
+                session: o.session.map_err(context)?,
+                existing: o.existing.map_err(context)?,
+                name: o.name,
+                plan: o.plan,
+            })
+        })
+        .collect::<Result<_, CliError>>()?;
     for e in &envs {
         if let Err(err) = &e.target {
             return Err(err.clone().context(format!("environment `{}`", e.name)));
@@ -161,6 +198,7 @@ pub async fn run(args: ShipArgs, settings: &Settings) -> Result<(), CliError> {
     stage.ok(report.headline());
 
     // 2–4. build, scan, push (build and push skipped when the registry already has this commit)
+    let mut built_here = None;
     let release = match existing {
         Some(image) => {
             ui.stage("build").skipped(format!("already in the registry as {}", image.short_digest()));
@@ -175,7 +213,8 @@ pub async fn run(args: ShipArgs, settings: &Settings) -> Result<(), CliError> {
         None => {
             let engine = Engine::connect(None).await?;
             let stage = ui.stage("build");
-            let built = match build_stage::run(&build_plan, &engine, &BuildOptions::default(), &stage).await {
+            let options = BuildOptions::default().with_registry(&session.target.push_host, session.auth.as_ref());
+            let built = match build_stage::run(&build_plan, &engine, &options, &stage).await {
                 Ok(b) => b,
                 Err(e) => {
                     stage.fail("failed");
@@ -201,16 +240,21 @@ pub async fn run(args: ShipArgs, settings: &Settings) -> Result<(), CliError> {
             release.scan = Some(scan);
             push::save(&build_plan, &release)?;
             super::push::attach_evidence(settings, &loaded, &session, &release).await?;
+            built_here = Some(built);
             release
         }
     };
+    let mut releases = vec![release.clone()];
+    for o in &others {
+        releases.push(push_to(settings, &loaded, o, built_here.as_ref(), &release).await?);
+    }
     if let Err(e) = ci::set_outputs(&[("image", &release.image.pinned()), ("digest", &release.image.digest)]) {
         ui.warn(format!("cannot write the GitHub Actions outputs: {e}"));
     }
 
     // 5–6. approve and deploy, environment by environment
     let mut deploys = Vec::new();
-    let result = deploy_all(ui, &loaded, &envs, &release, &args, &mut deploys).await;
+    let result = deploy_all(ui, &loaded, &envs, &releases, &args, &mut deploys).await;
     write_summary(ui, &release, &report, &deploys, result.as_ref().err());
     if ui.json() {
         ui.print_json(&ShipReport {
@@ -263,7 +307,7 @@ async fn deploy_all(
     ui: &Ui,
     loaded: &Loaded,
     envs: &[Env<'_>],
-    release: &Release,
+    releases: &[Release],
     args: &ShipArgs,
     deploys: &mut Vec<DeployReport>,
 ) -> Result<(), CliError> {
@@ -271,6 +315,9 @@ async fn deploy_all(
     let announce = crate::deploy::announce::Announcer::new(loaded);
     for e in envs {
         let target = e.target.as_ref().map_err(Clone::clone)?;
+        // Each environment deploys the digest in its own registry.
+        let registry = loaded.registry_for(e.env).map(|(name, _)| name);
+        let release = releases.iter().find(|r| Some(r.registry.as_str()) == registry).unwrap_or(&releases[0]);
         let reason = if args.force { args.reason.as_deref() } else { None };
         let gate =
             crate::evidence::gate::Gate::for_env(loaded, e.env, args.force, reason, &crate::report::Silent).await?;
@@ -317,26 +364,109 @@ async fn deploy_all(
     Ok(())
 }
 
-/// Every environment in one run deploys the same digest, so they must pull from the same registry.
-fn common_registry(loaded: &Loaded, names: &[String]) -> Result<String, CliError> {
-    let mut registry: Option<(&str, &str)> = None;
+/// The registries the environments deploy from, in the order the environments are named; the first is where
+/// the image is built for and scanned.
+fn registries_for(loaded: &Loaded, names: &[String]) -> Result<Vec<String>, CliError> {
+    let mut registries: Vec<String> = Vec::new();
     for name in names {
         let env = loaded.environment(name)?;
         let (reg, _) = loaded
             .registry_for(env)
             .ok_or_else(|| CliError::usage(format!("environment `{name}` has no registry to deploy from")))?;
-        match registry {
-            Some((first_env, first_reg)) if first_reg != reg => {
-                return Err(CliError::usage(format!(
-                    "`{first_env}` deploys from registry `{first_reg}` but `{name}` from `{reg}`; one ship pushes one image"
-                ))
-                .hint("ship them separately, or point both environments at the same registry"));
-            }
-            Some(_) => {}
-            None => registry = Some((name, reg)),
+        if !registries.iter().any(|r| r == reg) {
+            registries.push(reg.to_string());
         }
     }
-    registry.map(|(_, r)| r.to_string()).ok_or_else(|| CliError::usage("name at least one environment"))
+    if registries.is_empty() {
+        return Err(CliError::usage("name at least one environment"));
+    }
+    Ok(registries)
+}
+
+/// Another registry the environments deploy from, as probed for the plan.
+struct OtherRegistry {
+    name: String,
+    plan: build_stage::Plan,
+    session: Result<push::Session, CliError>,
+    existing: Result<Option<ImageRef>, CliError>,
+}
+
+struct ReadyRegistry {
+    name: String,
+    plan: build_stage::Plan,
+    session: push::Session,
+    existing: Option<ImageRef>,
+}
+
+/// Put the release in one more registry: what it already holds for this commit, else the image built in this
+/// run (tagged under that registry's name too), else a build for it (the first registry had the commit, so
+/// nothing was built). The scan verdict is the first registry's: the same image, bound by its image id.
+async fn push_to(
+    settings: &Settings,
+    loaded: &Loaded,
+    o: &ReadyRegistry,
+    built: Option<&build_stage::BuiltImage>,
+    first: &Release,
+) -> Result<Release, CliError> {
+    let ui = &settings.ui;
+    if let Some(image) = &o.existing {
+        ui.stage("push").skipped(format!("{} (registry `{}` already has it)", image.pinned(), o.name));
+        let mut release = push::record_existing(&o.plan, &o.name, image.clone())?;
+        release.scan = first.scan.clone();
+        push::save(&o.plan, &release)?;
+        super::push::attach_evidence(settings, loaded, &o.session, &release).await?;
+        return Ok(release);
+    }
+    let engine = Engine::connect(None).await?;
+    let built = match built {
+        Some(b) => {
+            for tag in &b.tags {
+                docker::tag(&engine, &b.id, &o.plan.repository, tag).await?;
+            }
+            build_stage::BuiltImage { repository: o.plan.repository.clone(), ..b.clone() }
+        }
+        None => {
+            let stage = ui.stage("build");
+            let options = BuildOptions::default().with_registry(&o.session.target.push_host, o.session.auth.as_ref());
+            match build_stage::run(&o.plan, &engine, &options, &stage).await {
+                Ok(b) => {
+                    stage.ok(b.summary());
+                    b
+                }
+                Err(e) => {
+                    stage.fail("failed");
+                    return Err(e);
+                }
+            }
+        }
+    };
+    let stage = ui.stage("push");
+    let (mut release, totals) = match push::run(&o.session, &o.plan, &engine, &built, &stage).await {
+        Ok(r) => r,
+        Err(e) => {
+            stage.fail(format!("registry `{}`", o.name));
+            return Err(e);
+        }
+    };
+    stage.ok(format!(
+        "{}  ({} layer(s) uploaded, {})",
+        release.image.pinned(),
+        totals.layers_uploaded,
+        indicatif::HumanBytes(totals.bytes_uploaded)
+    ));
+    if release.image.digest != first.image.digest {
+        ui.warn(format!(
+            "registry `{}` stored {} for this commit, registry `{}` {}: the engine pushed different manifests",
+            o.name,
+            release.image.short_digest(),
+            first.registry,
+            first.image.short_digest()
+        ));
+    }
+    release.scan = first.scan.clone();
+    push::save(&o.plan, &release)?;
+    super::push::attach_evidence(settings, loaded, &o.session, &release).await?;
+    Ok(release)
 }
 
 async fn run_scan(ui: &Ui, loaded: &Loaded, image: &str, sha: &str, args: &ShipArgs) -> Result<ScanSummary, CliError> {

@@ -23,6 +23,16 @@ pub struct EnvFacts<'a> {
     pub lock: Option<LockRecord>,
 }
 
+/// One more registry to push the same image to.
+pub struct AlsoPush {
+    pub registry: String,
+    /// The first `repository:tag` pushed there.
+    pub reference: String,
+    /// It already has this commit.
+    pub existing: Option<ImageRef>,
+    pub probe: Result<(), String>,
+}
+
 pub struct Facts<'a> {
     pub config: &'a Config,
     pub commit: &'a Commit,
@@ -33,6 +43,8 @@ pub struct Facts<'a> {
     pub existing: Option<ImageRef>,
     /// `Err` when the registry could not be asked (the plan says so).
     pub registry_probe: Result<(), String>,
+    /// Other registries the environments deploy from: the image is pushed there too.
+    pub also_push: Vec<AlsoPush>,
     pub skip_scan: Option<&'a str>,
     pub assume_yes: bool,
     /// `--force`: deploy even where the digest already runs.
@@ -173,6 +185,18 @@ pub fn make(f: &Facts) -> Plan {
         Some(img) => Step::skip("push", push_action, format!("already pushed as {}", img.pinned())),
         None => Step::run("push", push_action),
     });
+
+    for a in &f.also_push {
+        let action = format!("{} ({})", a.reference, a.registry);
+        let mut step = match &a.existing {
+            Some(img) => Step::skip("push", action, format!("already pushed as {}", img.pinned())),
+            None => Step::run("push", action),
+        };
+        if let Err(e) = &a.probe {
+            step = step.note(format!("registry not checked: {e}"));
+        }
+        steps.push(step);
+    }
 
     let new_digest = f.existing.as_ref().map(|i| short_digest(&i.digest)).unwrap_or_else(|| "the pushed digest".into());
     for e in &f.environments {
@@ -316,6 +340,7 @@ mod tests {
             references: vec!["127.0.0.1:5000/api:3f2c1ab0c9d1".into()],
             existing,
             registry_probe: Ok(()),
+            also_push: Vec::new(),
             skip_scan: None,
             assume_yes: yes,
             force: false,

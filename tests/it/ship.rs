@@ -244,3 +244,83 @@ async fn every_environments_branch_rule_is_checked() {
     assert!(!err.contains("✔ build"), "{err}");
     assert!(p.status()["live"].is_null(), "dev was not deployed either");
 }
+
+/// One ship, two registries: `dev` deploys from the open registry, `prod` from the authenticated one. The
+/// image is built and scanned once, pushed to each, recorded once per registry with its own evidence, and each
+/// environment runs the digest of its own registry.
+#[tokio::test]
+async fn one_ship_pushes_to_each_registry_its_environments_deploy_from() {
+    let env = crate::require_env!("docker", "registry_open", "registry_auth", "busybox", "trivy", "trivy_db");
+    let p = Project::new(env, "fail_on = \"high\"");
+    let name = p.repository.rsplit('/').next().unwrap().to_string();
+    let _prod_containers = RemoveContainers(format!("{name}-prod"));
+    let config = std::fs::read_to_string(p.repo.work().join("ship.toml")).unwrap();
+    let config = config.replace("approval = \"manual\"", "approval = \"none\"")
+        + &format!(
+            "registry = \"local\"\n\n[registries.private]\ntype = \"oci\"\nrepository = \"{}/{name}\"\nusername = \"{}\"\n\
+             password_env = \"PRIVATE_REGISTRY_PASSWORD\"\n\n[environments.prod]\ntarget = \"docker\"\nregistry = \"private\"\n\
+             container_name = \"{name}-prod\"\nhost = \"{}\"\nnetwork = \"none\"\napproval = \"none\"\ntimeout = \"20s\"\n",
+            env.registry_auth, env.ghcr_user, env.docker_host
+        );
+    p.repo.set_ship_toml(&config);
+    let sha = p.repo.head();
+
+    let out =
+        p.shipit().args(["plan", "dev", "prod"]).env("PRIVATE_REGISTRY_PASSWORD", &env.ghcr_password).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let plan = text(&out.stdout);
+    assert!(plan.contains(&format!("{}/{name}:{sha} (private)", env.registry_auth)), "{plan}");
+
+    let out =
+        p.shipit().args(["ship", "dev", "prod"]).env("PRIVATE_REGISTRY_PASSWORD", &env.ghcr_password).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert_eq!(err.matches("✔ build").count(), 1, "built once: {err}");
+    assert_eq!(err.matches("✔ scan").count(), 1, "scanned once: {err}");
+    assert_eq!(err.matches("✔ push").count(), 2, "pushed to both: {err}");
+
+    let record = |registry: &str| -> serde_json::Value {
+        let path = p.repo.work().join(format!(".shipit/releases/{sha}@{registry}.json"));
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+            .unwrap()
+    };
+    let (local, private) = (record("local"), record("private"));
+    assert_eq!(local["image"]["repository"], p.repository.as_str());
+    assert_eq!(private["image"]["repository"], format!("{}/{name}", env.registry_auth));
+    assert_eq!(private["scan"]["passed"], true, "the one scan is recorded with both: {private}");
+
+    let live = |e: &str| -> serde_json::Value {
+        let out = p
+            .shipit()
+            .args(["status", e, "--output", "json"])
+            .env("PRIVATE_REGISTRY_PASSWORD", &env.ghcr_password)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", describe(&out));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["live"].clone()
+    };
+    let pinned = |r: &serde_json::Value| {
+        format!("{}@{}", r["image"]["repository"].as_str().unwrap(), r["image"]["digest"].as_str().unwrap())
+    };
+    assert_eq!(live("dev")["image"], pinned(&local).as_str());
+    assert_eq!(live("prod")["image"], pinned(&private).as_str());
+
+    // Each digest carries its own evidence: verify reads it from the environment's registry.
+    for e in ["dev", "prod"] {
+        let out = p
+            .shipit()
+            .args(["verify", e, "--output", "json"])
+            .env("PRIVATE_REGISTRY_PASSWORD", &env.ghcr_password)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{e}: {}", describe(&out));
+    }
+
+    // Again: both registries have it; nothing is built or pushed, nothing redeployed.
+    let out =
+        p.shipit().args(["ship", "dev", "prod"]).env("PRIVATE_REGISTRY_PASSWORD", &env.ghcr_password).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(!err.contains("✔ push"), "{err}");
+    assert!(err.contains("registry `private` already has it"), "{err}");
+}
