@@ -35,9 +35,14 @@ async fn ci_prints_the_screen_refuses_at_once_and_records_the_approval() {
 
     // No terminal, no --yes: the pipeline runs to the approval, prints the screen, and stops with exit 4.
     let started = std::time::Instant::now();
-    let out = p.shipit().args(["ship", "dev"]).env("CI", "true").output().unwrap();
+    let out = p.shipit().args(["ship", "dev"]).env("CI", "true").env("GITHUB_ACTIONS", "true").output().unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
     let err = text(&out.stderr);
+    // In Actions the refusal is one error annotation carrying its hint.
+    assert!(
+        err.contains("::error title=shipit failed::Deploy to dev? — no terminal to ask on%0Ahint: pass --yes or SHIPIT_APPROVE=dev"),
+        "{err}"
+    );
     let section = |label: &str| {
         let start = err.find(&format!("  {label:<10}")).unwrap_or_else(|| panic!("no {label} row:\n{err}"));
         err[start..].to_string()
