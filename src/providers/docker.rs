@@ -658,16 +658,10 @@ where
     sender.send_request(request).await.map_err(|e| crate::error::chain(&e))
 }
 
-/// Pull `image` (a pinned `repo@sha256:…`) so it can be scanned locally, with the registry's credentials.
-pub async fn pull(
-    engine: &Engine,
-    image: &str,
-    auth: Option<&RegistryAuth>,
-    reporter: &dyn Reporter,
-) -> Result<(), DockerError> {
-    use futures_util::StreamExt;
-    // Same credentials as the push: an identity token (OAuth-style helpers) when there is one, else user/password.
-    let credentials = auth.map(|a| match &a.identity_token {
+/// Credentials as the engine takes them (`X-Registry-Auth`): an identity token (OAuth-style helpers) when there
+/// is one, else user and password.
+pub fn engine_credentials(a: &RegistryAuth, image: &str) -> bollard::auth::DockerCredentials {
+    match &a.identity_token {
         Some(t) => bollard::auth::DockerCredentials {
             identitytoken: Some(t.expose().to_string()),
             serveraddress: image.split('/').next().map(str::to_string),
@@ -678,7 +672,18 @@ pub async fn pull(
             password: Some(a.password.expose().to_string()),
             ..Default::default()
         },
-    });
+    }
+}
+
+/// Pull `image` (a pinned `repo@sha256:…`) so it can be scanned locally, with the registry's credentials.
+pub async fn pull(
+    engine: &Engine,
+    image: &str,
+    auth: Option<&RegistryAuth>,
+    reporter: &dyn Reporter,
+) -> Result<(), DockerError> {
+    use futures_util::StreamExt;
+    let credentials = auth.map(|a| engine_credentials(a, image));
     let options =
         bollard::query_parameters::CreateImageOptions { from_image: Some(image.to_string()), ..Default::default() };
     let mut stream = engine.api.create_image(Some(options), None, credentials);

@@ -316,3 +316,48 @@ async fn a_container_that_cannot_start_puts_the_old_one_back() {
     assert_eq!(live["live"]["image"], a.as_str(), "the old release runs again: {live:#}");
     assert_eq!(live["live"]["running"], 1);
 }
+
+/// A private registry: the engine pulls with the credentials shipit sends (docker's own for the image's host,
+/// as `docker pull` on this machine would use); without them the pull fails with a hint saying so.
+#[tokio::test]
+async fn pulls_from_a_private_registry_with_dockers_credentials() {
+    let env = crate::require_env!("docker", "registry_auth", "busybox", "trivy", "trivy_db");
+    let mut p = crate::evidence::Project::new(env, false, "");
+    let repository = format!("{}/{}", env.registry_auth, p.name);
+    let toml = crate::evidence::ship_toml(env, &repository, &p.name, "", "require_scan = false\napproval = \"none\"")
+        .replace("approval = \"manual\"\n", "")
+        .replace("insecure = true", &format!("username = \"{}\"\npassword_env = \"PRIVATE_PW\"", env.ghcr_user));
+    p.repo.set_ship_toml(&toml);
+    p.repository = repository.clone();
+    let out = p.shipit().args(["push"]).env("PRIVATE_PW", &env.ghcr_password).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    // Nothing of it left in the engine: the deploy has to pull.
+    let ids = std::process::Command::new("docker")
+        .args(["-H", &env.docker_host, "images", "-q", &repository])
+        .output()
+        .unwrap();
+    for id in text(&ids.stdout).split_whitespace().collect::<std::collections::BTreeSet<_>>() {
+        let rm = std::process::Command::new("docker").args(["-H", &env.docker_host, "rmi", "-f", id]).output().unwrap();
+        assert!(rm.status.success(), "{}", text(&rm.stderr));
+    }
+
+    let empty = tempfile::tempdir().unwrap();
+    let out = p.shipit().args(["deploy", "dev"]).env("DOCKER_CONFIG", empty.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains("cannot pull") && err.contains("`docker login HOST`"), "{err}");
+
+    use base64::Engine as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", env.ghcr_user, env.ghcr_password));
+    let config = tempfile::tempdir().unwrap();
+    std::fs::write(
+        config.path().join("config.json"),
+        serde_json::json!({ "auths": { env.registry_auth.clone(): { "auth": auth } } }).to_string(),
+    )
+    .unwrap();
+    let out = p.shipit().args(["deploy", "dev"]).env("DOCKER_CONFIG", config.path()).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(text(&out.stderr).contains(&format!("pulling {repository}@sha256:")), "{}", describe(&out));
+    assert!(!text(&out.stderr).contains(&env.ghcr_password), "the password is never shown");
+    assert!(p.live()["image"].as_str().unwrap().starts_with(&format!("{repository}@sha256:")));
+}

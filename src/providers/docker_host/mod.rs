@@ -51,7 +51,7 @@ impl From<DockerHostError> for CliError {
                 "check the engine with `docker ps -a`; `shipit status <env>` shows what runs"
             }
             DockerHostError::Pull { .. } => {
-                "check that the engine can reach the registry and is logged in (`docker login`), and that the digest exists"
+                "check that the engine can reach the registry, that the digest exists, and for a private registry that `docker login HOST` was run where shipit runs (shipit sends the engine docker's credentials for the image's host)"
             }
         };
         CliError::failure(e.to_string()).hint(hint)

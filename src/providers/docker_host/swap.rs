@@ -360,10 +360,22 @@ impl DockerTarget {
             return Ok(());
         }
         reporter.status(&format!("pulling {image}"));
+        // The engine pulls with what the client sends (`X-Registry-Auth`), never with its own login: the
+        // credentials are docker's own for the image's host (config.json, credential helpers), as `docker pull`
+        // on this machine would use.
+        let host = image.split('/').next().unwrap_or_default();
+        let lookup = crate::providers::credentials::Lookup::from_env();
+        let credentials = match crate::providers::credentials::from_docker_config(host, &lookup) {
+            Ok(found) => found.map(|a| crate::providers::docker::engine_credentials(&a, image)),
+            Err(e) => {
+                reporter.line(&format!("pulling without credentials: {e}"));
+                None
+            }
+        };
         let mut stream = self.docker.create_image(
             Some(CreateImageOptions { from_image: Some(image.to_string()), ..Default::default() }),
             None,
-            None,
+            credentials,
         );
         while let Some(item) = stream.next().await {
             match item {
