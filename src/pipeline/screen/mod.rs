@@ -27,6 +27,13 @@ pub const SHOWN: usize = 10;
 pub const MAX_LISTED: usize = 200;
 /// GitHub is asked with this bound per request: a slow API must not hold a deploy.
 const GITHUB_TIMEOUT: Duration = Duration::from_secs(8);
+/// The registry's evidence and the target's preview get this long each; the screen then says what it lacks.
+const PART_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// What the registry knows about `image`, or nothing when it does not answer in time.
+async fn known(gate: &Gate, image: &ImageRef) -> Known {
+    tokio::time::timeout(PART_TIMEOUT, gate.known(image)).await.unwrap_or_default()
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Screen {
@@ -163,7 +170,7 @@ pub async fn gather(
 ) -> Screen {
     let running_image = live.and_then(LiveState::image_ref);
     let running_known = match &running_image {
-        Some(i) => gate.known(i).await,
+        Some(i) => known(gate, i).await,
         None => Known::default(),
     };
     let running = match live {
@@ -176,7 +183,7 @@ pub async fn gather(
     let new_commit = incoming.commit.map(str::to_string).filter(|c| c != "unknown");
     // What the engine's check did not read (the plan has not checked; a digest without a commit).
     let new_known = match incoming.image {
-        Some(i) if new_commit.is_none() || checked.judged.is_none() => Some(gate.known(i).await),
+        Some(i) if new_commit.is_none() || checked.judged.is_none() => Some(known(gate, i).await),
         _ => None,
     };
     let new_commit = new_commit.or_else(|| new_known.as_ref().and_then(|k| k.revision.clone()));
@@ -199,9 +206,12 @@ pub async fn gather(
     let deployed = if incoming.revision.is_some() { None } else { incoming.image };
     let target_change = match (deployed, incoming.revision) {
         (None, None) => vec!["known once the image is built and pushed".to_string()],
-        _ => match target.preview(deployed, incoming.revision).await {
-            Ok(lines) => lines,
-            Err(e) => vec![format!("cannot tell: {}", e.message)],
+        _ => match tokio::time::timeout(PART_TIMEOUT, target.preview(deployed, incoming.revision)).await {
+            Ok(Ok(lines)) => lines,
+            Ok(Err(e)) => vec![format!("cannot tell: {}", e.message)],
+            Err(_) => {
+                vec![format!("cannot tell: {} did not answer within {}s", target.describe(), PART_TIMEOUT.as_secs())]
+            }
         },
     };
     let mut approvals = checked.approvals.clone();
