@@ -223,20 +223,7 @@ pub async fn run(args: ShipArgs, settings: &Settings) -> Result<(), CliError> {
             };
             stage.ok(built.summary());
             let scan = run_scan(ui, &loaded, &built.references()[0], &build_plan.commit.sha, &args).await?;
-            let stage = ui.stage("push");
-            let (mut release, totals) = match push::run(&session, &build_plan, &engine, &built, &stage).await {
-                Ok(r) => r,
-                Err(e) => {
-                    stage.fail("failed");
-                    return Err(e);
-                }
-            };
-            stage.ok(format!(
-                "{}  ({} layer(s) uploaded, {})",
-                release.image.pinned(),
-                totals.layers_uploaded,
-                indicatif::HumanBytes(totals.bytes_uploaded)
-            ));
+            let mut release = push_stage(ui, &session, &build_plan, &engine, &built).await?;
             release.scan = Some(scan);
             push::save(&build_plan, &release)?;
             super::push::attach_evidence(settings, &loaded, &session, &release).await?;
@@ -364,6 +351,32 @@ async fn deploy_all(
     Ok(())
 }
 
+/// The push stage: push `built` to the session's registry and say what went up.
+async fn push_stage(
+    ui: &Ui,
+    session: &push::Session,
+    plan: &build_stage::Plan,
+    engine: &Engine,
+    built: &build_stage::BuiltImage,
+) -> Result<Release, CliError> {
+    let stage = ui.stage("push");
+    match push::run(session, plan, engine, built, &stage).await {
+        Ok((release, totals)) => {
+            stage.ok(format!(
+                "{}  ({} layer(s) uploaded, {})",
+                release.image.pinned(),
+                totals.layers_uploaded,
+                indicatif::HumanBytes(totals.bytes_uploaded)
+            ));
+            Ok(release)
+        }
+        Err(e) => {
+            stage.fail(format!("registry `{}`", session.target.name));
+            Err(e)
+        }
+    }
+}
+
 /// The registries the environments deploy from, in the order the environments are named; the first is where
 /// the image is built for and scanned.
 fn registries_for(loaded: &Loaded, names: &[String]) -> Result<Vec<String>, CliError> {
@@ -440,20 +453,7 @@ async fn push_to(
             }
         }
     };
-    let stage = ui.stage("push");
-    let (mut release, totals) = match push::run(&o.session, &o.plan, &engine, &built, &stage).await {
-        Ok(r) => r,
-        Err(e) => {
-            stage.fail(format!("registry `{}`", o.name));
-            return Err(e);
-        }
-    };
-    stage.ok(format!(
-        "{}  ({} layer(s) uploaded, {})",
-        release.image.pinned(),
-        totals.layers_uploaded,
-        indicatif::HumanBytes(totals.bytes_uploaded)
-    ));
+    let mut release = push_stage(ui, &o.session, &o.plan, &engine, &built).await?;
     if release.image.digest != first.image.digest {
         ui.warn(format!(
             "registry `{}` stored {} for this commit, registry `{}` {}: the engine pushed different manifests",

@@ -384,38 +384,32 @@ impl GitHub {
         what: &str,
         sha: &str,
     ) -> Result<T, GitHubError> {
-        let resp = self
-            .client
-            ._post(path, Some(body))
-            .await
-            .map_err(|e| GitHubError::Transport { api: self.api.clone(), detail: crate::error::chain(&e) })?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = self
-            .client
-            .body_to_string(resp)
-            .await
-            .map_err(|e| GitHubError::Transport { api: self.api.clone(), detail: crate::error::chain(&e) })?;
-        if !status.is_success() {
-            return Err(self.error_for(status, &headers, &text, what, sha));
-        }
-        serde_json::from_str(&text).map_err(|e| GitHubError::Parse { what: what.to_string(), detail: e.to_string() })
+        let resp = self.client._post(path, Some(body)).await;
+        self.read_one(resp, what, sha).await
     }
 
     /// GET `path`, one page only.
     async fn get_one<T: DeserializeOwned>(&self, path: &str, what: &str, sha: &str) -> Result<T, GitHubError> {
-        let resp = self
-            .client
-            ._get(path)
-            .await
-            .map_err(|e| GitHubError::Transport { api: self.api.clone(), detail: crate::error::chain(&e) })?;
+        let resp = self.client._get(path).await;
+        self.read_one(resp, what, sha).await
+    }
+
+    /// One answer: its body as `T`, or the error its status means.
+    async fn read_one<T: DeserializeOwned>(
+        &self,
+        resp: Result<
+            http::Response<http_body_util::combinators::BoxBody<bytes::Bytes, octocrab::Error>>,
+            octocrab::Error,
+        >,
+        what: &str,
+        sha: &str,
+    ) -> Result<T, GitHubError> {
+        let transport =
+            |e: octocrab::Error| GitHubError::Transport { api: self.api.clone(), detail: crate::error::chain(&e) };
+        let resp = resp.map_err(transport)?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let body = self
-            .client
-            .body_to_string(resp)
-            .await
-            .map_err(|e| GitHubError::Transport { api: self.api.clone(), detail: crate::error::chain(&e) })?;
+        let body = self.client.body_to_string(resp).await.map_err(transport)?;
         if !status.is_success() {
             return Err(self.error_for(status, &headers, &body, what, sha));
         }
