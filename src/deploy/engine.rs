@@ -1,7 +1,8 @@
 //! The rollout engine: every deploy and rollback, on every target, goes through [`run`]:
 //!
-//! lock → read live state → decide (nothing to do? approval) → confirm the lock → apply + watch (the target)
-//! → verify → restore on a failed verification → mark the outcome → record → unlock
+//! lock → read live state → the evidence gate → decide (nothing to do?) → the approval screen and question
+//! → confirm the lock → announce (GitHub Deployment) → apply + watch (the target) → verify → restore on a
+//! failed verification → mark the outcome → record (evidence) → announce the outcome → unlock
 //!
 //! and its result becomes what the user sees and the exit code a pipeline branches on (0 completed, 1 failed,
 //! 5 failed and rolled back, 6 locked, 130 interrupted).
