@@ -350,6 +350,8 @@ pub enum TargetKind {
     Kubernetes,
     /// A container on a plain Docker host.
     Docker,
+    /// A file in a config repository that Argo CD or Flux reconciles: shipit commits the new digest there.
+    GitOps,
 }
 
 impl TargetKind {
@@ -358,6 +360,7 @@ impl TargetKind {
             TargetKind::Ecs => "ecs",
             TargetKind::Kubernetes => "kubernetes",
             TargetKind::Docker => "docker",
+            TargetKind::GitOps => "gitops",
         }
     }
 }
@@ -372,12 +375,54 @@ pub enum Approval {
     Manual,
 }
 
+/// How a gitops environment's change reaches the branch Argo CD or Flux reconciles from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum GitOpsMode {
+    /// A branch, one commit and a pull request against `branch` (not available yet: validation refuses it).
+    #[default]
+    PullRequest,
+    /// One commit straight onto `branch` (for branches without required reviews), retried on top of the
+    /// branch when someone pushed first.
+    Push,
+}
+
+/// What kind of file a gitops environment changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum GitOpsFormat {
+    /// A kustomization.yaml: the `images:` entry named `image_name` gets `newName` and `digest`.
+    Kustomize,
+    /// A Helm values file: the value at `value_path` (e.g. `image.digest`).
+    Helm,
+    /// Plain Kubernetes manifests (one or more documents): every container named `container` gets
+    /// `image: repository@sha256:…`.
+    Manifest,
+}
+
+/// How a gitops environment writes the digest at a Helm `value_path`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
+pub enum HelmValue {
+    /// `sha256:…` (charts with an `image.digest` value).
+    #[default]
+    #[serde(rename = "digest")]
+    Digest,
+    /// `repository@sha256:…` (charts that take the whole image reference).
+    #[serde(rename = "image")]
+    Image,
+    /// `<tag>@sha256:…`: the tag already there is kept and the digest pinned after it (charts that render
+    /// `repository:tag`; a runtime pulls such a reference by its digest).
+    #[serde(rename = "tag@digest")]
+    TagAtDigest,
+}
+
 /// An environment. `target` decides which of the other keys are required:
-/// ecs: `cluster`, `service`; kubernetes: `deployment`; docker: `container_name`.
+/// ecs: `cluster`, `service`; kubernetes: `deployment`; docker: `container_name`;
+/// gitops: `repository`, `path`, `format`.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Environment {
-    /// `ecs`, `kubernetes` or `docker`.
+    /// `ecs`, `kubernetes`, `docker` or `gitops`.
     pub target: TargetKind,
     /// Registry (a key of `[registries]`) whose image this environment runs. Optional with one registry.
     #[schemars(with = "Option<String>")]
@@ -444,6 +489,25 @@ pub struct Environment {
     pub network: Option<IString>,
     /// docker: how long the old container gets after its stop signal before it is killed. Default: 10s.
     pub stop_timeout: Option<DurationStr>,
+
+    // --- gitops ---
+    /// gitops: the config repository: `OWNER/NAME` on GitHub, or any git URL (`https://…`, `ssh://…`,
+    /// `git@host:path`) or absolute path. Fetched and pushed with the `git` program and its credentials.
+    pub repository: Option<IString>,
+    /// gitops: the branch Argo CD or Flux reconciles from. Default: `main`.
+    pub branch: Option<IString>,
+    /// gitops: the file to change, relative to the repository's root (e.g. `apps/api/prod/kustomization.yaml`).
+    pub path: Option<IString>,
+    /// gitops: what the file is: `kustomize`, `helm` or `manifest`.
+    pub format: Option<GitOpsFormat>,
+    /// gitops: how the change reaches `branch`: `push` (a commit on it). `pull-request` is not available yet.
+    pub mode: Option<GitOpsMode>,
+    /// gitops, format = "kustomize": the `name` of the `images:` entry to change. Default: `app.name`.
+    pub image_name: Option<IString>,
+    /// gitops, format = "helm": the dotted path of the value to change, e.g. `image.digest`.
+    pub value_path: Option<IString>,
+    /// gitops, format = "helm": how the digest is written there: `digest` (default), `image` or `tag@digest`.
+    pub value: Option<HelmValue>,
 }
 
 /// `verify = { http = "https://…/healthz", expect = 200, for = "60s", interval = "5s" }` and/or
@@ -505,6 +569,10 @@ impl Environment {
             TargetKind::Docker => (
                 &["container_name"],
                 &["host", "container_name", "container", "ports", "env", "network", "stop_timeout"],
+            ),
+            TargetKind::GitOps => (
+                &["repository", "path", "format"],
+                &["repository", "branch", "path", "format", "mode", "image_name", "value_path", "value", "container"],
             ),
         }
     }

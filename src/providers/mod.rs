@@ -9,6 +9,7 @@ pub mod docker_host;
 pub mod ecr;
 pub mod ecs;
 pub mod git;
+pub mod gitops;
 pub mod github;
 pub mod kube;
 pub mod process;

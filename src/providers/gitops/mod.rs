@@ -1,0 +1,347 @@
+//! A config repository as a deploy target (GitOps): Argo CD or Flux reconcile the cluster from a branch, and a
+//! release is the commit that changes one value in one file there — the image digest. shipit edits that value
+//! byte for byte (edit.rs), commits it on the branch (repo.rs, `mode = "push"`), and reads everything else
+//! from the branch itself: what runs is what the file pins at the tip, the history is every commit that
+//! changed the digest, and the deploy lock is a ref in the same repository (lock.rs). So every machine that
+//! can fetch the repository sees the same releases and the same lock.
+//!
+//! - edit.rs: the byte-preserving edit of a kustomization, Helm values file or manifest
+//! - repo.rs: the git side (fetch, commit without a checkout, compare-and-swap push)
+//! - history.rs: releases from the file's history on the branch
+//! - lock.rs: the deploy lock, `refs/heads/shipit-lock/<environment>`
+
+pub mod edit;
+mod history;
+mod lock;
+pub mod repo;
+
+use git2::Oid;
+
+use crate::config::{GitOpsEnv, GitOpsFile, HelmValue};
+use crate::error::CliError;
+use crate::release::{ImageRef, short_digest};
+use crate::report::Reporter;
+use crate::rollout::{DeployMeta, DeployOptions, LiveState, Outcome, Revision};
+
+use repo::{ConfigRepo, Expect, Pushed};
+
+/// Where the base branch is fetched to, in shipit's private repository.
+const LOCAL_BASE: &str = "refs/shipit/base";
+/// How many times a push goes again on top of a branch that moved.
+const PUSH_ATTEMPTS: u32 = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitOpsError {
+    #[error("{0}")]
+    Local(String),
+    #[error("{what} failed: {detail}")]
+    Git { url: String, what: String, detail: String },
+    #[error("the config repository {url} has no such branch: {detail}")]
+    NoBranch { url: String, detail: String },
+    #[error("{path} does not exist on branch {branch} of {url}")]
+    FileNotFound { path: String, branch: String, url: String },
+    #[error("cannot change {path} (branch {branch}): {error}")]
+    Edit { path: String, branch: String, error: edit::EditError },
+    #[error("{path} is not UTF-8 text (branch {branch})")]
+    NotText { path: String, branch: String },
+    #[error("the config repository {url} refused the push to {reference}: {message}")]
+    PushRejected { url: String, reference: String, message: String, detail: String },
+    #[error("branch {branch} kept moving while shipit pushed ({attempts} attempts, each rejected as not a fast-forward)")]
+    KeptMoving { branch: String, attempts: u32 },
+    #[error("the deploy lock ({reference}) is no longer ours{}", now.as_ref().map(|n| format!(": held by {n}")).unwrap_or_default())]
+    LockLost { reference: String, now: Option<String> },
+    #[error("{reference} exists in the config repository but holds no shipit lock record")]
+    ForeignLock { reference: String },
+    #[error("revision {revision} is not a commit on branch {branch}")]
+    RevisionNotFound { revision: String, branch: String },
+}
+
+impl From<GitOpsError> for CliError {
+    fn from(e: GitOpsError) -> CliError {
+        let message = e.to_string();
+        match e {
+            GitOpsError::Local(_) => CliError::failure(message)
+                .hint("shipit works in a temporary bare repository; check that the temporary directory (TMPDIR) is writable"),
+            GitOpsError::Git { url, detail, .. } => {
+                let err = CliError::failure(message);
+                if detail.contains("cannot run it") {
+                    err.hint("shipit fetches and pushes the config repository with the `git` program: install git")
+                } else {
+                    err.hint(format!("check that this machine can reach it: `git ls-remote {url}`"))
+                        .hint("credentials come from git itself (credential helper, SSH key or agent); shipit never prompts for them")
+                }
+            }
+            GitOpsError::NoBranch { url, .. } => CliError::usage(message)
+                .hint("set `branch` in the environment's ship.toml table to the branch Argo CD or Flux reconciles from")
+                .hint(format!("the branches there: `git ls-remote --heads {url}`")),
+            GitOpsError::FileNotFound { .. } => CliError::usage(message)
+                .hint("set `path` (relative to the repository's root) to the file that pins the image; shipit changes an existing file, it does not create one"),
+            GitOpsError::Edit { error: edit::EditError::NotFound(_), .. } => CliError::usage(message)
+                .hint("check `image_name` (kustomize), `value_path` (helm) or `container` (manifest) in ship.toml against the file"),
+            GitOpsError::Edit { .. } => CliError::usage(message)
+                .hint("shipit changes one literal value and keeps every other byte; make the value at that path a plain value (see docs/gitops.md#what-can-be-edited)"),
+            GitOpsError::NotText { .. } => CliError::usage(message).hint("`path` must name a YAML file"),
+            GitOpsError::PushRejected { detail, .. } => {
+                let err = CliError::failure(message);
+                let err = if detail.is_empty() { err } else { err.detail(indent(&detail)) };
+                err.hint("nothing was changed; a protected branch needs `mode = \"pull-request\"`, or a token or key allowed to push to it")
+            }
+            GitOpsError::KeptMoving { .. } => CliError::failure(message)
+                .hint("something else commits to the branch all the time (another pipeline, a bot); run the command again"),
+            GitOpsError::LockLost { .. } => CliError::locked(message)
+                .hint("someone broke the lock with --force-unlock; `shipit status <env>` shows what the branch pins now"),
+            GitOpsError::ForeignLock { reference } => CliError::failure(message)
+                .hint(format!("that ref name is shipit's deploy lock; if nothing else uses it, delete it (`git push <remote> :{reference}`)")),
+            GitOpsError::RevisionNotFound { .. } => {
+                CliError::usage(message).hint("pick one that `shipit history <env>` lists")
+            }
+        }
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+}
+
+/// One file on one branch of one config repository.
+pub struct GitOpsTarget {
+    env_name: String,
+    app: String,
+    /// As written in ship.toml (for messages).
+    repository: String,
+    branch: String,
+    path: String,
+    spec: edit::Spec,
+    repo: ConfigRepo,
+}
+
+impl GitOpsTarget {
+    /// Makes no network call: the first operation fetches, and reports an unreachable repository.
+    pub async fn connect(env_name: &str, env: &GitOpsEnv, app_name: &str) -> Result<GitOpsTarget, GitOpsError> {
+        let web = crate::providers::github::Endpoints::from_env(None).web;
+        let url = repo::remote_url(&env.repository, &web);
+        let spec = match &env.file {
+            GitOpsFile::Kustomize { image_name } => {
+                edit::Spec::Kustomize { name: image_name.clone().unwrap_or_else(|| app_name.to_string()) }
+            }
+            GitOpsFile::Helm { value_path, value } => edit::Spec::Helm {
+                path: value_path.clone(),
+                form: match value {
+                    HelmValue::Digest => edit::HelmForm::Digest,
+                    HelmValue::Image => edit::HelmForm::Image,
+                    HelmValue::TagAtDigest => edit::HelmForm::TagAtDigest,
+                },
+            },
+            GitOpsFile::Manifest { container } => {
+                edit::Spec::Manifest { container: container.clone().unwrap_or_else(|| app_name.to_string()) }
+            }
+        };
+        Ok(GitOpsTarget {
+            env_name: env_name.to_string(),
+            app: app_name.to_string(),
+            repository: env.repository.clone(),
+            branch: env.branch.clone(),
+            path: env.path.clone(),
+            spec,
+            repo: ConfigRepo::open(&url)?,
+        })
+    }
+
+    /// "gitops acme/deploy main:apps/api/prod/kustomization.yaml"
+    pub fn describe(&self) -> String {
+        format!("gitops {} {}:{}", self.repository, self.branch, self.path)
+    }
+
+    /// Fetch the branch, the lock and the failure marks; the branch's tip.
+    fn sync(&self) -> Result<Oid, GitOpsError> {
+        self.repo.fetch(&[
+            format!("+refs/heads/{}:{LOCAL_BASE}", self.branch),
+            format!("+{}*:{}*", lock::REMOTE_PREFIX, lock::LOCAL_PREFIX),
+            format!("+{}:{}*", self.failed_prefix_remote_glob(), history::LOCAL_FAILED),
+        ])?;
+        self.repo.resolve(LOCAL_BASE)?.ok_or_else(|| GitOpsError::NoBranch {
+            url: self.repo.url.clone(),
+            detail: format!("refs/heads/{} was not fetched", self.branch),
+        })
+    }
+
+    fn failed_prefix_remote_glob(&self) -> String {
+        format!("{}*", history::failed_prefix(&self.env_name))
+    }
+
+    fn text_at(&self, commit: Oid) -> Result<String, GitOpsError> {
+        let bytes = self.repo.file_at(commit, &self.path)?.ok_or_else(|| GitOpsError::FileNotFound {
+            path: self.path.clone(),
+            branch: self.branch.clone(),
+            url: self.repo.url.clone(),
+        })?;
+        String::from_utf8(bytes).map_err(|_| GitOpsError::NotText { path: self.path.clone(), branch: self.branch.clone() })
+    }
+
+    fn edit_error(&self, error: edit::EditError) -> GitOpsError {
+        GitOpsError::Edit { path: self.path.clone(), branch: self.branch.clone(), error }
+    }
+
+    /// What the branch pins now. The cluster follows it through Argo CD or Flux, which shipit does not watch
+    /// (yet): the state is the branch's.
+    pub async fn live(&self) -> Result<Option<LiveState>, GitOpsError> {
+        let tip = self.sync()?;
+        let text = self.text_at(tip)?;
+        let current = edit::read(&text, &self.spec).map_err(|e| self.edit_error(e))?;
+        let releases = self.releases(tip, 1)?;
+        let release = releases.first().filter(|r| r.digest == current.digest);
+        Ok(Some(LiveState {
+            revision: release.map(|r| r.revision.clone()),
+            image: current.image,
+            digest: current.digest,
+            commit: release.and_then(|r| r.commit.clone()),
+            rollout: "COMMITTED".into(),
+            desired: 0,
+            running: 0,
+            pending: 0,
+            details: vec![
+                format!("{}:{} on {} at {}", self.path, current.line, self.branch, short(tip)),
+                "Argo CD or Flux applies it to the cluster; shipit does not watch that".to_string(),
+            ],
+        }))
+    }
+
+    /// Every commit on the branch that changed the digest, newest first; the newest is live.
+    pub async fn history(&self, limit: usize) -> Result<Vec<Revision>, GitOpsError> {
+        let tip = self.sync()?;
+        self.releases(tip, limit)
+    }
+
+    pub async fn deploy(
+        &self,
+        image: &ImageRef,
+        meta: &DeployMeta,
+        opts: &DeployOptions,
+        reporter: &dyn Reporter,
+    ) -> Result<Outcome, GitOpsError> {
+        self.change(image, meta, opts, "deploy", reporter).await
+    }
+
+    /// The same kind of change as a deploy, back to the revision's digest.
+    pub async fn rollback(
+        &self,
+        to: &Revision,
+        meta: &DeployMeta,
+        opts: &DeployOptions,
+        reporter: &dyn Reporter,
+    ) -> Result<Outcome, GitOpsError> {
+        let image = match (ImageRef::parse_pinned(&to.image), &to.digest) {
+            (Some(i), _) => i,
+            // A Helm `digest` value names no repository; only the digest is written.
+            (None, Some(d)) => ImageRef { repository: String::new(), digest: d.clone() },
+            (None, None) => {
+                return Err(GitOpsError::RevisionNotFound { revision: to.revision.clone(), branch: self.branch.clone() });
+            }
+        };
+        self.change(&image, meta, opts, "rollback", reporter).await
+    }
+
+    /// Edit the file on the tip of the branch, commit, push; when the branch moved meanwhile, fetch and do it
+    /// again on top of the new tip (the edit is re-done on the new bytes, never a merge).
+    async fn change(
+        &self,
+        image: &ImageRef,
+        meta: &DeployMeta,
+        opts: &DeployOptions,
+        verb: &str,
+        reporter: &dyn Reporter,
+    ) -> Result<Outcome, GitOpsError> {
+        let branch_ref = format!("refs/heads/{}", self.branch);
+        for attempt in 1..=PUSH_ATTEMPTS {
+            reporter.status(&format!("fetching {} of {}", self.branch, self.repository));
+            let tip = self.sync()?;
+            let text = self.text_at(tip)?;
+            let before = edit::read(&text, &self.spec).map_err(|e| self.edit_error(e))?;
+            let after = edit::apply(&text, &self.spec, image).map_err(|e| self.edit_error(e))?;
+            if after == text {
+                let revision = self.releases(tip, 1)?.first().map(|r| r.revision.clone()).unwrap_or_else(|| short(tip));
+                reporter.line(&format!(
+                    "{}:{} already pins {}; nothing to commit{}",
+                    self.path,
+                    before.line,
+                    image.short_digest(),
+                    if opts.force { " (--force cannot make a change that changes nothing)" } else { "" }
+                ));
+                return Ok(Outcome::Completed { revision });
+            }
+            let message = self.message(verb, &before, image, meta);
+            let commit = self.repo.commit_file(tip, &self.path, after.as_bytes(), &message, &repo::signature())?;
+            reporter.status(&format!("pushing {} to {}", short(commit), self.branch));
+            let pushed = {
+                // A push is one ref update on the server: let it finish rather than leave the question open.
+                let _c = crate::interrupt::critical();
+                self.repo.push(Some(commit), &branch_ref, Expect::At(tip))?
+            };
+            match pushed {
+                Pushed::Done => {
+                    reporter.line(&format!(
+                        "committed {} on {}: {}:{} {} → {}",
+                        short(commit),
+                        self.branch,
+                        self.path,
+                        before.line,
+                        before.digest.as_deref().map(short_digest).unwrap_or_else(|| before.image.clone()),
+                        image.short_digest()
+                    ));
+                    return Ok(Outcome::Completed { revision: short(commit) });
+                }
+                Pushed::Stale(why) => {
+                    reporter.line(&format!(
+                        "{} moved on while shipit pushed ({why}); again on top of it ({attempt}/{PUSH_ATTEMPTS})",
+                        self.branch
+                    ));
+                }
+            }
+        }
+        Err(GitOpsError::KeptMoving { branch: self.branch.clone(), attempts: PUSH_ATTEMPTS })
+    }
+
+    /// Subject: app, environment, old → new digest, source commit; trailers: the full values, for history.
+    fn message(&self, verb: &str, before: &edit::Current, image: &ImageRef, meta: &DeployMeta) -> String {
+        let old = before.digest.as_deref().map(short_digest).unwrap_or_else(|| before.image.clone());
+        let source: String = meta.commit.chars().take(7).collect();
+        let mut m = format!(
+            "{verb} {} to {}: {old} → {}{}\n\n{}\n{}: {} → {}\n\n",
+            self.app,
+            self.env_name,
+            image.short_digest(),
+            if meta.commit == "unknown" { String::new() } else { format!(" ({source})") },
+            meta.cause,
+            self.path,
+            before.image,
+            if image.repository.is_empty() { image.digest.clone() } else { image.pinned() },
+        );
+        m.push_str(&format!("{}: {}\n", history::TRAILER_ENV, self.env_name));
+        m.push_str(&format!("{}: {}\n", history::TRAILER_DIGEST, image.digest));
+        if let Some(d) = &before.digest {
+            m.push_str(&format!("{}: {d}\n", history::TRAILER_PREVIOUS));
+        }
+        m.push_str(&format!("{}: {}\n", history::TRAILER_COMMIT, meta.commit));
+        m.push_str(&format!("{}: {}\n", history::TRAILER_DEPLOYER, meta.deployer));
+        m
+    }
+
+    /// Mark a revision failed (a post-deploy verification failed): a tag on its commit, so every machine sees it.
+    pub async fn mark_failed(&self, revision: &Revision, reporter: &dyn Reporter) -> Result<(), GitOpsError> {
+        let repo = self.repo.repository()?;
+        let commit = repo
+            .revparse_single(&revision.revision)
+            .and_then(|o| o.peel_to_commit())
+            .map_err(|_| GitOpsError::RevisionNotFound { revision: revision.revision.clone(), branch: self.branch.clone() })?;
+        let tag = format!("{}{}", history::failed_prefix(&self.env_name), revision.revision);
+        match self.repo.push(Some(commit.id()), &tag, Expect::Absent)? {
+            Pushed::Done => reporter.line(&format!("marked revision {} failed ({tag})", revision.revision)),
+            Pushed::Stale(_) => {}
+        }
+        Ok(())
+    }
+}
+
+fn short(oid: Oid) -> String {
+    oid.to_string()[..12].to_string()
+}
