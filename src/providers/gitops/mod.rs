@@ -321,7 +321,9 @@ impl GitOpsTarget {
         if let Some(d) = &before.digest {
             m.push_str(&format!("{}: {d}\n", history::TRAILER_PREVIOUS));
         }
-        m.push_str(&format!("{}: {}\n", history::TRAILER_COMMIT, meta.commit));
+        if meta.commit != "unknown" {
+            m.push_str(&format!("{}: {}\n", history::TRAILER_COMMIT, meta.commit));
+        }
         m.push_str(&format!("{}: {}\n", history::TRAILER_DEPLOYER, meta.deployer));
         m
     }

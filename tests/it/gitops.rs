@@ -1,0 +1,306 @@
+//! The gitops target through the binary, against a real bare git repository as the config repository:
+//! deploy commits the digest (one line changed), history/status/rollback read the branch, a push that loses a
+//! race is done again on top, and the deploy lock is a ref in the same repository.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::support::cli::{Scratch, describe, text};
+use crate::support::git_repo::git;
+
+const REPO: &str = "127.0.0.1:5000/acme/api";
+const FILE: &str = "apps/api/production/kustomization.yaml";
+
+fn digest(c: char) -> String {
+    format!("sha256:{}", c.to_string().repeat(64))
+}
+
+fn pinned(c: char) -> String {
+    format!("{REPO}@{}", digest(c))
+}
+
+fn kustomization(c: char) -> String {
+    format!(
+        "# production overlay — reviewed by the platform team\n\
+         apiVersion: kustomize.config.k8s.io/v1beta1\n\
+         kind: Kustomization\n\
+         resources:\n  - ../base   # shared\n\
+         images:\n\
+         - name: nginx\n  newTag: \"1.27\"\n\
+         - name: api\n  newName: {REPO}\n  digest: {}  # pinned by shipit\n\
+         - name: worker\n  newName: {REPO}-worker\n  newTag: v3\n",
+        digest(c)
+    )
+}
+
+/// A bare config repository with the kustomization on `main`, a clone to act as someone else, and an app
+/// directory whose ship.toml deploys to it.
+struct Setup {
+    dir: tempfile::TempDir,
+    app: Scratch,
+}
+
+impl Setup {
+    fn new(extra: &str) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let bare = dir.path().join("deploy.git");
+        let side = dir.path().join("side");
+        std::fs::create_dir_all(&bare).unwrap();
+        git(&bare, &["init", "-q", "--bare", "-b", "main"]);
+        git(dir.path(), &["clone", "-q", bare.to_str().unwrap(), "side"]);
+        std::fs::create_dir_all(side.join("apps/api/production")).unwrap();
+        std::fs::write(side.join(FILE), kustomization('a')).unwrap();
+        std::fs::write(side.join("README.md"), "# deploy\n").unwrap();
+        git(&side, &["add", "-A"]);
+        git(&side, &["commit", "-q", "-m", "api: first release by hand"]);
+        git(&side, &["push", "-q", "origin", "main"]);
+        let app = Scratch::new();
+        app.write(
+            "ship.toml",
+            format!(
+                "[app]\nname = \"api\"\n\n[registries.local]\ntype = \"oci\"\nrepository = \"{REPO}\"\ninsecure = true\n\n\
+                 [environments.production]\ntarget = \"gitops\"\nrepository = \"{}\"\npath = \"{FILE}\"\nformat = \"kustomize\"\n\
+                 mode = \"push\"\napproval = \"none\"\nrequire_scan = false\n{extra}",
+                bare.display()
+            ),
+        );
+        Setup { dir, app }
+    }
+
+    fn bare(&self) -> PathBuf {
+        self.dir.path().join("deploy.git")
+    }
+
+    fn side(&self) -> PathBuf {
+        self.dir.path().join("side")
+    }
+
+    fn shipit(&self, args: &[&str]) -> std::process::Output {
+        self.app.shipit().args(args).output().unwrap()
+    }
+
+    /// The file on `main` of the config repository.
+    fn file(&self) -> String {
+        git(&self.bare(), &["show", &format!("main:{FILE}")]) + "\n"
+    }
+
+    fn commits(&self) -> usize {
+        git(&self.bare(), &["rev-list", "--count", "main"]).parse().unwrap()
+    }
+}
+
+fn json_of(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", describe(out)))
+}
+
+#[test]
+fn push_mode_deploys_one_line_and_status_history_and_rollback_read_the_branch() {
+    let s = Setup::new("");
+    let out = s.shipit(&["deploy", "production", "--image", &pinned('b'), "--output", "json"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let report = json_of(&out);
+    assert_eq!(report["result"], "completed", "{report}");
+    let tip = git(&s.bare(), &["rev-parse", "main"]);
+    assert_eq!(report["revision"], tip[..12], "the revision is the commit on main");
+    // Byte for byte: the file is the old one with the one digest changed.
+    assert_eq!(s.file(), kustomization('b'));
+    let message = git(&s.bare(), &["log", "-1", "--format=%B", "main"]);
+    assert!(message.starts_with("deploy api to production: sha256:aaaaaaaaaaaa → sha256:bbbbbbbbbbbb"), "{message}");
+    for trailer in [
+        format!("Shipit-Digest: {}", digest('b')),
+        format!("Shipit-Previous-Digest: {}", digest('a')),
+        "Shipit-Deployer: test-runner".to_string(),
+        "Shipit-Environment: production".to_string(),
+    ] {
+        assert!(message.contains(&trailer), "{trailer} missing:\n{message}");
+    }
+    // The lock was taken and released: no lock branch is left behind.
+    assert_eq!(git(&s.bare(), &["for-each-ref", "refs/heads/shipit-lock/"]), "");
+
+    let out = s.shipit(&["deploy", "production", "--image", &pinned('c')]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("committed"), "{}", describe(&out));
+
+    let out = s.shipit(&["status", "production"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let status = text(&out.stdout);
+    assert!(status.contains(&format!("image        {}", pinned('c'))), "{status}");
+    assert!(status.contains("rollout      COMMITTED\n"), "{status}");
+    assert!(status.contains(&format!("{FILE}:11 on main at")), "{status}");
+
+    let out = s.shipit(&["history", "production", "--output", "json"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let revisions = json_of(&out)["revisions"].as_array().unwrap().clone();
+    let digests: Vec<&str> = revisions.iter().map(|r| r["digest"].as_str().unwrap()).collect();
+    assert_eq!(digests, [digest('c'), digest('b'), digest('a')], "every change of the digest is a release");
+    assert_eq!(revisions[0]["live"], true);
+    assert_eq!(revisions[1]["deployer"], "test-runner");
+    assert_eq!(revisions[2]["deployer"], "Shipit Test", "a change made by hand names its author");
+
+    // A commit that touches something else is no release.
+    std::fs::write(s.side().join("README.md"), "# deploy\n\nmore\n").unwrap();
+    git(&s.side(), &["commit", "-qam", "docs"]);
+    git(&s.side(), &["pull", "-q", "--rebase"]);
+    git(&s.side(), &["push", "-q"]);
+    let out = s.shipit(&["history", "production"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(text(&out.stdout).lines().count(), 4, "header and three releases:\n{}", text(&out.stdout));
+
+    // Deploying what is pinned already is a no-op: no commit.
+    let before = s.commits();
+    let out = s.shipit(&["deploy", "production", "--image", &pinned('c')]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("already runs"), "{}", describe(&out));
+    assert_eq!(s.commits(), before);
+
+    let out = s.shipit(&["rollback", "production", "--previous", "--yes", "--output", "json"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(json_of(&out)["result"], "completed");
+    assert_eq!(s.file(), kustomization('b'), "the rollback is the same one-line change back");
+    let message = git(&s.bare(), &["log", "-1", "--format=%B", "main"]);
+    assert!(message.starts_with("rollback api to production: sha256:cccccccccccc → sha256:bbbbbbbbbbbb"), "{message}");
+
+    let out = s.shipit(&["rollback", "production", "--to", &digest('a')[7..19], "--yes"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(s.file(), kustomization('a'));
+    let out = s.shipit(&["history", "production", "--output", "json"]);
+    let revisions = json_of(&out)["revisions"].as_array().unwrap().clone();
+    assert_eq!(revisions.len(), 5);
+    assert_eq!(revisions[0]["digest"], digest('a'));
+}
+
+#[test]
+fn deploy_by_digest_uses_the_environments_registry() {
+    let s = Setup::new("");
+    let out = s.shipit(&["deploy", "production", "--digest", &digest('d')]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(s.file(), kustomization('d'));
+}
+
+/// A `git` in front of the real one that, on the first push to main, lets someone else push first.
+fn racing_git(s: &Setup) -> (tempfile::TempDir, String) {
+    let real = String::from_utf8(std::process::Command::new("sh").args(["-c", "command -v git"]).output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let bin = tempfile::tempdir().unwrap();
+    let marker = bin.path().join("raced");
+    let side = s.side();
+    let script = format!(
+        "#!/bin/sh\n\
+         case \"$*\" in\n\
+           *push*:refs/heads/main*)\n\
+             if [ ! -e '{marker}' ]; then\n\
+               touch '{marker}'\n\
+               cd '{side}' && {real} pull -q --rebase && sed -i 's/newTag: v3/newTag: v4/' '{FILE}' \\\n\
+                 && {real} -c user.name=Other -c user.email=o@x commit -qam 'worker v4' && {real} push -q origin main || exit 99\n\
+               cd - >/dev/null\n\
+             fi;;\n\
+         esac\n\
+         exec {real} \"$@\"\n",
+        marker = marker.display(),
+        side = side.display(),
+    );
+    let path = bin.path().join("git");
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let search = format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap_or_default());
+    (bin, search)
+}
+
+#[test]
+fn a_push_that_loses_the_race_is_done_again_on_top_of_the_moved_branch() {
+    let s = Setup::new("");
+    let (bin, path) = racing_git(&s);
+    let out = s.app.shipit().env("PATH", path).args(["deploy", "production", "--image", &pinned('b')]).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(bin.path().join("raced").exists(), "the other push happened");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("main moved on while shipit pushed"), "{}", describe(&out));
+    // Both changes are there: the other one's line and ours, on a linear history.
+    let want = kustomization('b').replace("newTag: v3", "newTag: v4");
+    assert_eq!(s.file(), want);
+    let log = git(&s.bare(), &["log", "--format=%s", "main"]);
+    assert_eq!(log.lines().collect::<Vec<_>>()[..2], ["deploy api to production: sha256:aaaaaaaaaaaa → sha256:bbbbbbbbbbbb", "worker v4"]);
+}
+
+fn write_lock(s: &Setup, holder: &str, until: &str) {
+    let lock = s.dir.path().join("lock");
+    std::fs::create_dir_all(&lock).unwrap();
+    git(&lock, &["init", "-q", "-b", "l"]);
+    let record = format!(
+        r#"{{"holder":"{holder}","host":"build-7","command":"shipit deploy production","what":"sha256:9b1e…","since":"2026-01-01T00:00:00Z","until":"{until}","nonce":"other-1"}}"#
+    );
+    std::fs::write(lock.join("lock.json"), record).unwrap();
+    git(&lock, &["add", "-A"]);
+    git(&lock, &["commit", "-q", "-m", "lock"]);
+    git(&lock, &["push", "-q", s.bare().to_str().unwrap(), "l:refs/heads/shipit-lock/production"]);
+}
+
+#[test]
+fn a_lock_held_in_the_config_repository_stops_a_deploy_with_exit_6_until_broken() {
+    let s = Setup::new("");
+    write_lock(&s, "ann", "2999-01-01T00:00:00Z");
+    let out = s.shipit(&["status", "production"]);
+    assert!(text(&out.stdout).contains("lock         held: ann on build-7"), "{}", describe(&out));
+
+    let out = s.shipit(&["deploy", "production", "--image", &pinned('b')]);
+    assert_eq!(out.status.code(), Some(6), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("production is locked by another deploy: ann on build-7"), "{}", describe(&out));
+    assert_eq!(s.file(), kustomization('a'), "nothing was committed");
+
+    let out = s.shipit(&["deploy", "production", "--image", &pinned('b'), "--force-unlock"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("breaking the deploy lock of production, held by ann"), "{}", describe(&out));
+    assert_eq!(s.file(), kustomization('b'));
+    assert_eq!(git(&s.bare(), &["for-each-ref", "refs/heads/shipit-lock/"]), "", "our lock is released");
+}
+
+#[test]
+fn an_expired_lock_is_taken_over() {
+    let s = Setup::new("");
+    write_lock(&s, "bob", "2020-01-01T00:00:00Z");
+    let out = s.shipit(&["deploy", "production", "--image", &pinned('b')]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("taking over the expired deploy lock of production, held by bob"), "{}", describe(&out));
+    assert_eq!(s.file(), kustomization('b'));
+}
+
+#[test]
+fn a_value_that_cannot_be_edited_in_place_is_refused_with_the_line() {
+    let s = Setup::new("");
+    let anchored = kustomization('a').replace("  digest: sha", "  digest: &d sha");
+    std::fs::write(s.side().join(FILE), &anchored).unwrap();
+    git(&s.side(), &["commit", "-qam", "anchor the digest"]);
+    git(&s.side(), &["push", "-q"]);
+    let before = s.commits();
+    let out = s.shipit(&["deploy", "production", "--image", &pinned('b')]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(&format!("cannot change {FILE} (branch main): line 11: `digest` carries `&d`")), "{stderr}");
+    assert!(stderr.contains("hint: shipit changes one literal value"), "{stderr}");
+    assert_eq!(s.commits(), before);
+}
+
+#[test]
+fn a_missing_branch_or_file_is_named() {
+    let s = Setup::new("branch = \"prod\"\n");
+    let out = s.shipit(&["status", "production"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("has no such branch"), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("hint: set `branch`"), "{}", describe(&out));
+}
+
+#[test]
+fn pull_request_mode_is_refused_until_it_exists() {
+    let s = Setup::new("");
+    let toml = std::fs::read_to_string(s.app.path().join("ship.toml")).unwrap().replace("mode = \"push\"\n", "");
+    s.app.write("ship.toml", toml);
+    let out = s.shipit(&["config", "validate"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("gitops `mode = \"pull-request\"` (the default) is not available"), "{stderr}");
+    assert!(stderr.contains("set `mode = \"push\"`"), "{stderr}");
+}
