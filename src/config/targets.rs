@@ -60,10 +60,17 @@ pub struct GitOpsEnv {
 #[derive(Debug, Clone, PartialEq)]
 pub enum GitOpsFile {
     /// The `images:` entry with this name. `None`: the app's name.
-    Kustomize { image_name: Option<String> },
-    Helm { value_path: Vec<String>, value: HelmValue },
+    Kustomize {
+        image_name: Option<String>,
+    },
+    Helm {
+        value_path: Vec<String>,
+        value: HelmValue,
+    },
     /// The containers with this name. `None`: the app's name.
-    Manifest { container: Option<String> },
+    Manifest {
+        container: Option<String>,
+    },
 }
 
 /// A key the target needs is missing. Validation reports it with the file and line first; this is what a
@@ -167,12 +174,16 @@ pub fn gitops_repository_ok(repo: &str) -> bool {
     let slug = {
         let parts: Vec<&str> = repo.split('/').collect();
         parts.len() == 2
-            && parts
-                .iter()
-                .all(|p| !p.is_empty() && *p != "." && *p != ".." && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+            && parts.iter().all(|p| {
+                !p.is_empty()
+                    && *p != "."
+                    && *p != ".."
+                    && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            })
     };
     let url = repo.split_once("://").is_some_and(|(scheme, rest)| !scheme.is_empty() && !rest.is_empty());
-    let scp = !url && repo.split_once(':').is_some_and(|(host, path)| !host.is_empty() && !host.contains('/') && !path.is_empty());
+    let scp = !url
+        && repo.split_once(':').is_some_and(|(host, path)| !host.is_empty() && !host.contains('/') && !path.is_empty());
     slug || url || scp || repo.starts_with('/')
 }
 

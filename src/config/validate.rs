@@ -5,7 +5,9 @@ use std::ops::Range;
 use std::path::Path;
 
 use super::diagnostic::{Diagnostic, did_you_mean};
-use super::schema::{Builder, Config, Environment, GitOpsFormat, GitOpsMode, RegistryKind, TargetKind, UnknownSeverity};
+use super::schema::{
+    Builder, Config, Environment, GitOpsFormat, GitOpsMode, RegistryKind, TargetKind, UnknownSeverity,
+};
 use super::values::{IString, Severity};
 
 pub fn validate(path: &Path, source: &str, config: &Config) -> Result<(), Vec<Diagnostic>> {

@@ -181,10 +181,11 @@ fn deploy_by_digest_uses_the_environments_registry() {
 
 /// A `git` in front of the real one that, on the first push to main, lets someone else push first.
 fn racing_git(s: &Setup) -> (tempfile::TempDir, String) {
-    let real = String::from_utf8(std::process::Command::new("sh").args(["-c", "command -v git"]).output().unwrap().stdout)
-        .unwrap()
-        .trim()
-        .to_string();
+    let real =
+        String::from_utf8(std::process::Command::new("sh").args(["-c", "command -v git"]).output().unwrap().stdout)
+            .unwrap()
+            .trim()
+            .to_string();
     let bin = tempfile::tempdir().unwrap();
     let marker = bin.path().join("raced");
     let side = s.side();
@@ -214,7 +215,8 @@ fn racing_git(s: &Setup) -> (tempfile::TempDir, String) {
 fn a_push_that_loses_the_race_is_done_again_on_top_of_the_moved_branch() {
     let s = Setup::new("");
     let (bin, path) = racing_git(&s);
-    let out = s.app.shipit().env("PATH", path).args(["deploy", "production", "--image", &pinned('b')]).output().unwrap();
+    let out =
+        s.app.shipit().env("PATH", path).args(["deploy", "production", "--image", &pinned('b')]).output().unwrap();
     assert!(out.status.success(), "{}", describe(&out));
     assert!(bin.path().join("raced").exists(), "the other push happened");
     let stderr = text(&out.stderr);
@@ -223,7 +225,10 @@ fn a_push_that_loses_the_race_is_done_again_on_top_of_the_moved_branch() {
     let want = kustomization('b').replace("newTag: v3", "newTag: v4");
     assert_eq!(s.file(), want);
     let log = git(&s.bare(), &["log", "--format=%s", "main"]);
-    assert_eq!(log.lines().collect::<Vec<_>>()[..2], ["deploy api to production: sha256:aaaaaaaaaaaa → sha256:bbbbbbbbbbbb", "worker v4"]);
+    assert_eq!(
+        log.lines().collect::<Vec<_>>()[..2],
+        ["deploy api to production: sha256:aaaaaaaaaaaa → sha256:bbbbbbbbbbbb", "worker v4"]
+    );
 }
 
 fn write_lock(s: &Setup, holder: &str, until: &str) {
@@ -264,7 +269,11 @@ fn an_expired_lock_is_taken_over() {
     write_lock(&s, "bob", "2020-01-01T00:00:00Z");
     let out = s.shipit(&["deploy", "production", "--image", &pinned('b')]);
     assert!(out.status.success(), "{}", describe(&out));
-    assert!(text(&out.stderr).contains("taking over the expired deploy lock of production, held by bob"), "{}", describe(&out));
+    assert!(
+        text(&out.stderr).contains("taking over the expired deploy lock of production, held by bob"),
+        "{}",
+        describe(&out)
+    );
     assert_eq!(s.file(), kustomization('b'));
 }
 
@@ -279,7 +288,10 @@ fn a_value_that_cannot_be_edited_in_place_is_refused_with_the_line() {
     let out = s.shipit(&["deploy", "production", "--image", &pinned('b')]);
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains(&format!("cannot change {FILE} (branch main): line 11: `digest` carries `&d`")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot change {FILE} (branch main): line 11: `digest` carries `&d`")),
+        "{stderr}"
+    );
     assert!(stderr.contains("hint: shipit changes one literal value"), "{stderr}");
     assert_eq!(s.commits(), before);
 }

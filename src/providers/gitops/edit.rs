@@ -218,9 +218,16 @@ enum Node {
     Map(Map),
     Seq(Vec<Node>),
     /// A value the locator does not model; the reason says what it is (for an error when the path needs it).
-    Opaque { line: usize, what: &'static str },
+    Opaque {
+        line: usize,
+        what: &'static str,
+    },
     /// `&anchor` or `!tag` before a node; refused on the path.
-    Props { line: usize, props: String, inner: Box<Node> },
+    Props {
+        line: usize,
+        props: String,
+        inner: Box<Node>,
+    },
 }
 
 #[derive(Debug)]
@@ -298,7 +305,9 @@ impl Node {
             Node::Scalar(s) => Ok(s),
             Node::Props { line, props, .. } if props.starts_with('*') => Err(refused(
                 *line,
-                format!("`{key}` is the alias `{props}` of a value defined elsewhere in the file; shipit edits literal values only"),
+                format!(
+                    "`{key}` is the alias `{props}` of a value defined elsewhere in the file; shipit edits literal values only"
+                ),
             )),
             Node::Props { line, props, .. } => Err(refused(
                 *line,
@@ -332,9 +341,7 @@ impl Node {
             )),
             Node::Opaque { line, what } => Err(refused(*line, format!("`{key}` is {what}"))),
             Node::Scalar(s) => Err(refused(s.line, format!("`{key}` is a value (\"{}\"), not a mapping", s.value))),
-            Node::Seq(_) | Node::Empty => {
-                Err(refused(self.line().unwrap_or(0), format!("`{key}` is not a mapping")))
-            }
+            Node::Seq(_) | Node::Empty => Err(refused(self.line().unwrap_or(0), format!("`{key}` is not a mapping"))),
         }
     }
 }
@@ -410,8 +417,7 @@ fn node(frags: &[Frag]) -> Node {
 }
 
 fn sequence(frags: &[Frag], col: usize) -> Node {
-    let starts: Vec<usize> =
-        (0..frags.len()).filter(|&i| frags[i].col == col && is_dash(frags[i].text)).collect();
+    let starts: Vec<usize> = (0..frags.len()).filter(|&i| frags[i].col == col && is_dash(frags[i].text)).collect();
     let mut items = Vec::new();
     for (n, &i) in starts.iter().enumerate() {
         let end = starts.get(n + 1).copied().unwrap_or(frags.len());
@@ -430,8 +436,7 @@ fn sequence(frags: &[Frag], col: usize) -> Node {
 
 fn mapping(frags: &[Frag], col: usize) -> Node {
     // A key at this column starts an entry; a `- ` at this column belongs to the entry before (`images:\n- …`).
-    let starts: Vec<usize> =
-        (0..frags.len()).filter(|&i| frags[i].col == col && !is_dash(frags[i].text)).collect();
+    let starts: Vec<usize> = (0..frags.len()).filter(|&i| frags[i].col == col && !is_dash(frags[i].text)).collect();
     let mut entries = Vec::new();
     for (n, &i) in starts.iter().enumerate() {
         let end = starts.get(n + 1).copied().unwrap_or(frags.len());
@@ -462,7 +467,12 @@ fn entry_value(f: Frag, rest: &str, rest_at: usize, colon_end: usize, children: 
     if bare.is_empty() {
         let inner = if children.is_empty() {
             if props.is_empty() {
-                Node::Scalar(Scalar { line: f.line, value: String::new(), span: colon_end..colon_end, style: Style::Null })
+                Node::Scalar(Scalar {
+                    line: f.line,
+                    value: String::new(),
+                    span: colon_end..colon_end,
+                    style: Style::Null,
+                })
             } else {
                 Node::Empty
             }
@@ -479,11 +489,8 @@ fn entry_value(f: Frag, rest: &str, rest_at: usize, colon_end: usize, children: 
         return Node::Opaque { line: f.line, what: "a block scalar" };
     }
     if !children.is_empty() {
-        let what = if bare.starts_with(['"', '\'']) {
-            "a quoted value spanning several lines"
-        } else {
-            "a multi-line value"
-        };
+        let what =
+            if bare.starts_with(['"', '\'']) { "a quoted value spanning several lines" } else { "a multi-line value" };
         return Node::Opaque { line: f.line, what };
     }
     // Properties (`&a`, `!t`) are wrapped around the value by `inline_value` itself.
@@ -516,7 +523,12 @@ fn inline_value(f: &Frag, text: &str, at: usize) -> Node {
     if text.starts_with("{{") {
         // A template (helmfile, a .gotmpl values file): a scalar, so that the edit refuses it by name.
         let value = strip_comment(text);
-        return Node::Scalar(Scalar { line, value: value.to_string(), span: at..at + value.len(), style: Style::Plain });
+        return Node::Scalar(Scalar {
+            line,
+            value: value.to_string(),
+            span: at..at + value.len(),
+            style: Style::Plain,
+        });
     }
     match text.chars().next() {
         Some('*') => return Node::Props { line, props: strip_comment(text).to_string(), inner: Box::new(Node::Empty) },
@@ -840,10 +852,7 @@ patches:
     #[test]
     fn an_unknown_kustomize_image_names_the_ones_there() {
         let err = read(KUSTOMIZATION, &Spec::Kustomize { name: "web".into() }).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "no `images:` entry has name `web` (there are: ghcr.io/acme/worker, api, nginx)"
-        );
+        assert_eq!(err.to_string(), "no `images:` entry has name `web` (there are: ghcr.io/acme/worker, api, nginx)");
     }
 
     #[test]
@@ -856,7 +865,10 @@ patches:
         // A last entry without digest and without a final newline.
         let text = "images:\r\n  - name: api\r\n    newTag: v1";
         let out = apply(text, &Spec::Kustomize { name: "api".into() }, &image("ghcr.io/acme/api")).unwrap();
-        assert_eq!(out, format!("images:\r\n  - name: api\r\n    newTag: v1\r\n    newName: ghcr.io/acme/api\r\n    digest: {NEW}"));
+        assert_eq!(
+            out,
+            format!("images:\r\n  - name: api\r\n    newTag: v1\r\n    newName: ghcr.io/acme/api\r\n    digest: {NEW}")
+        );
     }
 
     const VALUES: &str = "\
@@ -902,7 +914,8 @@ ingress:
         let out = apply(&values, &spec, &image("ghcr.io/acme/api")).unwrap();
         assert_only(&values, &out, &[(11, &format!("  tag: \"v1.4.2@{NEW}\"\n"))]);
         // Again: the old digest after the tag is replaced, the tag kept.
-        let again = apply(&out, &spec, &ImageRef { repository: "ghcr.io/acme/api".into(), digest: OLD.into() }).unwrap();
+        let again =
+            apply(&out, &spec, &ImageRef { repository: "ghcr.io/acme/api".into(), digest: OLD.into() }).unwrap();
         assert_only(&values, &again, &[(11, &format!("  tag: \"v1.4.2@{OLD}\"\n"))]);
         assert_eq!(read(&again, &spec).unwrap().digest.as_deref(), Some(OLD));
     }
@@ -1016,6 +1029,9 @@ spec:
         let spec = Spec::Helm { path: vec!["image".into(), "digest".into()], form: HelmForm::Digest };
         let text = "image:\n  repository: ghcr.io/acme/api\n  digest:   # set by shipit\nnext: 1\n";
         let out = apply(text, &spec, &image("ghcr.io/acme/api")).unwrap();
-        assert_eq!(out, format!("image:\n  repository: ghcr.io/acme/api\n  digest: {NEW}   # set by shipit\nnext: 1\n"));
+        assert_eq!(
+            out,
+            format!("image:\n  repository: ghcr.io/acme/api\n  digest: {NEW}   # set by shipit\nnext: 1\n")
+        );
     }
 }

@@ -70,7 +70,7 @@ impl GitOpsTarget {
             let message = commit.message().unwrap_or_default();
             let revision = oid.to_string()[..12].to_string();
             out.push(Revision {
-                failed: failed.iter().any(|f| *f == revision),
+                failed: failed.contains(&revision),
                 revision,
                 image: now.image.clone(),
                 digest: now.digest.clone(),

@@ -42,7 +42,11 @@ impl GitOpsTarget {
     }
 
     /// Take the lock; with `replacing`, only if the lock there now is exactly that one.
-    pub async fn try_lock(&self, ours: &LockRecord, replacing: Option<&LockRecord>) -> Result<LockAttempt, GitOpsError> {
+    pub async fn try_lock(
+        &self,
+        ours: &LockRecord,
+        replacing: Option<&LockRecord>,
+    ) -> Result<LockAttempt, GitOpsError> {
         let commit = self.lock_commit(ours)?;
         // A lock released between our push and our read: look again (a few times at most).
         for _ in 0..3 {

@@ -46,7 +46,9 @@ pub enum GitOpsError {
     NotText { path: String, branch: String },
     #[error("the config repository {url} refused the push to {reference}: {message}")]
     PushRejected { url: String, reference: String, message: String, detail: String },
-    #[error("branch {branch} kept moving while shipit pushed ({attempts} attempts, each rejected as not a fast-forward)")]
+    #[error(
+        "branch {branch} kept moving while shipit pushed ({attempts} attempts, each rejected as not a fast-forward)"
+    )]
     KeptMoving { branch: String, attempts: u32 },
     #[error("the deploy lock ({reference}) is no longer ours{}", now.as_ref().map(|n| format!(": held by {n}")).unwrap_or_default())]
     LockLost { reference: String, now: Option<String> },
@@ -175,7 +177,8 @@ impl GitOpsTarget {
             branch: self.branch.clone(),
             url: self.repo.url.clone(),
         })?;
-        String::from_utf8(bytes).map_err(|_| GitOpsError::NotText { path: self.path.clone(), branch: self.branch.clone() })
+        String::from_utf8(bytes)
+            .map_err(|_| GitOpsError::NotText { path: self.path.clone(), branch: self.branch.clone() })
     }
 
     fn edit_error(&self, error: edit::EditError) -> GitOpsError {
@@ -235,7 +238,10 @@ impl GitOpsTarget {
             // A Helm `digest` value names no repository; only the digest is written.
             (None, Some(d)) => ImageRef { repository: String::new(), digest: d.clone() },
             (None, None) => {
-                return Err(GitOpsError::RevisionNotFound { revision: to.revision.clone(), branch: self.branch.clone() });
+                return Err(GitOpsError::RevisionNotFound {
+                    revision: to.revision.clone(),
+                    branch: self.branch.clone(),
+                });
             }
         };
         self.change(&image, meta, opts, "rollback", reporter).await
@@ -331,10 +337,9 @@ impl GitOpsTarget {
     /// Mark a revision failed (a post-deploy verification failed): a tag on its commit, so every machine sees it.
     pub async fn mark_failed(&self, revision: &Revision, reporter: &dyn Reporter) -> Result<(), GitOpsError> {
         let repo = self.repo.repository()?;
-        let commit = repo
-            .revparse_single(&revision.revision)
-            .and_then(|o| o.peel_to_commit())
-            .map_err(|_| GitOpsError::RevisionNotFound { revision: revision.revision.clone(), branch: self.branch.clone() })?;
+        let commit = repo.revparse_single(&revision.revision).and_then(|o| o.peel_to_commit()).map_err(|_| {
+            GitOpsError::RevisionNotFound { revision: revision.revision.clone(), branch: self.branch.clone() }
+        })?;
         let tag = format!("{}{}", history::failed_prefix(&self.env_name), revision.revision);
         match self.repo.push(Some(commit.id()), &tag, Expect::Absent)? {
             Pushed::Done => reporter.line(&format!("marked revision {} failed ({tag})", revision.revision)),

@@ -56,7 +56,8 @@ impl ConfigRepo {
     }
 
     pub fn repository(&self) -> Result<Repository, GitOpsError> {
-        Repository::open_bare(self.path()).map_err(|e| GitOpsError::Local(format!("open {}: {e}", self.path().display())))
+        Repository::open_bare(self.path())
+            .map_err(|e| GitOpsError::Local(format!("open {}: {e}", self.path().display())))
     }
 
     /// Fetch `refspecs` (`+src:dst`), pruning local refs the remote no longer has under glob destinations.
@@ -101,7 +102,8 @@ impl ConfigRepo {
             return Ok(Pushed::Stale(summary));
         }
         // Deleting a ref that is already gone.
-        if src.is_none() && (out.stderr.contains("unable to delete") || out.stderr.contains("remote ref does not exist"))
+        if src.is_none()
+            && (out.stderr.contains("unable to delete") || out.stderr.contains("remote ref does not exist"))
         {
             return Ok(Pushed::Stale("already deleted".into()));
         }
@@ -253,17 +255,17 @@ pub fn is_github_slug(repository: &str) -> bool {
     let parts: Vec<&str> = repository.split('/').collect();
     parts.len() == 2
         && parts.iter().all(|p| {
-            !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) && *p != "." && *p != ".."
+            !p.is_empty()
+                && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && *p != "."
+                && *p != ".."
         })
         && !repository.contains(':')
 }
 
 /// A local path given as the config repository (`/srv/git/deploy.git`, `file:///…`).
 pub fn local_path(repository: &str) -> Option<PathBuf> {
-    repository
-        .strip_prefix("file://")
-        .or_else(|| repository.starts_with('/').then_some(repository))
-        .map(PathBuf::from)
+    repository.strip_prefix("file://").or_else(|| repository.starts_with('/').then_some(repository)).map(PathBuf::from)
 }
 
 #[cfg(test)]
