@@ -317,3 +317,14 @@ fn json_output_carries_the_error() {
     assert!(v["error"]["message"].as_str().unwrap().contains("unknown key `dockerfle`"));
     assert!(v["error"]["hints"][0].as_str().unwrap().contains("did you mean `dockerfile`"));
 }
+
+#[test]
+fn gitops_keys_that_do_not_fit_the_format() {
+    case(
+        "gitops_keys_that_do_not_fit_the_format",
+        &format!(
+            "{BASE}\n[environments.production]\ntarget = \"gitops\"\nrepository = \"deploy\"\npath = \"../apps/values.yaml\"\n\
+             format = \"helm\"\nimage_name = \"api\"\nregistry = \"ghcr\"\n"
+        ),
+    );
+}
