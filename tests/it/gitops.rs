@@ -57,15 +57,7 @@ impl Setup {
         git(&side, &["commit", "-q", "-m", "api: first release by hand"]);
         git(&side, &["push", "-q", "origin", "main"]);
         let app = Scratch::new();
-        app.write(
-            "ship.toml",
-            format!(
-                "[app]\nname = \"api\"\n\n[registries.local]\ntype = \"oci\"\nrepository = \"{REPO}\"\ninsecure = true\n\n\
-                 [environments.production]\ntarget = \"gitops\"\nrepository = \"{}\"\npath = \"{FILE}\"\nformat = \"kustomize\"\n\
-                 mode = \"push\"\napproval = \"none\"\nrequire_scan = false\n{extra}",
-                bare.display()
-            ),
-        );
+        app.write("ship.toml", ship_toml(REPO, &bare, extra));
         Setup { dir, app }
     }
 
@@ -89,6 +81,15 @@ impl Setup {
     fn commits(&self) -> usize {
         git(&self.bare(), &["rev-list", "--count", "main"]).parse().unwrap()
     }
+}
+
+fn ship_toml(registry_repo: &str, bare: &std::path::Path, extra: &str) -> String {
+    format!(
+        "[app]\nname = \"api\"\n\n[registries.local]\ntype = \"oci\"\nrepository = \"{registry_repo}\"\ninsecure = true\n\n\
+         [environments.production]\ntarget = \"gitops\"\nrepository = \"{}\"\npath = \"{FILE}\"\nformat = \"kustomize\"\n\
+         mode = \"push\"\napproval = \"none\"\nrequire_scan = false\n{extra}",
+        bare.display()
+    )
 }
 
 fn json_of(out: &std::process::Output) -> Value {
@@ -315,4 +316,23 @@ fn pull_request_mode_is_refused_until_it_exists() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("gitops `mode = \"pull-request\"` (the default) is not available"), "{stderr}");
     assert!(stderr.contains("set `mode = \"push\"`"), "{stderr}");
+}
+
+#[test]
+fn plan_reads_what_the_branch_pins_and_the_lock_in_the_config_repository() {
+    let env = crate::require_env!("registry_open");
+    let s = Setup::new("");
+    write_lock(&s, "ann", "2999-01-01T00:00:00Z");
+    // The app's own repository (plan checks the commit), deploying to the same config repository.
+    let repo = format!("{}/{}", env.registry_open, crate::support::env::unique_name("gitops-plan"));
+    let app = crate::support::git_repo::Repo::with_ship_toml(&ship_toml(&repo, &s.bare(), ""));
+    app.commit("Dockerfile", "FROM scratch\nCOPY ship.toml /\n", "dockerfile");
+    app.git(&["push", "-q"]);
+    let out = app.shipit().args(["plan", "production"]).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let plan = text(&out.stdout);
+    assert!(plan.contains("running: sha256:aaaaaaaaaaaa → new: the pushed digest"), "{plan}");
+    assert!(plan.contains(&format!("gitops {} main:{FILE}", s.bare().display())), "{plan}");
+    assert!(plan.contains("production is locked by another deploy (ann on build-7"), "{plan}");
+    assert_eq!(s.file(), kustomization('a'), "a plan changes nothing");
 }
