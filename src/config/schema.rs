@@ -379,7 +379,9 @@ pub enum Approval {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum GitOpsMode {
-    /// A branch, one commit and a pull request against `branch` (not available yet: validation refuses it).
+    /// One commit on a branch `shipit/<environment>` (made from `branch`, replaced on the next deploy) and, on
+    /// GitHub, a pull request into `branch` (an open one is updated rather than a second opened). Merging it
+    /// is the deploy.
     #[default]
     PullRequest,
     /// One commit straight onto `branch` (for branches without required reviews), retried on top of the
@@ -500,8 +502,15 @@ pub struct Environment {
     pub path: Option<IString>,
     /// gitops: what the file is: `kustomize`, `helm` or `manifest`.
     pub format: Option<GitOpsFormat>,
-    /// gitops: how the change reaches `branch`: `push` (a commit on it). `pull-request` is not available yet.
+    /// gitops: how the change reaches `branch`: `pull-request` (default: a branch `shipit/<environment>` and,
+    /// on GitHub, a pull request) or `push` (a commit on `branch` itself).
     pub mode: Option<GitOpsMode>,
+    /// gitops, mode = "pull-request" on GitHub: labels put on the pull request.
+    #[serde(default)]
+    pub labels: Vec<IString>,
+    /// gitops, mode = "pull-request" on GitHub: logins asked to review the pull request.
+    #[serde(default)]
+    pub reviewers: Vec<IString>,
     /// gitops, format = "kustomize": the `name` of the `images:` entry to change. Default: `app.name`.
     pub image_name: Option<IString>,
     /// gitops, format = "helm": the dotted path of the value to change, e.g. `image.digest`.
@@ -572,7 +581,19 @@ impl Environment {
             ),
             TargetKind::GitOps => (
                 &["repository", "path", "format"],
-                &["repository", "branch", "path", "format", "mode", "image_name", "value_path", "value", "container"],
+                &[
+                    "repository",
+                    "branch",
+                    "path",
+                    "format",
+                    "mode",
+                    "image_name",
+                    "value_path",
+                    "value",
+                    "container",
+                    "labels",
+                    "reviewers",
+                ],
             ),
         }
     }

@@ -54,6 +54,9 @@ pub struct GitOpsEnv {
     pub path: String,
     pub mode: GitOpsMode,
     pub file: GitOpsFile,
+    /// Pull-request mode on GitHub: labels and reviewers of the pull request.
+    pub labels: Vec<String>,
+    pub reviewers: Vec<String>,
 }
 
 /// What to change in the file, by format.
@@ -163,6 +166,8 @@ impl Environment {
             path: self.required(env_name, "path", &self.path)?.trim_start_matches('/').to_string(),
             mode: self.mode.unwrap_or_default(),
             file,
+            labels: self.labels.iter().map(|l| l.to_string()).collect(),
+            reviewers: self.reviewers.iter().map(|r| r.to_string()).collect(),
         })
     }
 }
@@ -171,20 +176,20 @@ impl Environment {
 /// scp-like `user@host:path`, or an absolute path. A relative path would depend on where shipit runs.
 pub fn gitops_repository_ok(repo: &str) -> bool {
     let repo = repo.trim();
-    let slug = {
-        let parts: Vec<&str> = repo.split('/').collect();
-        parts.len() == 2
-            && parts.iter().all(|p| {
-                !p.is_empty()
-                    && *p != "."
-                    && *p != ".."
-                    && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-            })
-    };
+    let slug = gitops_github_slug(repo);
     let url = repo.split_once("://").is_some_and(|(scheme, rest)| !scheme.is_empty() && !rest.is_empty());
     let scp = !url
         && repo.split_once(':').is_some_and(|(host, path)| !host.is_empty() && !host.contains('/') && !path.is_empty());
     slug || url || scp || repo.starts_with('/')
+}
+
+/// `acme/deploy`: a GitHub repository (two parts, no scheme, not a path).
+pub fn gitops_github_slug(repo: &str) -> bool {
+    let parts: Vec<&str> = repo.trim().split('/').collect();
+    parts.len() == 2
+        && parts.iter().all(|p| {
+            !p.is_empty() && *p != "." && *p != ".." && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        })
 }
 
 impl From<MissingKey> for crate::error::CliError {

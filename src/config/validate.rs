@@ -424,15 +424,22 @@ impl Validator<'_> {
     /// The keys of a gitops environment that depend on each other, and what is not built yet.
     fn gitops(&mut self, name: &str, e: &Environment, span: Range<usize>) {
         let mut problem = |message: String, hint: String| self.report(Some(span.clone()), message, Some(hint));
-        match e.mode.unwrap_or_default() {
-            GitOpsMode::Push => {}
-            GitOpsMode::PullRequest => problem(
-                format!(
-                    "environment `{name}`: gitops `mode = \"pull-request\"`{} is not available in this version of shipit",
-                    if e.mode.is_none() { " (the default)" } else { "" }
-                ),
-                "set `mode = \"push\"` to commit straight to `branch` (docs/gitops.md says what each mode does)".into(),
-            ),
+        let on_github = e.repository.as_deref().is_some_and(|r| crate::config::targets::gitops_github_slug(r));
+        for (key, set) in [("labels", !e.labels.is_empty()), ("reviewers", !e.reviewers.is_empty())] {
+            if !set {
+                continue;
+            }
+            if e.mode == Some(GitOpsMode::Push) {
+                problem(
+                    format!("environment `{name}`: `{key}` only applies to `mode = \"pull-request\"`"),
+                    format!("remove `{key}`, or remove `mode = \"push\"`"),
+                );
+            } else if !on_github {
+                problem(
+                    format!("environment `{name}`: `{key}` needs a GitHub repository (`repository = \"OWNER/NAME\"`)"),
+                    "for another git remote shipit pushes the branch and prints where to open the merge request; labels and reviewers are set there".into(),
+                );
+            }
         }
         if let Some(repo) = e.repository.as_deref() {
             let ok = crate::config::targets::gitops_repository_ok(repo);
@@ -517,6 +524,8 @@ fn present_target_keys(e: &Environment) -> Vec<&'static str> {
     add("image_name", e.image_name.is_some());
     add("value_path", e.value_path.is_some());
     add("value", e.value.is_some());
+    add("labels", !e.labels.is_empty());
+    add("reviewers", !e.reviewers.is_empty());
     keys
 }
 

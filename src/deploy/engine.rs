@@ -161,6 +161,7 @@ async fn locked(
             Ok(Outcome::Failed { revision, .. }) => format!("revision {revision} ({what}) failed; not rolled back"),
             Ok(Outcome::RolledBack { restored, .. }) => format!("rolled back to revision {restored}"),
             Ok(Outcome::Interrupted { state, .. }) => state.clone(),
+            Ok(Outcome::Proposed { url, .. }) => format!("{what} is proposed in {url}; nothing changed until it is merged"),
             Err(e) => format!("{name} of {what} failed: {}", e.message),
         },
     );
@@ -259,6 +260,7 @@ async fn record(
             (Some(revision.clone()), "rolled_back", Some(reason.clone()))
         }
         Ok(Outcome::Interrupted { revision, state }) => (Some(revision.clone()), "interrupted", Some(state.clone())),
+        Ok(Outcome::Proposed { revision, url }) => (Some(revision.clone()), "proposed", Some(url.clone())),
         Err(e) => (None, "error", Some(e.message.clone())),
     };
     let record = crate::evidence::gate::deploy_record(
@@ -279,6 +281,7 @@ fn outcome_reason(o: &Outcome) -> String {
         Outcome::Completed { revision } => format!("revision {revision} completed"),
         Outcome::Failed { reason, .. } | Outcome::RolledBack { reason, .. } => reason.clone(),
         Outcome::Interrupted { state, .. } => state.clone(),
+        Outcome::Proposed { url, .. } => format!("proposed in {url}"),
     }
 }
 
@@ -331,6 +334,10 @@ fn report(
             ))
             .detail(indent(&reason))
             .hint(format!("fix the cause above, then ship again; `shipit status {env_name}` confirms what runs")))
+        }
+        Outcome::Proposed { revision, url } => {
+            stage.ok(format!("{} revision {revision} proposed: {url} (it deploys once merged)", target.describe()));
+            Ok(report)
         }
         Outcome::Interrupted { revision, .. } => {
             stage.fail(format!("{} revision {revision}: interrupted", target.describe()));

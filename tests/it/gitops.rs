@@ -307,15 +307,15 @@ fn a_missing_branch_or_file_is_named() {
 }
 
 #[test]
-fn pull_request_mode_is_refused_until_it_exists() {
-    let s = Setup::new("");
-    let toml = std::fs::read_to_string(s.app.path().join("ship.toml")).unwrap().replace("mode = \"push\"\n", "");
-    s.app.write("ship.toml", toml);
+fn labels_and_reviewers_need_a_pull_request_on_github() {
+    let s = Setup::new("labels = [\"deploy\"]\n");
     let out = s.shipit(&["config", "validate"]);
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains("gitops `mode = \"pull-request\"` (the default) is not available"), "{stderr}");
-    assert!(stderr.contains("set `mode = \"push\"`"), "{stderr}");
+    assert!(text(&out.stderr).contains("`labels` only applies to `mode = \"pull-request\"`"), "{}", describe(&out));
+    pull_request_mode(&s, &s.bare().display().to_string(), "");
+    let out = s.shipit(&["config", "validate"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("`labels` needs a GitHub repository"), "{}", describe(&out));
 }
 
 #[test]
@@ -335,4 +335,229 @@ fn plan_reads_what_the_branch_pins_and_the_lock_in_the_config_repository() {
     assert!(plan.contains(&format!("gitops {} main:{FILE}", s.bare().display())), "{plan}");
     assert!(plan.contains("production is locked by another deploy (ann on build-7"), "{plan}");
     assert_eq!(s.file(), kustomization('a'), "a plan changes nothing");
+}
+
+// ---------------------------------------------------------------- mode = "pull-request"
+
+fn pull_request_mode(s: &Setup, repository: &str, extra: &str) {
+    let toml = std::fs::read_to_string(s.app.path().join("ship.toml")).unwrap();
+    let toml = toml.replace("mode = \"push\"\n", extra);
+    let toml = toml.replace(&format!("repository = \"{}\"", s.bare().display()), &format!("repository = \"{repository}\""));
+    s.app.write("ship.toml", toml);
+}
+
+#[test]
+fn pull_request_mode_on_another_remote_pushes_a_branch_and_says_where_to_merge_it() {
+    let s = Setup::new("");
+    pull_request_mode(&s, &s.bare().display().to_string(), "");
+    let out = s.shipit(&["deploy", "production", "--image", &pinned('b'), "--output", "json"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let report = json_of(&out);
+    assert_eq!(report["result"], "proposed", "{report}");
+    assert!(text(&out.stderr).contains("open a merge request from shipit/production into main"), "{}", describe(&out));
+    assert_eq!(s.file(), kustomization('a'), "main is untouched until the merge");
+    let proposed = git(&s.bare(), &["show", &format!("shipit/production:{FILE}")]) + "\n";
+    assert_eq!(proposed, kustomization('b'));
+    assert_eq!(report["revision"], git(&s.bare(), &["rev-parse", "shipit/production"])[..12]);
+
+    // The next deploy replaces the proposal: still one commit on top of main.
+    let out = s.shipit(&["deploy", "production", "--image", &pinned('c')]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let proposed = git(&s.bare(), &["show", &format!("shipit/production:{FILE}")]) + "\n";
+    assert_eq!(proposed, kustomization('c'));
+    assert_eq!(git(&s.bare(), &["rev-list", "--count", "main..shipit/production"]), "1");
+
+    // Merged (as a merge commit), it is a release with shipit's trailers.
+    git(&s.side(), &["fetch", "-q", "origin"]);
+    git(&s.side(), &["merge", "-q", "--no-ff", "-m", "Merge shipit/production", "origin/shipit/production"]);
+    git(&s.side(), &["push", "-q", "origin", "main"]);
+    let out = s.shipit(&["history", "production", "--output", "json"]);
+    let revisions = json_of(&out)["revisions"].as_array().unwrap().clone();
+    assert_eq!(revisions[0]["digest"], digest('c'));
+    assert_eq!(revisions[0]["deployer"], "test-runner", "from the merged commit's trailers");
+    assert_eq!(revisions[0]["revision"], git(&s.bare(), &["rev-parse", "main"])[..12], "the merge is the release");
+}
+
+mod github {
+    use serde_json::json;
+    use wiremock::matchers::{body_partial_json, method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+
+    /// The config repository is `acme/deploy` on a fake GitHub; git reaches "its" clone URL through
+    /// `url.<base>.insteadOf`, which is how git itself is told where a repository really is.
+    struct Hub {
+        s: Setup,
+        server: MockServer,
+        gitconfig: PathBuf,
+    }
+
+    impl Hub {
+        async fn new(extra: &str) -> Hub {
+            let s = Setup::new("");
+            pull_request_mode(&s, "acme/deploy", extra);
+            let server = MockServer::start().await;
+            let gitconfig = s.dir.path().join("gitconfig");
+            std::fs::write(
+                &gitconfig,
+                format!("[url \"{}\"]\n\tinsteadOf = {}/acme/deploy.git\n", s.bare().display(), server.uri()),
+            )
+            .unwrap();
+            Hub { s, server, gitconfig }
+        }
+
+        async fn shipit(&self, args: &[&str]) -> std::process::Output {
+            let mut cmd = self.s.app.shipit_std();
+            cmd.args(args)
+                .env("GITHUB_API_URL", self.server.uri())
+                .env("GITHUB_SERVER_URL", self.server.uri())
+                .env("GITHUB_TOKEN", "ghp_test")
+                .env("GIT_CONFIG_GLOBAL", &self.gitconfig);
+            tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
+        }
+
+        fn pull(&self, number: u64) -> serde_json::Value {
+            json!({
+                "number": number, "state": "open", "title": "deploy api to production",
+                "html_url": format!("https://github.com/acme/deploy/pull/{number}"),
+                "head": {"ref": "shipit/production", "label": "acme:shipit/production"},
+                "base": {"ref": "main", "label": "acme:main"},
+                "draft": false, "merged_at": null
+            })
+        }
+
+        async fn no_open_pull(&self) {
+            Mock::given(method("GET"))
+                .and(path("/repos/acme/deploy/pulls"))
+                .and(query_param("state", "open"))
+                .and(query_param("head", "acme:shipit/production"))
+                .and(query_param("base", "main"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+                .mount(&self.server)
+                .await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_pull_request_is_opened_with_the_approval_block_labels_and_reviewers() {
+        let hub = Hub::new("labels = [\"deploy\", \"production\"]\nreviewers = [\"ann\"]\n").await;
+        hub.no_open_pull().await;
+        Mock::given(method("POST"))
+            .and(path("/repos/acme/deploy/pulls"))
+            .and(body_partial_json(json!({"head": "shipit/production", "base": "main"})))
+            .respond_with(ResponseTemplate::new(201).set_body_json(hub.pull(12)))
+            .expect(1)
+            .mount(&hub.server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/repos/acme/deploy/issues/12/labels"))
+            .and(body_partial_json(json!({"labels": ["deploy", "production"]})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"name": "deploy"}, {"name": "production"}])))
+            .expect(1)
+            .mount(&hub.server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/repos/acme/deploy/pulls/12/requested_reviewers"))
+            .and(body_partial_json(json!({"reviewers": ["ann"]})))
+            .respond_with(ResponseTemplate::new(201).set_body_json(hub.pull(12)))
+            .expect(1)
+            .mount(&hub.server)
+            .await;
+
+        let out = hub.shipit(&["deploy", "production", "--image", &pinned('b'), "--output", "json"]).await;
+        assert!(out.status.success(), "{}", describe(&out));
+        let report = json_of(&out);
+        assert_eq!(report["result"], "proposed");
+        assert_eq!(report["url"], "https://github.com/acme/deploy/pull/12");
+        assert!(text(&out.stderr).contains("opened pull request #12"), "{}", describe(&out));
+        let requests = hub.server.received_requests().await.unwrap();
+        let create = requests.iter().find(|r| r.method.as_str() == "POST" && r.url.path() == "/repos/acme/deploy/pulls");
+        let body: serde_json::Value = create.unwrap().body_json().unwrap();
+        assert_eq!(body["title"], "deploy api to production: sha256:aaaaaaaaaaaa → sha256:bbbbbbbbbbbb");
+        let text_body = body["body"].as_str().unwrap();
+        for part in [
+            format!("| running | `{}` |", digest('a')),
+            format!("| new | `{}` |", pinned('b')),
+            format!("`{FILE}` line 11 on `main`"),
+            "requested by test-runner".to_string(),
+            "<!-- shipit:environment=production -->".to_string(),
+        ] {
+            assert!(text_body.contains(&part), "{part} missing from the body:\n{text_body}");
+        }
+        let auth = create.unwrap().headers.get("authorization").unwrap().to_str().unwrap().to_string();
+        assert_eq!(auth, "Bearer ghp_test");
+        assert_eq!(hub.s.file(), kustomization('a'), "main is untouched until the merge");
+        let proposed = git(&hub.s.bare(), &["show", &format!("shipit/production:{FILE}")]) + "\n";
+        assert_eq!(proposed, kustomization('b'));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_open_shipit_pull_request_is_updated_instead_of_a_second_one() {
+        let hub = Hub::new("").await;
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/deploy/pulls"))
+            .and(query_param("head", "acme:shipit/production"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([hub.pull(7)])))
+            .mount(&hub.server)
+            .await;
+        Mock::given(method("PATCH"))
+            .and(path("/repos/acme/deploy/pulls/7"))
+            .and(body_partial_json(json!({"title": "deploy api to production: sha256:aaaaaaaaaaaa → sha256:cccccccccccc"})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(hub.pull(7)))
+            .expect(1)
+            .mount(&hub.server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/repos/acme/deploy/pulls"))
+            .respond_with(ResponseTemplate::new(500))
+            .expect(0)
+            .mount(&hub.server)
+            .await;
+        let out = hub.shipit(&["deploy", "production", "--image", &pinned('c')]).await;
+        assert!(out.status.success(), "{}", describe(&out));
+        assert!(text(&out.stderr).contains("updated the open pull request #7"), "{}", describe(&out));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn github_422_and_409_are_explained() {
+        let hub = Hub::new("").await;
+        hub.no_open_pull().await;
+        Mock::given(method("POST"))
+            .and(path("/repos/acme/deploy/pulls"))
+            .respond_with(ResponseTemplate::new(422).set_body_json(json!({
+                "message": "Validation Failed",
+                "errors": [{"resource": "PullRequest", "code": "custom",
+                            "message": "A pull request already exists for acme:shipit/production."}],
+                "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
+                "status": "422"
+            })))
+            .mount(&hub.server)
+            .await;
+        let out = hub.shipit(&["deploy", "production", "--image", &pinned('b')]).await;
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("GitHub refused to open a pull request in acme/deploy (HTTP 422): Validation Failed: A pull request already exists for acme:shipit/production."),
+            "{stderr}"
+        );
+        assert!(stderr.contains("hint: a pull request from that branch is already open against another base"), "{stderr}");
+
+        hub.server.reset().await;
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/deploy/pulls"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([hub.pull(7)])))
+            .mount(&hub.server)
+            .await;
+        Mock::given(method("PATCH"))
+            .and(path("/repos/acme/deploy/pulls/7"))
+            .respond_with(ResponseTemplate::new(409).set_body_json(json!({"message": "Conflict"})))
+            .mount(&hub.server)
+            .await;
+        let out = hub.shipit(&["deploy", "production", "--image", &pinned('c')]).await;
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("(HTTP 409): Conflict"), "{stderr}");
+        assert!(stderr.contains("hint: GitHub answers 409 when the branch changed"), "{stderr}");
+    }
 }

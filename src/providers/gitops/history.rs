@@ -67,7 +67,9 @@ impl GitOpsTarget {
             if !changed {
                 continue;
             }
-            let message = commit.message().unwrap_or_default();
+            // A merged pull request: shipit's trailers are on the merged commit, the merge's second parent.
+            let merged = commit.parent(1).ok();
+            let message = merged.as_ref().and_then(|m| m.message()).or(commit.message()).unwrap_or_default();
             let revision = oid.to_string()[..12].to_string();
             out.push(Revision {
                 failed: failed.contains(&revision),

@@ -9,15 +9,17 @@
 //! - repo.rs: the git side (fetch, commit without a checkout, compare-and-swap push)
 //! - history.rs: releases from the file's history on the branch
 //! - lock.rs: the deploy lock, `refs/heads/shipit-lock/<environment>`
+//! - github.rs: the pull request of `mode = "pull-request"` on GitHub
 
 pub mod edit;
+mod github;
 mod history;
 mod lock;
 pub mod repo;
 
 use git2::Oid;
 
-use crate::config::{GitOpsEnv, GitOpsFile, HelmValue};
+use crate::config::{GitOpsEnv, GitOpsFile, GitOpsMode, HelmValue};
 use crate::error::CliError;
 use crate::release::{ImageRef, short_digest};
 use crate::report::Reporter;
@@ -29,6 +31,10 @@ use repo::{ConfigRepo, Expect, Pushed};
 const LOCAL_BASE: &str = "refs/shipit/base";
 /// How many times a push goes again on top of a branch that moved.
 const PUSH_ATTEMPTS: u32 = 5;
+/// `mode = "pull-request"`: the branch a change is proposed on, `shipit/<environment>`, and where the
+/// branches of that prefix are fetched to.
+const PROPOSAL_PREFIX: &str = "refs/heads/shipit/";
+const LOCAL_PROPOSALS: &str = "refs/shipit/proposals/";
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitOpsError {
@@ -56,6 +62,8 @@ pub enum GitOpsError {
     ForeignLock { reference: String },
     #[error("revision {revision} is not a commit on branch {branch}")]
     RevisionNotFound { revision: String, branch: String },
+    #[error("GitHub refused to {what} in {repo}{}: {message}", if *status == 0 { String::new() } else { format!(" (HTTP {status})") })]
+    GitHub { status: u16, what: String, message: String, repo: String, token_source: Option<&'static str> },
 }
 
 impl From<GitOpsError> for CliError {
@@ -97,6 +105,30 @@ impl From<GitOpsError> for CliError {
             GitOpsError::RevisionNotFound { .. } => {
                 CliError::usage(message).hint("pick one that `shipit history <env>` lists")
             }
+            GitOpsError::GitHub { status, message: said, token_source, .. } => {
+                let err = CliError::failure(message).hint(
+                    "the branch is pushed and nothing is merged; run the command again once the cause is fixed (the pull request is then opened or updated)",
+                );
+                match status {
+                    0 => err.hint("check the network and GITHUB_API_URL (GitHub Enterprise: https://HOST/api/v3)"),
+                    401 => err.hint(format!(
+                        "the token{} is missing, expired or revoked: set GITHUB_TOKEN (or GH_TOKEN), or run `gh auth login`",
+                        token_source.map(|s| format!(" from {s}")).unwrap_or_default()
+                    )),
+                    403 | 404 => err.hint(
+                        "the token needs Pull requests: write on the config repository (classic tokens: `repo`); GitHub answers 404 for a private repository the token cannot see",
+                    ),
+                    409 => err.hint("GitHub answers 409 when the branch changed under the request (another run, a bot); run the command again"),
+                    422 if said.contains("already exists") => err.hint(
+                        "a pull request from that branch is already open against another base branch: close it, or set `branch` to its base",
+                    ),
+                    422 if said.contains("No commits between") => err.hint(
+                        "the branch holds nothing the base does not: the base already pins this digest (see `shipit status <env>`)",
+                    ),
+                    422 => err.hint("GitHub's message above says which field it refused (a label or reviewer that does not exist is a usual cause)"),
+                    _ => err.hint("retry; if it persists, check https://www.githubstatus.com"),
+                }
+            }
         }
     }
 }
@@ -115,6 +147,9 @@ pub struct GitOpsTarget {
     path: String,
     spec: edit::Spec,
     repo: ConfigRepo,
+    mode: GitOpsMode,
+    labels: Vec<String>,
+    reviewers: Vec<String>,
 }
 
 impl GitOpsTarget {
@@ -146,6 +181,9 @@ impl GitOpsTarget {
             path: env.path.clone(),
             spec,
             repo: ConfigRepo::open(&url)?,
+            mode: env.mode,
+            labels: env.labels.clone(),
+            reviewers: env.reviewers.clone(),
         })
     }
 
@@ -160,6 +198,7 @@ impl GitOpsTarget {
             format!("+refs/heads/{}:{LOCAL_BASE}", self.branch),
             format!("+{}*:{}*", lock::REMOTE_PREFIX, lock::LOCAL_PREFIX),
             format!("+{}:{}*", self.failed_prefix_remote_glob(), history::LOCAL_FAILED),
+            format!("+{PROPOSAL_PREFIX}*:{LOCAL_PROPOSALS}*"),
         ])?;
         self.repo.resolve(LOCAL_BASE)?.ok_or_else(|| GitOpsError::NoBranch {
             url: self.repo.url.clone(),
@@ -277,6 +316,12 @@ impl GitOpsTarget {
             }
             let message = self.message(verb, &before, image, meta);
             let commit = self.repo.commit_file(tip, &self.path, after.as_bytes(), &message, &repo::signature())?;
+            if self.mode == GitOpsMode::PullRequest {
+                match self.propose(commit, &message, &before, image, meta, reporter).await? {
+                    Some(outcome) => return Ok(outcome),
+                    None => continue,
+                }
+            }
             reporter.status(&format!("pushing {} to {}", short(commit), self.branch));
             let pushed = {
                 // A push is one ref update on the server: let it finish rather than leave the question open.
@@ -305,6 +350,79 @@ impl GitOpsTarget {
             }
         }
         Err(GitOpsError::KeptMoving { branch: self.branch.clone(), attempts: PUSH_ATTEMPTS })
+    }
+
+    /// `mode = "pull-request"`: put `commit` (made on the base's tip) on `shipit/<environment>` — replacing
+    /// what an earlier proposal left there, but only if nobody moved it since it was fetched — then open or
+    /// update the pull request on GitHub, or say where to open the merge request elsewhere. `None`: the branch
+    /// moved; the caller starts again from a fresh fetch.
+    async fn propose(
+        &self,
+        commit: Oid,
+        message: &str,
+        before: &edit::Current,
+        image: &ImageRef,
+        meta: &DeployMeta,
+        reporter: &dyn Reporter,
+    ) -> Result<Option<Outcome>, GitOpsError> {
+        let head = format!("shipit/{}", self.env_name);
+        let expect = match self.repo.resolve(&format!("{LOCAL_PROPOSALS}{}", self.env_name))? {
+            Some(oid) => Expect::At(oid),
+            None => Expect::Absent,
+        };
+        reporter.status(&format!("pushing {} to {head}", short(commit)));
+        let pushed = {
+            let _c = crate::interrupt::critical();
+            self.repo.push(Some(commit), &format!("refs/heads/{head}"), expect)?
+        };
+        if let Pushed::Stale(why) = pushed {
+            reporter.line(&format!("{head} moved while shipit pushed ({why}); again from a fresh fetch"));
+            return Ok(None);
+        }
+        reporter.line(&format!("pushed {} to branch {head}", short(commit)));
+        let revision = short(commit);
+        if !repo::is_github_slug(&self.repository) {
+            let url = merge_request_url(&self.repo.url, &head, &self.branch);
+            reporter.line(&format!("open a merge request from {head} into {}: {url}", self.branch));
+            return Ok(Some(Outcome::Proposed { revision, url }));
+        }
+        let title = message.lines().next().unwrap_or_default();
+        let body = self.pull_body(before, image, meta, &revision);
+        let prs = github::PullRequests::new(&self.repository)?;
+        reporter.status(&format!("opening the pull request on {}", self.repository));
+        let proposal = github::Proposal {
+            head: &head,
+            base: &self.branch,
+            title,
+            body: &body,
+            labels: &self.labels,
+            reviewers: &self.reviewers,
+        };
+        let (pull, updated) = prs.open_or_update(&proposal).await?;
+        reporter.line(&format!(
+            "{} pull request #{}: {}",
+            if updated { "updated the open" } else { "opened" },
+            pull.number,
+            pull.html_url
+        ));
+        Ok(Some(Outcome::Proposed { revision, url: pull.html_url }))
+    }
+
+    /// The approval block of the pull request: what runs, what is proposed, from which commit, by whom.
+    fn pull_body(&self, before: &edit::Current, image: &ImageRef, meta: &DeployMeta, revision: &str) -> String {
+        let running = before.digest.clone().unwrap_or_else(|| before.image.clone());
+        let source = if meta.commit == "unknown" { "unknown".to_string() } else { format!("`{}`", meta.commit) };
+        format!(
+            "**shipit** proposes a release of `{app}` to **{env}**.\n\n             | | image |\n|---|---|\n| running | `{running}` |\n| new | `{new}` |\n\n             - source commit: {source}\n             - file: `{path}` line {line} on `{base}` (commit `{revision}` on this branch)\n             - requested by {who}: `{cause}`\n\n             Merging this pull request is the deploy: Argo CD or Flux apply `{base}`. Until then {env} runs what              it ran. A later `shipit deploy {env}` updates this pull request instead of opening another.\n\n             <!-- shipit:environment={env} -->\n",
+            app = self.app,
+            env = self.env_name,
+            new = if image.repository.is_empty() { image.digest.clone() } else { image.pinned() },
+            path = self.path,
+            line = before.line,
+            base = self.branch,
+            who = meta.deployer,
+            cause = meta.cause,
+        )
     }
 
     /// Subject: app, environment, old → new digest, source commit; trailers: the full values, for history.
@@ -347,6 +465,20 @@ impl GitOpsTarget {
         }
         Ok(())
     }
+}
+
+/// Where a person opens the merge request for a branch pushed to a non-GitHub remote: GitLab's "new merge
+/// request" page when the remote is a GitLab over https, else the remote and the branch.
+fn merge_request_url(remote: &str, head: &str, base: &str) -> String {
+    if let Some(rest) = remote.strip_prefix("https://")
+        && rest.split('/').next().is_some_and(|host| host.contains("gitlab"))
+    {
+        let project = rest.trim_end_matches('/').trim_end_matches(".git");
+        return format!(
+            "https://{project}/-/merge_requests/new?merge_request%5Bsource_branch%5D={head}&merge_request%5Btarget_branch%5D={base}"
+        );
+    }
+    format!("{remote} (branch {head})")
 }
 
 fn short(oid: Oid) -> String {

@@ -250,17 +250,9 @@ pub fn remote_url(repository: &str, github_web: &str) -> String {
     repository.to_string()
 }
 
-/// `acme/deploy`: two non-empty parts, no scheme, not a path.
+/// `acme/deploy`: two non-empty parts, no scheme, not a path (the same rule validation applies).
 pub fn is_github_slug(repository: &str) -> bool {
-    let parts: Vec<&str> = repository.split('/').collect();
-    parts.len() == 2
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-                && *p != "."
-                && *p != ".."
-        })
-        && !repository.contains(':')
+    crate::config::targets::gitops_github_slug(repository)
 }
 
 /// A local path given as the config repository (`/srv/git/deploy.git`, `file:///…`).
