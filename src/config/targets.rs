@@ -188,7 +188,10 @@ pub fn gitops_github_slug(repo: &str) -> bool {
     let parts: Vec<&str> = repo.trim().split('/').collect();
     parts.len() == 2
         && parts.iter().all(|p| {
-            !p.is_empty() && *p != "." && *p != ".." && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            !p.is_empty()
+                && *p != "."
+                && *p != ".."
+                && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         })
 }
 

@@ -161,7 +161,9 @@ async fn locked(
             Ok(Outcome::Failed { revision, .. }) => format!("revision {revision} ({what}) failed; not rolled back"),
             Ok(Outcome::RolledBack { restored, .. }) => format!("rolled back to revision {restored}"),
             Ok(Outcome::Interrupted { state, .. }) => state.clone(),
-            Ok(Outcome::Proposed { url, .. }) => format!("{what} is proposed in {url}; nothing changed until it is merged"),
+            Ok(Outcome::Proposed { url, .. }) => {
+                format!("{what} is proposed in {url}; nothing changed until it is merged")
+            }
             Err(e) => format!("{name} of {what} failed: {}", e.message),
         },
     );

@@ -342,7 +342,8 @@ fn plan_reads_what_the_branch_pins_and_the_lock_in_the_config_repository() {
 fn pull_request_mode(s: &Setup, repository: &str, extra: &str) {
     let toml = std::fs::read_to_string(s.app.path().join("ship.toml")).unwrap();
     let toml = toml.replace("mode = \"push\"\n", extra);
-    let toml = toml.replace(&format!("repository = \"{}\"", s.bare().display()), &format!("repository = \"{repository}\""));
+    let toml =
+        toml.replace(&format!("repository = \"{}\"", s.bare().display()), &format!("repository = \"{repository}\""));
     s.app.write("ship.toml", toml);
 }
 
@@ -354,7 +355,7 @@ fn pull_request_mode_on_another_remote_pushes_a_branch_and_says_where_to_merge_i
     assert!(out.status.success(), "{}", describe(&out));
     let report = json_of(&out);
     assert_eq!(report["result"], "proposed", "{report}");
-    assert!(text(&out.stderr).contains("open a merge request from shipit/production into main"), "{}", describe(&out));
+    assert_eq!(report["url"], format!("{} (branch shipit/production)", s.bare().display()));
     assert_eq!(s.file(), kustomization('a'), "main is untouched until the merge");
     let proposed = git(&s.bare(), &["show", &format!("shipit/production:{FILE}")]) + "\n";
     assert_eq!(proposed, kustomization('b'));
@@ -363,6 +364,8 @@ fn pull_request_mode_on_another_remote_pushes_a_branch_and_says_where_to_merge_i
     // The next deploy replaces the proposal: still one commit on top of main.
     let out = s.shipit(&["deploy", "production", "--image", &pinned('c')]);
     assert!(out.status.success(), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("open a merge request from shipit/production into main"), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("proposed:"), "{}", describe(&out));
     let proposed = git(&s.bare(), &["show", &format!("shipit/production:{FILE}")]) + "\n";
     assert_eq!(proposed, kustomization('c'));
     assert_eq!(git(&s.bare(), &["rev-list", "--count", "main..shipit/production"]), "1");
@@ -470,9 +473,9 @@ mod github {
         let report = json_of(&out);
         assert_eq!(report["result"], "proposed");
         assert_eq!(report["url"], "https://github.com/acme/deploy/pull/12");
-        assert!(text(&out.stderr).contains("opened pull request #12"), "{}", describe(&out));
         let requests = hub.server.received_requests().await.unwrap();
-        let create = requests.iter().find(|r| r.method.as_str() == "POST" && r.url.path() == "/repos/acme/deploy/pulls");
+        let create =
+            requests.iter().find(|r| r.method.as_str() == "POST" && r.url.path() == "/repos/acme/deploy/pulls");
         let body: serde_json::Value = create.unwrap().body_json().unwrap();
         assert_eq!(body["title"], "deploy api to production: sha256:aaaaaaaaaaaa → sha256:bbbbbbbbbbbb");
         let text_body = body["body"].as_str().unwrap();
@@ -503,7 +506,9 @@ mod github {
             .await;
         Mock::given(method("PATCH"))
             .and(path("/repos/acme/deploy/pulls/7"))
-            .and(body_partial_json(json!({"title": "deploy api to production: sha256:aaaaaaaaaaaa → sha256:cccccccccccc"})))
+            .and(body_partial_json(
+                json!({"title": "deploy api to production: sha256:aaaaaaaaaaaa → sha256:cccccccccccc"}),
+            ))
             .respond_with(ResponseTemplate::new(200).set_body_json(hub.pull(7)))
             .expect(1)
             .mount(&hub.server)
@@ -541,7 +546,10 @@ mod github {
             stderr.contains("GitHub refused to open a pull request in acme/deploy (HTTP 422): Validation Failed: A pull request already exists for acme:shipit/production."),
             "{stderr}"
         );
-        assert!(stderr.contains("hint: a pull request from that branch is already open against another base"), "{stderr}");
+        assert!(
+            stderr.contains("hint: a pull request from that branch is already open against another base"),
+            "{stderr}"
+        );
 
         hub.server.reset().await;
         Mock::given(method("GET"))

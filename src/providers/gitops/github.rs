@@ -180,7 +180,8 @@ mod tests {
             github_message(StatusCode::UNPROCESSABLE_ENTITY, body),
             "Validation Failed: A pull request already exists for acme:shipit/production."
         );
-        let body = r#"{"message":"Validation Failed","errors":[{"resource":"PullRequest","field":"head","code":"invalid"}]}"#;
+        let body =
+            r#"{"message":"Validation Failed","errors":[{"resource":"PullRequest","field":"head","code":"invalid"}]}"#;
         assert_eq!(github_message(StatusCode::UNPROCESSABLE_ENTITY, body), "Validation Failed: head: invalid");
         assert_eq!(github_message(StatusCode::BAD_GATEWAY, "<html>"), "<html>");
     }
