@@ -424,7 +424,7 @@ impl Validator<'_> {
     /// The keys of a gitops environment that depend on each other, and what is not built yet.
     fn gitops(&mut self, name: &str, e: &Environment, span: Range<usize>) {
         let mut problem = |message: String, hint: String| self.report(Some(span.clone()), message, Some(hint));
-        let on_github = e.repository.as_deref().is_some_and(|r| crate::config::targets::gitops_github_slug(r));
+        let on_github = e.repository.as_deref().is_some_and(crate::config::targets::gitops_github_slug);
         for (key, set) in [("labels", !e.labels.is_empty()), ("reviewers", !e.reviewers.is_empty())] {
             if !set {
                 continue;
