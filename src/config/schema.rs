@@ -389,6 +389,19 @@ pub enum GitOpsMode {
     Push,
 }
 
+/// `argocd = { url = "https://argocd.acme.dev", application = "api-production" }`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArgoCdWait {
+    /// Argo CD's address (the API is under `/api/v1`).
+    pub url: IString,
+    /// The Application that deploys `path`.
+    pub application: IString,
+    /// The environment variable holding an Argo CD API token (a project role or account token with
+    /// `applications, get`). Default: `ARGOCD_AUTH_TOKEN`, as the argocd CLI.
+    pub token_env: Option<IString>,
+}
+
 /// What kind of file a gitops environment changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -511,6 +524,9 @@ pub struct Environment {
     /// gitops, mode = "pull-request" on GitHub: logins asked to review the pull request.
     #[serde(default)]
     pub reviewers: Vec<IString>,
+    /// gitops, mode = "push": after the commit is on `branch`, wait (up to `timeout`) for this Argo CD
+    /// Application to be Synced at that commit and Healthy; Degraded or a failed sync is a failed deploy.
+    pub argocd: Option<ArgoCdWait>,
     /// gitops, format = "kustomize": the `name` of the `images:` entry to change. Default: `app.name`.
     pub image_name: Option<IString>,
     /// gitops, format = "helm": the dotted path of the value to change, e.g. `image.digest`.
@@ -593,6 +609,7 @@ impl Environment {
                     "container",
                     "labels",
                     "reviewers",
+                    "argocd",
                 ],
             ),
         }

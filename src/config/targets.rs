@@ -57,6 +57,8 @@ pub struct GitOpsEnv {
     /// Pull-request mode on GitHub: labels and reviewers of the pull request.
     pub labels: Vec<String>,
     pub reviewers: Vec<String>,
+    /// Push mode: the Argo CD Application to wait for, `(url, application, token variable)`.
+    pub argocd: Option<(String, String, String)>,
 }
 
 /// What to change in the file, by format.
@@ -168,6 +170,13 @@ impl Environment {
             file,
             labels: self.labels.iter().map(|l| l.to_string()).collect(),
             reviewers: self.reviewers.iter().map(|r| r.to_string()).collect(),
+            argocd: self.argocd.as_ref().map(|a| {
+                (
+                    a.url.to_string(),
+                    a.application.to_string(),
+                    a.token_env.as_ref().map_or_else(|| "ARGOCD_AUTH_TOKEN".to_string(), |t| t.to_string()),
+                )
+            }),
         })
     }
 }

@@ -424,6 +424,20 @@ impl Validator<'_> {
     /// The keys of a gitops environment that depend on each other, and what is not built yet.
     fn gitops(&mut self, name: &str, e: &Environment, span: Range<usize>) {
         let mut problem = |message: String, hint: String| self.report(Some(span.clone()), message, Some(hint));
+        if let Some(a) = &e.argocd {
+            if e.mode != Some(GitOpsMode::Push) {
+                problem(
+                    format!("environment `{name}`: `argocd` waits for a change pushed to `branch`; it needs `mode = \"push\"`"),
+                    "in pull-request mode the change runs once the pull request is merged, which shipit does not wait for (yet)".into(),
+                );
+            }
+            if !(a.url.starts_with("http://") || a.url.starts_with("https://")) {
+                problem(format!("environment `{name}`: argocd.url \"{}\" is not an http:// or https:// URL", a.url), "e.g. url = \"https://argocd.acme.dev\"".into());
+            }
+            if a.application.trim().is_empty() {
+                problem(format!("environment `{name}`: argocd.application is empty"), "the name of the Application that deploys `path`".into());
+            }
+        }
         let on_github = e.repository.as_deref().is_some_and(crate::config::targets::gitops_github_slug);
         for (key, set) in [("labels", !e.labels.is_empty()), ("reviewers", !e.reviewers.is_empty())] {
             if !set {
@@ -526,6 +540,7 @@ fn present_target_keys(e: &Environment) -> Vec<&'static str> {
     add("value", e.value.is_some());
     add("labels", !e.labels.is_empty());
     add("reviewers", !e.reviewers.is_empty());
+    add("argocd", e.argocd.is_some());
     keys
 }
 

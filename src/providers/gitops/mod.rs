@@ -10,7 +10,9 @@
 //! - history.rs: releases from the file's history on the branch
 //! - lock.rs: the deploy lock, `refs/heads/shipit-lock/<environment>`
 //! - github.rs: the pull request of `mode = "pull-request"` on GitHub
+//! - argocd.rs: waiting for an Argo CD Application to be Synced at the commit and Healthy
 
+mod argocd;
 pub mod edit;
 mod github;
 mod history;
@@ -62,6 +64,8 @@ pub enum GitOpsError {
     ForeignLock { reference: String },
     #[error("revision {revision} is not a commit on branch {branch}")]
     RevisionNotFound { revision: String, branch: String },
+    #[error("Argo CD at {url} (application {application}): {message}")]
+    ArgoCd { url: String, application: String, message: String, token_env: Option<String> },
     #[error("GitHub refused to {what} in {repo}{}: {message}", if *status == 0 { String::new() } else { format!(" (HTTP {status})") })]
     GitHub { status: u16, what: String, message: String, repo: String, token_source: Option<&'static str> },
 }
@@ -105,6 +109,12 @@ impl From<GitOpsError> for CliError {
             GitOpsError::RevisionNotFound { .. } => {
                 CliError::usage(message).hint("pick one that `shipit history <env>` lists")
             }
+            GitOpsError::ArgoCd { token_env: Some(var), .. } => CliError::usage(message).hint(format!(
+                "set {var} to an Argo CD API token allowed to get the application (`argocd account generate-token`, or a project role's token)"
+            )),
+            GitOpsError::ArgoCd { url, application, .. } => CliError::failure(message)
+                .hint(format!("the change is committed; check the application with `argocd app get {application} --server {}`", url.trim_start_matches("https://").trim_start_matches("http://")))
+                .hint("`shipit status <env>` shows what the branch pins"),
             GitOpsError::GitHub { status, message: said, token_source, .. } => {
                 let err = CliError::failure(message).hint(
                     "the branch is pushed and nothing is merged; run the command again once the cause is fixed (the pull request is then opened or updated)",
@@ -150,6 +160,8 @@ pub struct GitOpsTarget {
     mode: GitOpsMode,
     labels: Vec<String>,
     reviewers: Vec<String>,
+    /// Push mode: the Application to wait for (its token is read when connecting, before any change).
+    argocd: Option<argocd::ArgoCd>,
 }
 
 impl GitOpsTarget {
@@ -184,6 +196,10 @@ impl GitOpsTarget {
             mode: env.mode,
             labels: env.labels.clone(),
             reviewers: env.reviewers.clone(),
+            argocd: match &env.argocd {
+                Some((url, application, token_env)) => Some(argocd::ArgoCd::new(url, application, token_env)?),
+                None => None,
+            },
         })
     }
 
@@ -314,6 +330,7 @@ impl GitOpsTarget {
                 ));
                 return Ok(Outcome::Completed { revision });
             }
+            let previous = self.releases(tip, 1)?.into_iter().next().map(|r| r.revision);
             let message = self.message(verb, &before, image, meta);
             let commit = self.repo.commit_file(tip, &self.path, after.as_bytes(), &message, &repo::signature())?;
             if self.mode == GitOpsMode::PullRequest {
@@ -339,7 +356,7 @@ impl GitOpsTarget {
                         before.digest.as_deref().map(short_digest).unwrap_or_else(|| before.image.clone()),
                         image.short_digest()
                     ));
-                    return Ok(Outcome::Completed { revision: short(commit) });
+                    return self.reconciled(commit, &before, previous, meta, opts, reporter).await;
                 }
                 Pushed::Stale(why) => {
                     reporter.line(&format!(
@@ -350,6 +367,54 @@ impl GitOpsTarget {
             }
         }
         Err(GitOpsError::KeptMoving { branch: self.branch.clone(), attempts: PUSH_ATTEMPTS })
+    }
+
+    /// The commit is on the branch: with `argocd`, wait for the Application to run it; when it will not, and
+    /// `auto_rollback` is on, commit what ran before back and wait for that.
+    async fn reconciled(
+        &self,
+        commit: Oid,
+        before: &edit::Current,
+        previous: Option<String>,
+        meta: &DeployMeta,
+        opts: &DeployOptions,
+        reporter: &dyn Reporter,
+    ) -> Result<Outcome, GitOpsError> {
+        let revision = short(commit);
+        let Some(argo) = &self.argocd else { return Ok(Outcome::Completed { revision }) };
+        let reason = match argo.wait(&commit.to_string(), opts.timeout, reporter).await? {
+            Ok(()) => return Ok(Outcome::Completed { revision }),
+            Err(reason) => reason,
+        };
+        // On the repository, so every machine's `history` shows it failed and `rollback --previous` skips it.
+        self.mark_commit_failed(commit, reporter)?;
+        let restore = ImageRef::parse_pinned(&before.image)
+            .or_else(|| before.digest.clone().map(|digest| ImageRef { repository: String::new(), digest }));
+        let (Some(restore), Some(restored), true) = (restore, previous, opts.auto_rollback) else {
+            return Ok(Outcome::Failed { revision, reason });
+        };
+        reporter.line(&format!("rollout of revision {revision} failed: {reason}"));
+        reporter.line(&format!("auto-rollback: committing revision {restored}'s {} back", restore.short_digest()));
+        let meta = DeployMeta {
+            cause: format!("shipit auto-rollback of {} after: {reason}", self.env_name),
+            ..meta.clone()
+        };
+        let once = DeployOptions { auto_rollback: false, ..opts.clone() };
+        let back = {
+            let _c = crate::interrupt::critical();
+            Box::pin(self.change(&restore, &meta, &once, "rollback", reporter)).await
+        };
+        match back {
+            Ok(Outcome::Completed { .. }) => Ok(Outcome::RolledBack { revision, restored, reason }),
+            Ok(other) => Ok(Outcome::Failed {
+                revision,
+                reason: format!("{reason}\nthe automatic rollback to revision {restored} did not complete: {other:?}"),
+            }),
+            Err(e) => Ok(Outcome::Failed {
+                revision,
+                reason: format!("{reason}\nthe automatic rollback to revision {restored} failed: {e}"),
+            }),
+        }
     }
 
     /// `mode = "pull-request"`: put `commit` (made on the base's tip) on `shipit/<environment>` — replacing
@@ -458,9 +523,14 @@ impl GitOpsTarget {
         let commit = repo.revparse_single(&revision.revision).and_then(|o| o.peel_to_commit()).map_err(|_| {
             GitOpsError::RevisionNotFound { revision: revision.revision.clone(), branch: self.branch.clone() }
         })?;
-        let tag = format!("{}{}", history::failed_prefix(&self.env_name), revision.revision);
-        match self.repo.push(Some(commit.id()), &tag, Expect::Absent)? {
-            Pushed::Done => reporter.line(&format!("marked revision {} failed ({tag})", revision.revision)),
+        self.mark_commit_failed(commit.id(), reporter)
+    }
+
+    fn mark_commit_failed(&self, commit: Oid, reporter: &dyn Reporter) -> Result<(), GitOpsError> {
+        let revision = short(commit);
+        let tag = format!("{}{revision}", history::failed_prefix(&self.env_name));
+        match self.repo.push(Some(commit), &tag, Expect::Absent)? {
+            Pushed::Done => reporter.line(&format!("marked revision {revision} failed ({tag})")),
             Pushed::Stale(_) => {}
         }
         Ok(())
