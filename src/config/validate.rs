@@ -432,10 +432,16 @@ impl Validator<'_> {
                 );
             }
             if !(a.url.starts_with("http://") || a.url.starts_with("https://")) {
-                problem(format!("environment `{name}`: argocd.url \"{}\" is not an http:// or https:// URL", a.url), "e.g. url = \"https://argocd.acme.dev\"".into());
+                problem(
+                    format!("environment `{name}`: argocd.url \"{}\" is not an http:// or https:// URL", a.url),
+                    "e.g. url = \"https://argocd.acme.dev\"".into(),
+                );
             }
             if a.application.trim().is_empty() {
-                problem(format!("environment `{name}`: argocd.application is empty"), "the name of the Application that deploys `path`".into());
+                problem(
+                    format!("environment `{name}`: argocd.application is empty"),
+                    "the name of the Application that deploys `path`".into(),
+                );
             }
         }
         let on_github = e.repository.as_deref().is_some_and(crate::config::targets::gitops_github_slug);

@@ -569,3 +569,116 @@ mod github {
         assert!(stderr.contains("hint: GitHub answers 409 when the branch changed"), "{stderr}");
     }
 }
+
+mod argocd {
+    use serde_json::json;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+
+    /// A fake Argo CD whose Application follows the config repository's `main` (as Argo CD does, once it has
+    /// looked): Synced at its tip, and Degraded whenever the file pins `bad`'s digest.
+    async fn argo(s: &Setup, bad: char) -> MockServer {
+        let server = MockServer::start().await;
+        let bare = s.bare();
+        let bad = digest(bad);
+        Mock::given(method("GET"))
+            .and(path("/api/v1/applications/api-production"))
+            .respond_with(move |req: &wiremock::Request| {
+                if req.headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer argo-token") {
+                    return ResponseTemplate::new(401).set_body_json(json!({"error": "invalid session", "code": 16, "message": "invalid session: token is invalid"}));
+                }
+                let tip = git(&bare, &["rev-parse", "main"]);
+                let file = git(&bare, &["show", &format!("main:{FILE}")]);
+                let degraded = file.contains(&bad);
+                let (health, resource) = if degraded {
+                    (json!({"status": "Degraded"}), json!({"status": "Degraded", "message": "Deployment \"api\" exceeded its progress deadline"}))
+                } else {
+                    (json!({"status": "Healthy"}), json!({"status": "Healthy"}))
+                };
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "metadata": {"name": "api-production", "namespace": "argocd"},
+                    "spec": {"project": "default", "source": {"repoURL": "https://github.com/acme/deploy.git", "path": "apps/api/production", "targetRevision": "main"},
+                             "destination": {"server": "https://kubernetes.default.svc", "namespace": "prod"}},
+                    "status": {
+                        "sync": {"status": "Synced", "revision": tip, "comparedTo": {"source": {"repoURL": "https://github.com/acme/deploy.git"}}},
+                        "health": health,
+                        "operationState": {"phase": "Succeeded", "message": "successfully synced (all tasks run)", "syncResult": {"revision": tip}},
+                        "resources": [{"group": "apps", "version": "v1", "kind": "Deployment", "namespace": "prod", "name": "api", "status": "Synced", "health": resource}],
+                        "reconciledAt": "2026-12-02T01:00:00Z"
+                    }
+                }))
+            })
+            .mount(&server)
+            .await;
+        server
+    }
+
+    fn with_argo(s: &Setup, server: &MockServer, extra: &str) {
+        let toml = std::fs::read_to_string(s.app.path().join("ship.toml")).unwrap();
+        s.app.write(
+            "ship.toml",
+            format!("{toml}argocd = {{ url = \"{}\", application = \"api-production\" }}\n{extra}", server.uri()),
+        );
+    }
+
+    async fn run(s: &Setup, args: &[&str], token: Option<&str>) -> std::process::Output {
+        let mut cmd = s.app.shipit_std();
+        cmd.args(args);
+        if let Some(t) = token {
+            cmd.env("ARGOCD_AUTH_TOKEN", t);
+        }
+        tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_push_waits_for_argo_cd_to_sync_the_commit_healthy() {
+        let s = Setup::new("");
+        let server = argo(&s, 'x').await;
+        with_argo(&s, &server, "");
+        let out = run(&s, &["deploy", "production", "--image", &pinned('b')], Some("argo-token")).await;
+        assert!(out.status.success(), "{}", describe(&out));
+        let tip = git(&s.bare(), &["rev-parse", "main"]);
+        assert!(
+            text(&out.stderr).contains(&format!("Argo CD: api-production is Synced at {} and Healthy", &tip[..12])),
+            "{}",
+            describe(&out)
+        );
+        let requests = server.received_requests().await.unwrap();
+        assert_eq!(requests[0].url.query(), Some("refresh=normal"), "the first look asks Argo CD to refresh");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_degraded_application_fails_the_deploy_and_auto_rollback_commits_the_previous_digest_back() {
+        let s = Setup::new("auto_rollback = true\n");
+        let server = argo(&s, 'b').await;
+        with_argo(&s, &server, "");
+        let out = run(&s, &["deploy", "production", "--image", &pinned('b')], Some("argo-token")).await;
+        assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("Deployment api: Deployment \"api\" exceeded its progress deadline"), "{stderr}");
+        assert_eq!(s.file(), kustomization('a'), "the previous digest is committed back");
+        let out = run(&s, &["history", "production", "--output", "json"], None).await;
+        let revisions = json_of(&out)["revisions"].as_array().unwrap().clone();
+        let rows: Vec<(String, bool)> = revisions
+            .iter()
+            .map(|r| (r["digest"].as_str().unwrap().to_string(), r["failed"].as_bool().unwrap()))
+            .collect();
+        assert_eq!(rows, [(digest('a'), false), (digest('b'), true), (digest('a'), false)]);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn without_a_token_nothing_is_committed() {
+        let s = Setup::new("");
+        let server = argo(&s, 'x').await;
+        with_argo(&s, &server, "");
+        let out = run(&s, &["deploy", "production", "--image", &pinned('b')], None).await;
+        assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+        assert!(text(&out.stderr).contains("no token: ARGOCD_AUTH_TOKEN is not set"), "{}", describe(&out));
+        assert_eq!(s.file(), kustomization('a'));
+        let out = run(&s, &["deploy", "production", "--image", &pinned('b')], Some("wrong")).await;
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        assert!(text(&out.stderr).contains("HTTP 401: invalid session: token is invalid"), "{}", describe(&out));
+    }
+}

@@ -106,14 +106,15 @@ enum Verdict {
 impl ArgoCd {
     pub fn new(url: &str, application: &str, token_env: &str) -> Result<ArgoCd, GitOpsError> {
         let base = url.trim_end_matches('/').to_string();
-        let token = std::env::var(token_env).ok().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).ok_or_else(
-            || GitOpsError::ArgoCd {
-                url: base.clone(),
-                application: application.to_string(),
-                message: format!("no token: {token_env} is not set"),
-                token_env: Some(token_env.to_string()),
-            },
-        )?;
+        let token =
+            std::env::var(token_env).ok().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).ok_or_else(|| {
+                GitOpsError::ArgoCd {
+                    url: base.clone(),
+                    application: application.to_string(),
+                    message: format!("no token: {token_env} is not set"),
+                    token_env: Some(token_env.to_string()),
+                }
+            })?;
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(30))
@@ -172,10 +173,16 @@ impl ArgoCd {
             first = false;
             match verdict(&app, revision) {
                 Verdict::Done => {
-                    reporter.line(&format!("Argo CD: {} is Synced at {} and Healthy", self.application, &revision[..12]));
+                    reporter.line(&format!(
+                        "Argo CD: {} is Synced at {} and Healthy",
+                        self.application,
+                        &revision[..12]
+                    ));
                     return Ok(Ok(()));
                 }
-                Verdict::Failed(reason) => return Ok(Err(format!("Argo CD application {}: {reason}", self.application))),
+                Verdict::Failed(reason) => {
+                    return Ok(Err(format!("Argo CD application {}: {reason}", self.application)));
+                }
                 Verdict::Waiting(what) => {
                     if what != last {
                         reporter.status(&format!("Argo CD: {}: {what}", self.application));
@@ -200,10 +207,14 @@ impl ArgoCd {
 
 fn verdict(app: &Application, revision: &str) -> Verdict {
     let s = &app.status;
-    let op_revision = s
-        .operation_state
-        .as_ref()
-        .and_then(|o| o.sync_result.as_ref().map(|r| r.revision.as_str()).or(o.operation.as_ref()?.sync.as_ref().map(|r| r.revision.as_str())));
+    let op_revision = s.operation_state.as_ref().and_then(|o| {
+        o.sync_result.as_ref().map(|r| r.revision.as_str()).or(o
+            .operation
+            .as_ref()?
+            .sync
+            .as_ref()
+            .map(|r| r.revision.as_str()))
+    });
     let op_ours = op_revision == Some(revision);
     if let Some(op) = s.operation_state.as_ref().filter(|_| op_ours)
         && matches!(op.phase.as_str(), "Failed" | "Error")
@@ -216,13 +227,18 @@ fn verdict(app: &Application, revision: &str) -> Verdict {
         ));
     }
     if s.sync.revision != revision {
-        let seen = if s.sync.revision.is_empty() { "nothing yet".to_string() } else { s.sync.revision.chars().take(12).collect() };
+        let seen = if s.sync.revision.is_empty() {
+            "nothing yet".to_string()
+        } else {
+            s.sync.revision.chars().take(12).collect()
+        };
         return Verdict::Waiting(format!("waiting for it to see {} (it compares {seen})", &revision[..12]));
     }
     let health = s.health.status.as_str();
     let sync = s.sync.status.as_str();
     if health == "Degraded" {
-        let mut why = vec![format!("Degraded{}", s.health.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())];
+        let mut why =
+            vec![format!("Degraded{}", s.health.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())];
         for r in &s.resources {
             if let Some(h) = r.health.as_ref().filter(|h| h.status == "Degraded") {
                 why.push(format!("{} {}: {}", r.kind, r.name, h.message.as_deref().unwrap_or("Degraded")));
@@ -262,12 +278,20 @@ mod tests {
 
     #[test]
     fn synced_and_healthy_at_the_commit_is_done_and_anything_else_is_not() {
-        let a = app(serde_json::json!({"status": {"sync": {"status": "Synced", "revision": REV}, "health": {"status": "Healthy"}}}));
+        let a = app(
+            serde_json::json!({"status": {"sync": {"status": "Synced", "revision": REV}, "health": {"status": "Healthy"}}}),
+        );
         assert_eq!(verdict(&a, REV), Verdict::Done);
-        let a = app(serde_json::json!({"status": {"sync": {"status": "Synced", "revision": "0000"}, "health": {"status": "Healthy"}}}));
+        let a = app(
+            serde_json::json!({"status": {"sync": {"status": "Synced", "revision": "0000"}, "health": {"status": "Healthy"}}}),
+        );
         assert!(matches!(verdict(&a, REV), Verdict::Waiting(w) if w.contains("waiting for it to see 5f0c2e81d9a4")));
-        let a = app(serde_json::json!({"status": {"sync": {"status": "Synced", "revision": REV}, "health": {"status": "Progressing", "message": "Waiting for rollout to finish: 1 of 3 updated replicas are available..."}}}));
-        assert!(matches!(verdict(&a, REV), Verdict::Waiting(w) if w.contains("health Progressing (Waiting for rollout")));
+        let a = app(
+            serde_json::json!({"status": {"sync": {"status": "Synced", "revision": REV}, "health": {"status": "Progressing", "message": "Waiting for rollout to finish: 1 of 3 updated replicas are available..."}}}),
+        );
+        assert!(
+            matches!(verdict(&a, REV), Verdict::Waiting(w) if w.contains("health Progressing (Waiting for rollout"))
+        );
     }
 
     #[test]
@@ -285,7 +309,9 @@ mod tests {
             "sync": {"status": "OutOfSync", "revision": "0000"},
             "operationState": {"phase": "Failed", "message": "one or more objects failed to apply", "syncResult": {"revision": REV}}
         }}));
-        assert!(matches!(verdict(&a, REV), Verdict::Failed(f) if f.contains("failed: one or more objects failed to apply")));
+        assert!(
+            matches!(verdict(&a, REV), Verdict::Failed(f) if f.contains("failed: one or more objects failed to apply"))
+        );
         let a = app(serde_json::json!({"status": {
             "sync": {"status": "OutOfSync", "revision": REV}, "health": {"status": "Healthy"},
             "operationState": {"phase": "Succeeded", "syncResult": {"revision": REV}},

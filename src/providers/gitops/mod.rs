@@ -160,8 +160,9 @@ pub struct GitOpsTarget {
     mode: GitOpsMode,
     labels: Vec<String>,
     reviewers: Vec<String>,
-    /// Push mode: the Application to wait for (its token is read when connecting, before any change).
-    argocd: Option<argocd::ArgoCd>,
+    /// Push mode: the Application to wait for, `(url, application, token variable)`; the token is read at the
+    /// start of a change (before anything is committed), not for `status` or `history`.
+    argocd: Option<(String, String, String)>,
 }
 
 impl GitOpsTarget {
@@ -196,10 +197,7 @@ impl GitOpsTarget {
             mode: env.mode,
             labels: env.labels.clone(),
             reviewers: env.reviewers.clone(),
-            argocd: match &env.argocd {
-                Some((url, application, token_env)) => Some(argocd::ArgoCd::new(url, application, token_env)?),
-                None => None,
-            },
+            argocd: env.argocd.clone(),
         })
     }
 
@@ -313,6 +311,10 @@ impl GitOpsTarget {
         reporter: &dyn Reporter,
     ) -> Result<Outcome, GitOpsError> {
         let branch_ref = format!("refs/heads/{}", self.branch);
+        let argo = match &self.argocd {
+            Some((url, application, token_env)) => Some(argocd::ArgoCd::new(url, application, token_env)?),
+            None => None,
+        };
         for attempt in 1..=PUSH_ATTEMPTS {
             reporter.status(&format!("fetching {} of {}", self.branch, self.repository));
             let tip = self.sync()?;
@@ -356,7 +358,7 @@ impl GitOpsTarget {
                         before.digest.as_deref().map(short_digest).unwrap_or_else(|| before.image.clone()),
                         image.short_digest()
                     ));
-                    return self.reconciled(commit, &before, previous, meta, opts, reporter).await;
+                    return self.reconciled(argo.as_ref(), commit, &before, previous, meta, opts, reporter).await;
                 }
                 Pushed::Stale(why) => {
                     reporter.line(&format!(
@@ -371,8 +373,10 @@ impl GitOpsTarget {
 
     /// The commit is on the branch: with `argocd`, wait for the Application to run it; when it will not, and
     /// `auto_rollback` is on, commit what ran before back and wait for that.
+    #[allow(clippy::too_many_arguments)]
     async fn reconciled(
         &self,
+        argo: Option<&argocd::ArgoCd>,
         commit: Oid,
         before: &edit::Current,
         previous: Option<String>,
@@ -381,7 +385,7 @@ impl GitOpsTarget {
         reporter: &dyn Reporter,
     ) -> Result<Outcome, GitOpsError> {
         let revision = short(commit);
-        let Some(argo) = &self.argocd else { return Ok(Outcome::Completed { revision }) };
+        let Some(argo) = argo else { return Ok(Outcome::Completed { revision }) };
         let reason = match argo.wait(&commit.to_string(), opts.timeout, reporter).await? {
             Ok(()) => return Ok(Outcome::Completed { revision }),
             Err(reason) => reason,
@@ -395,10 +399,8 @@ impl GitOpsTarget {
         };
         reporter.line(&format!("rollout of revision {revision} failed: {reason}"));
         reporter.line(&format!("auto-rollback: committing revision {restored}'s {} back", restore.short_digest()));
-        let meta = DeployMeta {
-            cause: format!("shipit auto-rollback of {} after: {reason}", self.env_name),
-            ..meta.clone()
-        };
+        let meta =
+            DeployMeta { cause: format!("shipit auto-rollback of {} after: {reason}", self.env_name), ..meta.clone() };
         let once = DeployOptions { auto_rollback: false, ..opts.clone() };
         let back = {
             let _c = crate::interrupt::critical();
