@@ -402,6 +402,19 @@ pub struct ArgoCdWait {
     pub token_env: Option<IString>,
 }
 
+/// `flux = { kustomization = "apps", namespace = "flux-system", context = "prod-eu" }`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FluxWait {
+    /// The Kustomization (`kustomize.toolkit.fluxcd.io/v1`) that applies `path`.
+    pub kustomization: IString,
+    /// Its namespace. Default: `flux-system`.
+    pub namespace: Option<IString>,
+    /// The kubeconfig context of the cluster Flux runs in. Default: the current context (`KUBECONFIG`, then
+    /// ~/.kube/config).
+    pub context: Option<IString>,
+}
+
 /// What kind of file a gitops environment changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -527,6 +540,9 @@ pub struct Environment {
     /// gitops, mode = "push": after the commit is on `branch`, wait (up to `timeout`) for this Argo CD
     /// Application to be Synced at that commit and Healthy; Degraded or a failed sync is a failed deploy.
     pub argocd: Option<ArgoCdWait>,
+    /// gitops, mode = "push": after the commit is on `branch`, wait (up to `timeout`) for this Flux
+    /// Kustomization to report Ready with `lastAppliedRevision` at that commit (through the Kubernetes API).
+    pub flux: Option<FluxWait>,
     /// gitops, format = "kustomize": the `name` of the `images:` entry to change. Default: `app.name`.
     pub image_name: Option<IString>,
     /// gitops, format = "helm": the dotted path of the value to change, e.g. `image.digest`.
@@ -610,6 +626,7 @@ impl Environment {
                     "labels",
                     "reviewers",
                     "argocd",
+                    "flux",
                 ],
             ),
         }

@@ -59,6 +59,8 @@ pub struct GitOpsEnv {
     pub reviewers: Vec<String>,
     /// Push mode: the Argo CD Application to wait for, `(url, application, token variable)`.
     pub argocd: Option<(String, String, String)>,
+    /// Push mode: the Flux Kustomization to wait for, `(name, namespace, context)`.
+    pub flux: Option<(String, String, Option<String>)>,
 }
 
 /// What to change in the file, by format.
@@ -175,6 +177,13 @@ impl Environment {
                     a.url.to_string(),
                     a.application.to_string(),
                     a.token_env.as_ref().map_or_else(|| "ARGOCD_AUTH_TOKEN".to_string(), |t| t.to_string()),
+                )
+            }),
+            flux: self.flux.as_ref().map(|f| {
+                (
+                    f.kustomization.to_string(),
+                    f.namespace.as_ref().map_or_else(|| "flux-system".to_string(), |n| n.to_string()),
+                    f.context.as_ref().map(|c| c.to_string()),
                 )
             }),
         })

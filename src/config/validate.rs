@@ -444,6 +444,23 @@ impl Validator<'_> {
                 );
             }
         }
+        if let Some(f) = &e.flux {
+            if e.mode != Some(GitOpsMode::Push) {
+                problem(
+                    format!("environment `{name}`: `flux` waits for a change pushed to `branch`; it needs `mode = \"push\"`"),
+                    "in pull-request mode the change runs once the pull request is merged, which shipit does not wait for (yet)".into(),
+                );
+            }
+            if e.argocd.is_some() {
+                problem(
+                    format!("environment `{name}`: `argocd` and `flux` cannot both be set"),
+                    "keep the one that reconciles `path`".into(),
+                );
+            }
+            if f.kustomization.trim().is_empty() {
+                problem(format!("environment `{name}`: flux.kustomization is empty"), "the name of the Kustomization that applies `path`".into());
+            }
+        }
         let on_github = e.repository.as_deref().is_some_and(crate::config::targets::gitops_github_slug);
         for (key, set) in [("labels", !e.labels.is_empty()), ("reviewers", !e.reviewers.is_empty())] {
             if !set {
@@ -547,6 +564,7 @@ fn present_target_keys(e: &Environment) -> Vec<&'static str> {
     add("labels", !e.labels.is_empty());
     add("reviewers", !e.reviewers.is_empty());
     add("argocd", e.argocd.is_some());
+    add("flux", e.flux.is_some());
     keys
 }
 

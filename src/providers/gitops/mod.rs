@@ -11,9 +11,11 @@
 //! - lock.rs: the deploy lock, `refs/heads/shipit-lock/<environment>`
 //! - github.rs: the pull request of `mode = "pull-request"` on GitHub
 //! - argocd.rs: waiting for an Argo CD Application to be Synced at the commit and Healthy
+//! - flux.rs: waiting for a Flux Kustomization to be Ready at the commit
 
 mod argocd;
 pub mod edit;
+mod flux;
 mod github;
 mod history;
 mod lock;
@@ -66,6 +68,8 @@ pub enum GitOpsError {
     RevisionNotFound { revision: String, branch: String },
     #[error("Argo CD at {url} (application {application}): {message}")]
     ArgoCd { url: String, application: String, message: String, token_env: Option<String> },
+    #[error("Flux Kustomization {namespace}/{kustomization}: {message}")]
+    Flux { kustomization: String, namespace: String, message: String },
     #[error("GitHub refused to {what} in {repo}{}: {message}", if *status == 0 { String::new() } else { format!(" (HTTP {status})") })]
     GitHub { status: u16, what: String, message: String, repo: String, token_source: Option<&'static str> },
 }
@@ -115,6 +119,9 @@ impl From<GitOpsError> for CliError {
             GitOpsError::ArgoCd { url, application, .. } => CliError::failure(message)
                 .hint(format!("the change is committed; check the application with `argocd app get {application} --server {}`", url.trim_start_matches("https://").trim_start_matches("http://")))
                 .hint("`shipit status <env>` shows what the branch pins"),
+            GitOpsError::Flux { kustomization, namespace, .. } => CliError::failure(message)
+                .hint(format!("check it with `flux get kustomizations -n {namespace} {kustomization}` (or `kubectl -n {namespace} get kustomization {kustomization}`)"))
+                .hint("shipit reads it with the kubeconfig (KUBECONFIG, then ~/.kube/config; `flux.context` picks the context) and needs get on kustomizations.kustomize.toolkit.fluxcd.io"),
             GitOpsError::GitHub { status, message: said, token_source, .. } => {
                 let err = CliError::failure(message).hint(
                     "the branch is pushed and nothing is merged; run the command again once the cause is fixed (the pull request is then opened or updated)",
@@ -163,6 +170,28 @@ pub struct GitOpsTarget {
     /// Push mode: the Application to wait for, `(url, application, token variable)`; the token is read at the
     /// start of a change (before anything is committed), not for `status` or `history`.
     argocd: Option<(String, String, String)>,
+    /// Push mode: the Flux Kustomization to wait for, `(name, namespace, context)`.
+    flux: Option<(String, String, Option<String>)>,
+}
+
+/// What reconciles the branch into the cluster, when shipit is told to wait for it.
+enum Reconciler {
+    ArgoCd(argocd::ArgoCd),
+    Flux(flux::Flux),
+}
+
+impl Reconciler {
+    async fn wait(
+        &self,
+        revision: &str,
+        timeout: std::time::Duration,
+        reporter: &dyn Reporter,
+    ) -> Result<Result<(), String>, GitOpsError> {
+        match self {
+            Reconciler::ArgoCd(a) => a.wait(revision, timeout, reporter).await,
+            Reconciler::Flux(f) => f.wait(revision, timeout, reporter).await,
+        }
+    }
 }
 
 impl GitOpsTarget {
@@ -198,6 +227,7 @@ impl GitOpsTarget {
             labels: env.labels.clone(),
             reviewers: env.reviewers.clone(),
             argocd: env.argocd.clone(),
+            flux: env.flux.clone(),
         })
     }
 
@@ -311,9 +341,14 @@ impl GitOpsTarget {
         reporter: &dyn Reporter,
     ) -> Result<Outcome, GitOpsError> {
         let branch_ref = format!("refs/heads/{}", self.branch);
-        let argo = match &self.argocd {
-            Some((url, application, token_env)) => Some(argocd::ArgoCd::new(url, application, token_env)?),
-            None => None,
+        let argo = match (&self.argocd, &self.flux) {
+            (Some((url, application, token_env)), _) => {
+                Some(Reconciler::ArgoCd(argocd::ArgoCd::new(url, application, token_env)?))
+            }
+            (None, Some((name, namespace, context))) => {
+                Some(Reconciler::Flux(flux::Flux::connect(name, namespace, context.as_deref()).await?))
+            }
+            (None, None) => None,
         };
         for attempt in 1..=PUSH_ATTEMPTS {
             reporter.status(&format!("fetching {} of {}", self.branch, self.repository));
@@ -376,7 +411,7 @@ impl GitOpsTarget {
     #[allow(clippy::too_many_arguments)]
     async fn reconciled(
         &self,
-        argo: Option<&argocd::ArgoCd>,
+        argo: Option<&Reconciler>,
         commit: Oid,
         before: &edit::Current,
         previous: Option<String>,
