@@ -458,7 +458,10 @@ impl Validator<'_> {
                 );
             }
             if f.kustomization.trim().is_empty() {
-                problem(format!("environment `{name}`: flux.kustomization is empty"), "the name of the Kustomization that applies `path`".into());
+                problem(
+                    format!("environment `{name}`: flux.kustomization is empty"),
+                    "the name of the Kustomization that applies `path`".into(),
+                );
             }
         }
         let on_github = e.repository.as_deref().is_some_and(crate::config::targets::gitops_github_slug);

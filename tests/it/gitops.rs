@@ -682,3 +682,105 @@ mod argocd {
         assert!(text(&out.stderr).contains("HTTP 401: invalid session: token is invalid"), "{}", describe(&out));
     }
 }
+
+mod flux {
+    use serde_json::json;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+
+    /// The Kubernetes API as Flux's Kustomization `flux-system/apps` answers it: it follows `main`, and its
+    /// health check fails whenever the file pins `bad`'s digest (the last good revision stays applied).
+    async fn cluster(s: &Setup, bad: char) -> MockServer {
+        let server = MockServer::start().await;
+        let bare = s.bare();
+        let bad = digest(bad);
+        Mock::given(method("GET"))
+            .and(path("/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/apps"))
+            .respond_with(move |_: &wiremock::Request| {
+                let tip = git(&bare, &["rev-parse", "main"]);
+                let parent = git(&bare, &["rev-parse", "main~1"]);
+                let file = git(&bare, &["show", &format!("main:{FILE}")]);
+                let (applied, ready) = if file.contains(&bad) {
+                    (parent, json!({"type": "Ready", "status": "False", "reason": "HealthCheckFailed",
+                                    "message": "timeout waiting for: [Deployment/prod/api status: 'Failed']",
+                                    "lastTransitionTime": "2026-12-02T01:00:00Z", "observedGeneration": 1}))
+                } else {
+                    (tip.clone(), json!({"type": "Ready", "status": "True", "reason": "ReconciliationSucceeded",
+                                         "message": format!("Applied revision: main@sha1:{tip}"),
+                                         "lastTransitionTime": "2026-12-02T01:00:00Z", "observedGeneration": 1}))
+                };
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+                    "kind": "Kustomization",
+                    "metadata": {"name": "apps", "namespace": "flux-system", "resourceVersion": "4711", "generation": 1},
+                    "spec": {"interval": "10m", "path": "./apps/api/production", "prune": true,
+                             "sourceRef": {"kind": "GitRepository", "name": "flux-system"}},
+                    "status": {
+                        "conditions": [ready],
+                        "lastAppliedRevision": format!("main@sha1:{applied}"),
+                        "lastAttemptedRevision": format!("main@sha1:{tip}"),
+                        "observedGeneration": 1
+                    }
+                }))
+            })
+            .mount(&server)
+            .await;
+        server
+    }
+
+    fn kubeconfig(s: &Setup, server: &MockServer) -> PathBuf {
+        let p = s.dir.path().join("kubeconfig");
+        std::fs::write(
+            &p,
+            format!(
+                "apiVersion: v1\nkind: Config\ncurrent-context: prod\nclusters:\n- name: c\n  cluster:\n    server: {}\n\
+                 contexts:\n- name: prod\n  context:\n    cluster: c\n    user: u\nusers:\n- name: u\n  user:\n    token: t\n",
+                server.uri()
+            ),
+        )
+        .unwrap();
+        p
+    }
+
+    async fn run(s: &Setup, kubeconfig: &std::path::Path, args: &[&str]) -> std::process::Output {
+        let mut cmd = s.app.shipit_std();
+        cmd.args(args).env("KUBECONFIG", kubeconfig);
+        tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_push_waits_for_the_flux_kustomization_to_apply_the_commit() {
+        let s = Setup::new("flux = { kustomization = \"apps\" }\n");
+        let server = cluster(&s, 'x').await;
+        let kc = kubeconfig(&s, &server);
+        let out = run(&s, &kc, &["deploy", "production", "--image", &pinned('b')]).await;
+        assert!(out.status.success(), "{}", describe(&out));
+        let tip = git(&s.bare(), &["rev-parse", "main"]);
+        assert!(
+            text(&out.stderr).contains(&format!("Flux: Kustomization flux-system/apps is Ready at {}", &tip[..12])),
+            "{}",
+            describe(&out)
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_failed_health_check_at_the_commit_is_a_failed_deploy_with_fluxs_message() {
+        let s = Setup::new("flux = { kustomization = \"apps\" }\n");
+        let server = cluster(&s, 'b').await;
+        let kc = kubeconfig(&s, &server);
+        let out = run(&s, &kc, &["deploy", "production", "--image", &pinned('b')]).await;
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(
+                "Ready=False (HealthCheckFailed): timeout waiting for: [Deployment/prod/api status: 'Failed']"
+            ),
+            "{stderr}"
+        );
+        assert_eq!(s.file(), kustomization('b'), "without auto_rollback the commit stays");
+        let out = run(&s, &kc, &["history", "production", "--output", "json"]).await;
+        assert_eq!(json_of(&out)["revisions"][0]["failed"], true, "{}", describe(&out));
+    }
+}

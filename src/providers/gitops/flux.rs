@@ -105,7 +105,8 @@ impl Flux {
 
 /// Flux writes revisions as `main@sha1:<sha>` (Flux 2) or `main/<sha>` (before).
 fn is_revision(value: &str, revision: &str) -> bool {
-    !value.is_empty() && (value.ends_with(&format!(":{revision}")) || value.ends_with(&format!("/{revision}")) || value == revision)
+    !value.is_empty()
+        && (value.ends_with(&format!(":{revision}")) || value.ends_with(&format!("/{revision}")) || value == revision)
 }
 
 fn verdict(status: &Value, revision: &str) -> Verdict {
@@ -150,7 +151,12 @@ mod tests {
         assert!(matches!(verdict(&old, REV), Verdict::Waiting(w) if w.contains("applied main/0123")));
         let failed = json!({"lastAppliedRevision": "main@sha1:0123", "lastAttemptedRevision": format!("main@sha1:{REV}"),
             "conditions": [{"type": "Ready", "status": "False", "reason": "HealthCheckFailed", "message": "timeout waiting for: [Deployment/prod/api status: 'Failed']"}]});
-        assert_eq!(verdict(&failed, REV), Verdict::Failed("Ready=False (HealthCheckFailed): timeout waiting for: [Deployment/prod/api status: 'Failed']".into()));
+        assert_eq!(
+            verdict(&failed, REV),
+            Verdict::Failed(
+                "Ready=False (HealthCheckFailed): timeout waiting for: [Deployment/prod/api status: 'Failed']".into()
+            )
+        );
         let progressing = json!({"lastAttemptedRevision": format!("main@sha1:{REV}"), "conditions": [{"type": "Ready", "status": "Unknown", "reason": "Progressing", "message": "Reconciliation in progress"}]});
         assert!(matches!(verdict(&progressing, REV), Verdict::Waiting(_)));
         assert!(is_revision(&format!("main/{REV}"), REV));
