@@ -177,7 +177,7 @@ pub struct GitOpsTarget {
 /// What reconciles the branch into the cluster, when shipit is told to wait for it.
 enum Reconciler {
     ArgoCd(argocd::ArgoCd),
-    Flux(flux::Flux),
+    Flux(Box<flux::Flux>),
 }
 
 impl Reconciler {
@@ -346,7 +346,7 @@ impl GitOpsTarget {
                 Some(Reconciler::ArgoCd(argocd::ArgoCd::new(url, application, token_env)?))
             }
             (None, Some((name, namespace, context))) => {
-                Some(Reconciler::Flux(flux::Flux::connect(name, namespace, context.as_deref()).await?))
+                Some(Reconciler::Flux(Box::new(flux::Flux::connect(name, namespace, context.as_deref()).await?)))
             }
             (None, None) => None,
         };
