@@ -207,13 +207,10 @@ impl ArgoCd {
 
 fn verdict(app: &Application, revision: &str) -> Verdict {
     let s = &app.status;
+    // The revision the last sync operation was for: its result, else what it was asked to sync (running).
     let op_revision = s.operation_state.as_ref().and_then(|o| {
-        o.sync_result.as_ref().map(|r| r.revision.as_str()).or(o
-            .operation
-            .as_ref()?
-            .sync
-            .as_ref()
-            .map(|r| r.revision.as_str()))
+        let asked = || o.operation.as_ref().and_then(|op| op.sync.as_ref()).map(|r| r.revision.as_str());
+        o.sync_result.as_ref().map(|r| r.revision.as_str()).or_else(asked)
     });
     let op_ours = op_revision == Some(revision);
     if let Some(op) = s.operation_state.as_ref().filter(|_| op_ours)
