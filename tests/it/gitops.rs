@@ -44,20 +44,28 @@ struct Setup {
 
 impl Setup {
     fn new(extra: &str) -> Setup {
+        Setup::with_file(FILE, &kustomization('a'), "format = \"kustomize\"\n", extra)
+    }
+
+    /// A config repository holding `file` (at `path`), deployed to with `format` keys.
+    fn with_file(path: &str, file: &str, format: &str, extra: &str) -> Setup {
         let dir = tempfile::tempdir().unwrap();
         let bare = dir.path().join("deploy.git");
         let side = dir.path().join("side");
         std::fs::create_dir_all(&bare).unwrap();
         git(&bare, &["init", "-q", "--bare", "-b", "main"]);
         git(dir.path(), &["clone", "-q", bare.to_str().unwrap(), "side"]);
-        std::fs::create_dir_all(side.join("apps/api/production")).unwrap();
-        std::fs::write(side.join(FILE), kustomization('a')).unwrap();
+        std::fs::create_dir_all(side.join(path).parent().unwrap()).unwrap();
+        std::fs::write(side.join(path), file).unwrap();
         std::fs::write(side.join("README.md"), "# deploy\n").unwrap();
         git(&side, &["add", "-A"]);
         git(&side, &["commit", "-q", "-m", "api: first release by hand"]);
         git(&side, &["push", "-q", "origin", "main"]);
         let app = Scratch::new();
-        app.write("ship.toml", ship_toml(REPO, &bare, extra));
+        let toml = ship_toml(REPO, &bare, extra)
+            .replace(&format!("path = \"{FILE}\"\n"), &format!("path = \"{path}\"\n"))
+            .replace("format = \"kustomize\"\n", format);
+        app.write("ship.toml", toml);
         Setup { dir, app }
     }
 
@@ -170,6 +178,40 @@ fn push_mode_deploys_one_line_and_status_history_and_rollback_read_the_branch() 
     let revisions = json_of(&out)["revisions"].as_array().unwrap().clone();
     assert_eq!(revisions.len(), 5);
     assert_eq!(revisions[0]["digest"], digest('a'));
+}
+
+#[test]
+fn helm_values_and_manifests_are_deployed_and_read_back_through_the_binary() {
+    let values = format!(
+        "# api chart values\nimage:\n  repository: {REPO}   # mirrored\n  tag: \"v1.4.2\"\nworker:\n  image: &w busybox\nsidecar: *w\n"
+    );
+    let s = Setup::with_file(
+        "charts/api/values-prod.yaml",
+        &values,
+        "format = \"helm\"\nvalue_path = \"image.tag\"\nvalue = \"tag@digest\"\n",
+        "",
+    );
+    let out = s.shipit(&["deploy", "production", "--image", &pinned('b')]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let now = git(&s.bare(), &["show", "main:charts/api/values-prod.yaml"]) + "\n";
+    assert_eq!(now, values.replace("tag: \"v1.4.2\"", &format!("tag: \"v1.4.2@{}\"", digest('b'))));
+    let out = s.shipit(&["status", "production", "--output", "json"]);
+    assert_eq!(json_of(&out)["live"]["digest"], digest('b'), "{}", describe(&out));
+    assert_eq!(json_of(&out)["live"]["image"], format!("{REPO}:v1.4.2@{}", digest('b')));
+
+    let manifest = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: {}\n---\napiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: cleanup\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers:\n          - name: web\n            image: '{}'\n",
+        pinned('a'),
+        pinned('a')
+    );
+    let s = Setup::with_file("apps/api.yaml", &manifest, "format = \"manifest\"\ncontainer = \"web\"\n", "");
+    let out = s.shipit(&["deploy", "production", "--image", &pinned('c')]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let now = git(&s.bare(), &["show", "main:apps/api.yaml"]) + "\n";
+    assert_eq!(now, manifest.replace(&pinned('a'), &pinned('c')), "both documents, quoting kept");
+    let out = s.shipit(&["rollback", "production", "--previous", "--yes"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(git(&s.bare(), &["show", "main:apps/api.yaml"]) + "\n", manifest);
 }
 
 #[test]
