@@ -64,6 +64,13 @@ pub fn requested() -> bool {
     STATUS.borrow().signals > 0
 }
 
+/// Whether a signal has arrived and no critical section is running: blocking work that may be dropped (a
+/// helper program) should stop now; inside a critical section it runs to its end.
+pub fn requested_outside_critical() -> bool {
+    let s = STATUS.borrow();
+    s.signals > 0 && s.critical == 0
+}
+
 /// The name of the signal that arrived, if one did.
 pub fn signal_name() -> Option<&'static str> {
     STATUS.borrow().last

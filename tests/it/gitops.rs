@@ -622,6 +622,11 @@ mod argocd {
     /// A fake Argo CD whose Application follows the config repository's `main` (as Argo CD does, once it has
     /// looked): Synced at its tip, and Degraded whenever the file pins `bad`'s digest.
     async fn argo(s: &Setup, bad: char) -> MockServer {
+        argo_with(s, bad, "Degraded").await
+    }
+
+    /// As [`argo`], with `bad`'s digest answered with health `when_bad` (`Degraded`, `Progressing`).
+    async fn argo_with(s: &Setup, bad: char, when_bad: &'static str) -> MockServer {
         let server = MockServer::start().await;
         let bare = s.bare();
         let bad = digest(bad);
@@ -634,7 +639,9 @@ mod argocd {
                 let tip = git(&bare, &["rev-parse", "main"]);
                 let file = git(&bare, &["show", &format!("main:{FILE}")]);
                 let degraded = file.contains(&bad);
-                let (health, resource) = if degraded {
+                let (health, resource) = if degraded && when_bad == "Progressing" {
+                    (json!({"status": "Progressing"}), json!({"status": "Progressing", "message": "Waiting for rollout to finish: 1 out of 3 new replicas have been updated..."}))
+                } else if degraded {
                     (json!({"status": "Degraded"}), json!({"status": "Degraded", "message": "Deployment \"api\" exceeded its progress deadline"}))
                 } else {
                     (json!({"status": "Healthy"}), json!({"status": "Healthy"}))
@@ -708,6 +715,37 @@ mod argocd {
             .map(|r| (r["digest"].as_str().unwrap().to_string(), r["failed"].as_bool().unwrap()))
             .collect();
         assert_eq!(rows, [(digest('a'), false), (digest('b'), true), (digest('a'), false)]);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn ctrl_c_while_waiting_exits_130_keeps_the_commit_and_releases_the_lock() {
+        let s = Setup::new("");
+        let server = argo_with(&s, 'b', "Progressing").await;
+        with_argo(&s, &server, "");
+        let child = s
+            .app
+            .shipit_std()
+            .args(["deploy", "production", "--image", &pinned('b')])
+            .env("ARGOCD_AUTH_TOKEN", "argo-token")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while server.received_requests().await.unwrap().len() < 2 {
+            assert!(std::time::Instant::now() < deadline, "shipit never asked Argo CD twice");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let ok = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+        assert!(ok.success());
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+        assert_eq!(out.status.code(), Some(130), "{}", describe(&out));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
+        assert!(stderr.contains("is committed on main; the cluster catches up without shipit"), "{stderr}");
+        assert_eq!(s.file(), kustomization('b'), "the commit stays");
+        assert_eq!(git(&s.bare(), &["for-each-ref", "refs/heads/shipit-lock/"]), "", "the lock is released");
+        assert_eq!(git(&s.bare(), &["for-each-ref", "refs/tags/"]), "", "an interrupted wait is no failure");
     }
 
     #[tokio::test(flavor = "multi_thread")]

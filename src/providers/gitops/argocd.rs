@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use super::GitOpsError;
+use super::{GitOpsError, Waited};
 use crate::report::Reporter;
 
 /// Between two looks at the Application. Argo CD's own UI refreshes every few seconds.
@@ -158,13 +158,13 @@ impl ArgoCd {
         serde_json::from_str(&body).map_err(|e| self.error(format!("unexpected answer: {e}")))
     }
 
-    /// Wait until the Application runs `revision` (a full commit id), healthy. `Ok(Err(reason))`: it will not.
+    /// Wait until the Application runs `revision` (a full commit id), healthy. `Waited::Failed`: it will not.
     pub async fn wait(
         &self,
         revision: &str,
         timeout: Duration,
         reporter: &dyn Reporter,
-    ) -> Result<Result<(), String>, GitOpsError> {
+    ) -> Result<Waited, GitOpsError> {
         let deadline = Instant::now() + timeout;
         let mut first = true;
         let mut last = String::new();
@@ -178,10 +178,10 @@ impl ArgoCd {
                         self.application,
                         &revision[..12]
                     ));
-                    return Ok(Ok(()));
+                    return Ok(Waited::Done);
                 }
                 Verdict::Failed(reason) => {
-                    return Ok(Err(format!("Argo CD application {}: {reason}", self.application)));
+                    return Ok(Waited::Failed(format!("Argo CD application {}: {reason}", self.application)));
                 }
                 Verdict::Waiting(what) => {
                     if what != last {
@@ -191,7 +191,7 @@ impl ArgoCd {
                 }
             }
             if Instant::now() >= deadline {
-                return Ok(Err(format!(
+                return Ok(Waited::Failed(format!(
                     "Argo CD application {} did not become Synced and Healthy at {} within {}: {last}",
                     self.application,
                     &revision[..12],
@@ -199,7 +199,7 @@ impl ArgoCd {
                 )));
             }
             if crate::interrupt::unless_interrupted(tokio::time::sleep(POLL)).await.is_none() {
-                return Ok(Err(format!("interrupted while waiting for Argo CD ({last})")));
+                return Ok(Waited::Interrupted(last));
             }
         }
     }

@@ -9,7 +9,7 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::config::KubeConfigOptions;
 use serde_json::Value;
 
-use super::GitOpsError;
+use super::{GitOpsError, Waited};
 use crate::report::Reporter;
 
 const POLL: Duration = Duration::from_secs(2);
@@ -52,14 +52,14 @@ impl Flux {
         GitOpsError::Flux { kustomization: self.name.clone(), namespace: self.namespace.clone(), message }
     }
 
-    /// Wait until the Kustomization has applied `revision` (a full commit id) and is Ready. `Ok(Err(reason))`:
+    /// Wait until the Kustomization has applied `revision` (a full commit id) and is Ready. `Waited::Failed`:
     /// it will not.
     pub async fn wait(
         &self,
         revision: &str,
         timeout: Duration,
         reporter: &dyn Reporter,
-    ) -> Result<Result<(), String>, GitOpsError> {
+    ) -> Result<Waited, GitOpsError> {
         let deadline = Instant::now() + timeout;
         let mut last = String::new();
         loop {
@@ -75,10 +75,13 @@ impl Flux {
                         self.name,
                         &revision[..12]
                     ));
-                    return Ok(Ok(()));
+                    return Ok(Waited::Done);
                 }
                 Verdict::Failed(reason) => {
-                    return Ok(Err(format!("Flux Kustomization {}/{}: {reason}", self.namespace, self.name)));
+                    return Ok(Waited::Failed(format!(
+                        "Flux Kustomization {}/{}: {reason}",
+                        self.namespace, self.name
+                    )));
                 }
                 Verdict::Waiting(what) => {
                     if what != last {
@@ -88,7 +91,7 @@ impl Flux {
                 }
             }
             if Instant::now() >= deadline {
-                return Ok(Err(format!(
+                return Ok(Waited::Failed(format!(
                     "Flux Kustomization {}/{} did not apply {} within {}: {last}",
                     self.namespace,
                     self.name,
@@ -97,7 +100,7 @@ impl Flux {
                 )));
             }
             if crate::interrupt::unless_interrupted(tokio::time::sleep(POLL)).await.is_none() {
-                return Ok(Err(format!("interrupted while waiting for Flux ({last})")));
+                return Ok(Waited::Interrupted(last));
             }
         }
     }

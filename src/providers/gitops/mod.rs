@@ -174,6 +174,16 @@ pub struct GitOpsTarget {
     flux: Option<(String, String, Option<String>)>,
 }
 
+/// How a wait for Argo CD or Flux ended.
+#[derive(Debug, PartialEq)]
+pub enum Waited {
+    Done,
+    /// It will not run the commit (Degraded, a failed sync or health check, the timeout): why.
+    Failed(String),
+    /// A signal stopped the wait; what the reconciler said last.
+    Interrupted(String),
+}
+
 /// What reconciles the branch into the cluster, when shipit is told to wait for it.
 enum Reconciler {
     ArgoCd(argocd::ArgoCd),
@@ -186,7 +196,7 @@ impl Reconciler {
         revision: &str,
         timeout: std::time::Duration,
         reporter: &dyn Reporter,
-    ) -> Result<Result<(), String>, GitOpsError> {
+    ) -> Result<Waited, GitOpsError> {
         match self {
             Reconciler::ArgoCd(a) => a.wait(revision, timeout, reporter).await,
             Reconciler::Flux(f) => f.wait(revision, timeout, reporter).await,
@@ -422,8 +432,15 @@ impl GitOpsTarget {
         let revision = short(commit);
         let Some(argo) = argo else { return Ok(Outcome::Completed { revision }) };
         let reason = match argo.wait(&commit.to_string(), opts.timeout, reporter).await? {
-            Ok(()) => return Ok(Outcome::Completed { revision }),
-            Err(reason) => reason,
+            Waited::Done => return Ok(Outcome::Completed { revision }),
+            Waited::Failed(reason) => reason,
+            Waited::Interrupted(last) => {
+                let state = format!(
+                    "revision {revision} is committed on {}; the cluster catches up without shipit (last seen: {last})",
+                    self.branch
+                );
+                return Ok(Outcome::Interrupted { revision, state });
+            }
         };
         // On the repository, so every machine's `history` shows it failed and `rollback --previous` skips it.
         self.mark_commit_failed(commit, reporter)?;

@@ -183,10 +183,10 @@ impl ConfigRepo {
         cmd.arg("-C").arg(self.path()).args(args);
         // A credential prompt nobody can answer (CI, a pipe) must fail, not hang until the timeout.
         cmd.env("GIT_TERMINAL_PROMPT", "0");
-        let out = crate::providers::process::run(&mut cmd, None, GIT_TIMEOUT).map_err(|e| GitOpsError::Git {
+        let out = run(&mut cmd, GIT_TIMEOUT).map_err(|detail| GitOpsError::Git {
             url: self.url.clone(),
             what: format!("git {}", args.first().map(String::as_str).unwrap_or_default()),
-            detail: e.to_string(),
+            detail,
         })?;
         Ok(GitOutput {
             ok: out.status.success(),
@@ -198,6 +198,52 @@ impl ConfigRepo {
     fn transport(&self, what: &str, stderr: String) -> GitOpsError {
         GitOpsError::Git { url: self.url.clone(), what: format!("{what} {}", self.url), detail: stderr }
     }
+}
+
+/// Run git with a timeout. Unlike `process::run`, a signal stops it only outside a critical section: a push
+/// of a change, a restore, or the release of the deploy lock after Ctrl-C must reach the server, or the next
+/// deploy finds the environment locked until the lock expires.
+fn run(cmd: &mut Command, timeout: Duration) -> Result<std::process::Output, String> {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run it: {e}"))?;
+    // Drained on threads: git filling a pipe buffer would otherwise never exit.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let err = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let deadline = std::time::Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| format!("waiting for it failed: {e}"))? {
+            break status;
+        }
+        let stop = if crate::interrupt::requested_outside_critical() {
+            Some("interrupted".to_string())
+        } else if std::time::Instant::now() >= deadline {
+            Some(format!("it did not finish within {}s and was killed", timeout.as_secs()))
+        } else {
+            None
+        };
+        if let Some(why) = stop {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(why);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Ok(std::process::Output { status, stdout: out.join().unwrap_or_default(), stderr: err.join().unwrap_or_default() })
 }
 
 struct GitOutput {
