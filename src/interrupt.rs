@@ -64,11 +64,12 @@ pub fn requested() -> bool {
     STATUS.borrow().signals > 0
 }
 
-/// Whether a signal has arrived and no critical section is running: blocking work that may be dropped (a
-/// helper program) should stop now; inside a critical section it runs to its end.
-pub fn requested_outside_critical() -> bool {
+/// Whether blocking work (a helper program that cannot be dropped like a future) should stop now: a second
+/// signal arrived and no critical section is running. After the first signal it runs to its end (bounded by
+/// its own timeout), so the command can still say what runs and release its lock.
+pub fn abort_requested() -> bool {
     let s = STATUS.borrow();
-    s.signals > 0 && s.critical == 0
+    s.signals >= 2 && s.critical == 0
 }
 
 /// The name of the signal that arrived, if one did.

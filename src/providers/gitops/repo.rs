@@ -200,9 +200,9 @@ impl ConfigRepo {
     }
 }
 
-/// Run git with a timeout. Unlike `process::run`, a signal stops it only outside a critical section: a push
-/// of a change, a restore, or the release of the deploy lock after Ctrl-C must reach the server, or the next
-/// deploy finds the environment locked until the lock expires.
+/// Run git with a timeout. Unlike `process::run`, the first signal does not kill it (only a second one, outside
+/// a critical section): after Ctrl-C the engine still reads what the branch pins and releases the deploy lock
+/// with git, and a lock left behind would hold up the next deploy until it expires.
 fn run(cmd: &mut Command, timeout: Duration) -> Result<std::process::Output, String> {
     use std::io::Read;
     use std::process::Stdio;
@@ -229,7 +229,7 @@ fn run(cmd: &mut Command, timeout: Duration) -> Result<std::process::Output, Str
         if let Some(status) = child.try_wait().map_err(|e| format!("waiting for it failed: {e}"))? {
             break status;
         }
-        let stop = if crate::interrupt::requested_outside_critical() {
+        let stop = if crate::interrupt::abort_requested() {
             Some("interrupted".to_string())
         } else if std::time::Instant::now() >= deadline {
             Some(format!("it did not finish within {}s and was killed", timeout.as_secs()))
