@@ -383,12 +383,17 @@ fn parse(text: &str) -> Vec<Node> {
         if content.starts_with('%') && frags.is_empty() {
             continue; // a directive (%YAML, %TAG)
         }
+        // A byte-order mark opens some files written on Windows; it is no indentation, and stays where it is.
+        let (bom, content) = match content.strip_prefix('\u{feff}') {
+            Some(rest) if line == 0 => ('\u{feff}'.len_utf8(), rest),
+            _ => (0, content),
+        };
         let trimmed = content.trim_start_matches([' ', '\t']);
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
         let col = content.len() - trimmed.len();
-        frags.push(Frag { line, col, at: start + col, text: trimmed, next: offset });
+        frags.push(Frag { line, col, at: start + bom + col, text: trimmed, next: offset });
     }
     docs.push(node(&frags));
     docs
@@ -1022,6 +1027,18 @@ spec:
         assert_eq!(strip_comment("a#b"), "a#b");
         assert_eq!(single_quoted("'it''s' # x"), Some(("it's".into(), 7)));
         assert_eq!(double_quoted("\"a\\\"b\""), Some(("a\"b".into(), 6)));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_neither_indentation_nor_lost() {
+        let text = format!("\u{feff}images:\n- name: api\n  digest: {OLD}\nresources:\n- a.yaml\n");
+        let out = apply(&text, &Spec::Kustomize { name: "api".into() }, &image("ghcr.io/acme/api")).unwrap();
+        assert_eq!(
+            out,
+            format!(
+                "\u{feff}images:\n- name: api\n  digest: {NEW}\n  newName: ghcr.io/acme/api\nresources:\n- a.yaml\n"
+            )
+        );
     }
 
     #[test]
