@@ -866,3 +866,14 @@ mod flux {
         assert_eq!(json_of(&out)["revisions"][0]["failed"], true, "{}", describe(&out));
     }
 }
+
+#[test]
+fn doctor_checks_the_git_program_for_a_gitops_environment() {
+    let s = Setup::new("");
+    let out = s.shipit(&["doctor", "--output", "json"]);
+    let report = json_of(&out);
+    let git = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "git program").cloned();
+    let git = git.unwrap_or_else(|| panic!("no git program check: {report}"));
+    assert_eq!(git["status"], "ok", "{report}");
+    assert!(git["detail"].as_str().unwrap().starts_with("git version"), "{report}");
+}
