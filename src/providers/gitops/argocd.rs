@@ -13,6 +13,8 @@ use crate::report::Reporter;
 
 /// Between two looks at the Application. Argo CD's own UI refreshes every few seconds.
 const POLL: Duration = Duration::from_secs(2);
+/// The largest Application answer read.
+const MAX_ANSWER: usize = 32 << 20;
 
 pub struct ArgoCd {
     client: reqwest::Client,
@@ -147,7 +149,7 @@ impl ArgoCd {
             .await
             .map_err(|e| self.error(format!("cannot reach it: {}", crate::error::chain(&e))))?;
         let status = resp.status();
-        let body = resp.text().await.map_err(|e| self.error(crate::error::chain(&e)))?;
+        let body = self.read_capped(resp).await?;
         if !status.is_success() {
             let said = serde_json::from_str::<serde_json::Value>(&body)
                 .ok()
@@ -156,6 +158,19 @@ impl ArgoCd {
             return Err(self.error(format!("HTTP {}: {said}", status.as_u16())));
         }
         serde_json::from_str(&body).map_err(|e| self.error(format!("unexpected answer: {e}")))
+    }
+
+    /// The answer, up to `MAX_ANSWER`: an Application with thousands of resources is a few MiB; a server that
+    /// sends more is not answering the question.
+    async fn read_capped(&self, mut resp: reqwest::Response) -> Result<String, GitOpsError> {
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.error(crate::error::chain(&e)))? {
+            if body.len() + chunk.len() > MAX_ANSWER {
+                return Err(self.error(format!("its answer is larger than {} MiB", MAX_ANSWER >> 20)));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(String::from_utf8_lossy(&body).into_owned())
     }
 
     /// Wait until the Application runs `revision` (a full commit id), healthy. `Waited::Failed`: it will not.
