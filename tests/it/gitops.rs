@@ -809,6 +809,15 @@ mod flux {
             })
             .mount(&server)
             .await;
+        Mock::given(method("PATCH"))
+            .and(path("/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+                "metadata": {"name": "flux-system", "namespace": "flux-system", "resourceVersion": "99"},
+                "spec": {"interval": "1m", "url": "ssh://git@github.com/acme/deploy", "ref": {"branch": "main"}}
+            })))
+            .mount(&server)
+            .await;
         server
     }
 
@@ -845,6 +854,13 @@ mod flux {
             "{}",
             describe(&out)
         );
+        // Flux was asked to fetch now, the way `flux reconcile --with-source` asks.
+        let requests = server.received_requests().await.unwrap();
+        let patch = requests.iter().find(|r| r.method.as_str() == "PATCH").expect("a PATCH of the GitRepository");
+        assert_eq!(patch.headers.get("content-type").unwrap(), "application/merge-patch+json");
+        let body: serde_json::Value = patch.body_json().unwrap();
+        assert!(body["metadata"]["annotations"]["reconcile.fluxcd.io/requestedAt"].is_string(), "{body}");
+        assert!(text(&out.stderr).contains("asked Flux to fetch GitRepository flux-system/flux-system now"));
     }
 
     #[tokio::test(flavor = "multi_thread")]

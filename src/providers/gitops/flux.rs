@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use kube::config::KubeConfigOptions;
 use serde_json::Value;
 
@@ -15,6 +15,7 @@ use crate::report::Reporter;
 const POLL: Duration = Duration::from_secs(2);
 
 pub struct Flux {
+    client: kube::Client,
     api: Api<DynamicObject>,
     pub name: String,
     pub namespace: String,
@@ -42,7 +43,8 @@ impl Flux {
         let gvk = GroupVersionKind::gvk("kustomize.toolkit.fluxcd.io", "v1", "Kustomization");
         let resource = ApiResource::from_gvk_with_plural(&gvk, "kustomizations");
         Ok(Flux {
-            api: Api::namespaced_with(client, namespace, &resource),
+            api: Api::namespaced_with(client.clone(), namespace, &resource),
+            client,
             name: name.to_string(),
             namespace: namespace.to_string(),
         })
@@ -62,11 +64,15 @@ impl Flux {
     ) -> Result<Waited, GitOpsError> {
         let deadline = Instant::now() + timeout;
         let mut last = String::new();
+        let mut first = true;
         loop {
             let object = self.api.get(&self.name).await.map_err(|e| match e {
                 kube::Error::Api(s) => self.error(format!("{} (HTTP {})", s.message, s.code)),
                 other => self.error(crate::error::chain(&other)),
             })?;
+            if std::mem::take(&mut first) {
+                self.request_fetch(&object, reporter).await;
+            }
             match verdict(object.data.get("status").unwrap_or(&Value::Null), revision) {
                 Verdict::Done => {
                     reporter.line(&format!(
@@ -102,6 +108,32 @@ impl Flux {
             if crate::interrupt::unless_interrupted(tokio::time::sleep(POLL)).await.is_none() {
                 return Ok(Waited::Interrupted(last));
             }
+        }
+    }
+}
+
+impl Flux {
+    /// Ask the Kustomization's GitRepository to fetch now, as `flux reconcile kustomization --with-source` does
+    /// (the `reconcile.fluxcd.io/requestedAt` annotation); else Flux sees the commit at the source's interval.
+    /// A refusal (RBAC) is a line, not a failure: the wait still works, only slower.
+    async fn request_fetch(&self, kustomization: &DynamicObject, reporter: &dyn Reporter) {
+        let source = kustomization.data.pointer("/spec/sourceRef").cloned().unwrap_or(Value::Null);
+        let kind = source.get("kind").and_then(Value::as_str).unwrap_or_default();
+        let Some(name) = source.get("name").and_then(Value::as_str).filter(|_| kind == "GitRepository") else {
+            return;
+        };
+        let namespace = source.get("namespace").and_then(Value::as_str).unwrap_or(&self.namespace);
+        let gvk = GroupVersionKind::gvk("source.toolkit.fluxcd.io", "v1", "GitRepository");
+        let resource = ApiResource::from_gvk_with_plural(&gvk, "gitrepositories");
+        let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), namespace, &resource);
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let patch = serde_json::json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": now}}});
+        match api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+            Ok(_) => reporter.line(&format!("asked Flux to fetch GitRepository {namespace}/{name} now")),
+            Err(e) => reporter.line(&format!(
+                "could not ask Flux to fetch GitRepository {namespace}/{name} now ({}); it fetches at its interval",
+                crate::error::chain(&e)
+            )),
         }
     }
 }
