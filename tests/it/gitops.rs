@@ -411,11 +411,17 @@ fn pull_request_mode_on_another_remote_pushes_a_branch_and_says_where_to_merge_i
     let proposed = git(&s.bare(), &["show", &format!("shipit/production:{FILE}")]) + "\n";
     assert_eq!(proposed, kustomization('c'));
     assert_eq!(git(&s.bare(), &["rev-list", "--count", "main..shipit/production"]), "1");
+    let out = s.shipit(&["status", "production"]);
+    let status = text(&out.stdout);
+    assert!(status.contains(&format!("image        {}", pinned('a'))), "what runs is main's: {status}");
+    assert!(status.contains("proposed, not merged: sha256:cccccccccccc on branch shipit/production"), "{status}");
 
     // Merged (as a merge commit), it is a release with shipit's trailers.
     git(&s.side(), &["fetch", "-q", "origin"]);
     git(&s.side(), &["merge", "-q", "--no-ff", "-m", "Merge shipit/production", "origin/shipit/production"]);
     git(&s.side(), &["push", "-q", "origin", "main"]);
+    let out = s.shipit(&["status", "production"]);
+    assert!(!text(&out.stdout).contains("proposed, not merged"), "merged: {}", text(&out.stdout));
     let out = s.shipit(&["history", "production", "--output", "json"]);
     let revisions = json_of(&out)["revisions"].as_array().unwrap().clone();
     assert_eq!(revisions[0]["digest"], digest('c'));

@@ -286,6 +286,17 @@ impl GitOpsTarget {
         let current = edit::read(&text, &self.spec).map_err(|e| self.edit_error(e))?;
         let releases = self.releases(tip, 1)?;
         let release = releases.first().filter(|r| r.digest == current.digest);
+        let mut details = vec![
+            format!("{}:{} on {} at {}", self.path, current.line, self.branch, short(tip)),
+            match (&self.argocd, &self.flux) {
+                (Some((_, app, _)), _) => format!("Argo CD application {app} applies it to the cluster"),
+                (None, Some((ks, ns, _))) => format!("Flux Kustomization {ns}/{ks} applies it to the cluster"),
+                (None, None) => "Argo CD or Flux applies it to the cluster; shipit does not watch that".to_string(),
+            },
+        ];
+        if let Some(line) = self.open_proposal(tip, &current)? {
+            details.push(line);
+        }
         Ok(Some(LiveState {
             revision: release.map(|r| r.revision.clone()),
             image: current.image,
@@ -295,11 +306,26 @@ impl GitOpsTarget {
             desired: 0,
             running: 0,
             pending: 0,
-            details: vec![
-                format!("{}:{} on {} at {}", self.path, current.line, self.branch, short(tip)),
-                "Argo CD or Flux applies it to the cluster; shipit does not watch that".to_string(),
-            ],
+            details,
         }))
+    }
+
+    /// A proposal (`shipit/<environment>`) not merged yet, in words; `None` when there is none, or when the
+    /// branch already has it.
+    fn open_proposal(&self, tip: Oid, current: &edit::Current) -> Result<Option<String>, GitOpsError> {
+        let Some(proposal) = self.repo.resolve(&format!("{LOCAL_PROPOSALS}{}", self.env_name))? else {
+            return Ok(None);
+        };
+        let repo = self.repo.repository()?;
+        let merged = proposal == tip || repo.graph_descendant_of(tip, proposal).unwrap_or(false);
+        let Some(proposed) = self.text_at(proposal).ok().and_then(|t| edit::read(&t, &self.spec).ok()) else {
+            return Ok(None);
+        };
+        if merged || proposed.digest == current.digest {
+            return Ok(None);
+        }
+        let what = proposed.digest.as_deref().map(short_digest).unwrap_or(proposed.image);
+        Ok(Some(format!("proposed, not merged: {what} on branch shipit/{} at {}", self.env_name, short(proposal))))
     }
 
     /// Every commit on the branch that changed the digest, newest first; the newest is live.
