@@ -899,3 +899,25 @@ fn doctor_checks_the_git_program_for_a_gitops_environment() {
     assert_eq!(git["status"], "ok", "{report}");
     assert!(git["detail"].as_str().unwrap().starts_with("git version"), "{report}");
 }
+
+#[test]
+fn a_push_the_server_refuses_is_an_error_with_the_servers_words() {
+    let s = Setup::new("");
+    let hook = s.bare().join("hooks/pre-receive");
+    // Like branch protection: main is refused, other branches (the lock) are not.
+    let script = "#!/bin/sh\nwhile read old new ref; do\n  if [ \"$ref\" = refs/heads/main ]; then\n    \
+                  echo 'main is protected: changes need a review' >&2; exit 1\n  fi\ndone\nexit 0\n";
+    std::fs::write(&hook, script).unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = s.shipit(&["deploy", "production", "--image", &pinned('b')]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("refused the push to refs/heads/main: [remote rejected] (pre-receive hook declined)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("main is protected: changes need a review"), "the server's own message: {stderr}");
+    assert!(stderr.contains("hint: nothing was changed"), "{stderr}");
+    assert_eq!(s.file(), kustomization('a'));
+    assert_eq!(git(&s.bare(), &["for-each-ref", "refs/heads/shipit-lock/"]), "", "the lock is released");
+}
