@@ -656,6 +656,8 @@ impl KustomizeEntry<'_> {
 
 fn kustomize_entry<'a>(docs: &'a [Node], name: &str) -> Result<KustomizeEntry<'a>, EditError> {
     let mut names = Vec::new();
+    // An entry the locator cannot read (`- {name: api, digest: …}`) may be the one asked for: say so.
+    let mut unreadable: Option<(usize, &'static str)> = None;
     for doc in docs {
         let Node::Map(root) = doc else { continue };
         let Some(images) = root.entries.iter().find(|e| e.key == "images") else { continue };
@@ -671,6 +673,9 @@ fn kustomize_entry<'a>(docs: &'a [Node], name: &str) -> Result<KustomizeEntry<'a
             }
         };
         for item in items {
+            if let Node::Opaque { line, what } = item {
+                unreadable.get_or_insert((*line, *what));
+            }
             let Node::Map(m) = item else { continue };
             let Some(n) = m.get("name").and_then(Node::scalar) else { continue };
             if n.value == name {
@@ -679,6 +684,14 @@ fn kustomize_entry<'a>(docs: &'a [Node], name: &str) -> Result<KustomizeEntry<'a
             }
             names.push(n.value.clone());
         }
+    }
+    if let Some((line, what)) = unreadable {
+        return Err(refused(
+            line,
+            format!(
+                "no block entry of `images:` has name `{name}`, and this entry is {what}; shipit edits `- name: …` block entries only"
+            ),
+        ));
     }
     Err(EditError::NotFound(if names.is_empty() {
         "the file has no `images:` list".to_string()
@@ -852,6 +865,18 @@ patches:
             &format!("  newName: ghcr.io/acme/nginx\n  newTag: \"1.27\"\n  digest: {NEW}\n"),
         );
         assert_eq!(out, want);
+    }
+
+    #[test]
+    fn a_flow_entry_in_images_is_named_rather_than_skipped() {
+        let text = "images:\n- {name: api, digest: sha256:aa}\n- name: web\n  newTag: v1\n";
+        let err = read(text, &Spec::Kustomize { name: "api".into() }).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("line 2: no block entry of `images:` has name `api`, and this entry is a flow collection"),
+            "{err}"
+        );
+        assert!(read(text, &Spec::Kustomize { name: "web".into() }).is_ok());
     }
 
     #[test]
