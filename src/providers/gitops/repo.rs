@@ -8,7 +8,7 @@
 //! `--force-with-lease=<ref>:<expected>` (an empty expectation means "the ref must not exist"), so a branch
 //! that moved, or a lock someone else took, is reported as such and never overwritten.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -301,11 +301,6 @@ pub fn is_github_slug(repository: &str) -> bool {
     crate::config::targets::gitops_github_slug(repository)
 }
 
-/// A local path given as the config repository (`/srv/git/deploy.git`, `file:///…`).
-pub fn local_path(repository: &str) -> Option<PathBuf> {
-    repository.strip_prefix("file://").or_else(|| repository.starts_with('/').then_some(repository)).map(PathBuf::from)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,7 +314,5 @@ mod tests {
         assert!(!is_github_slug("../deploy"));
         assert_eq!(remote_url("acme/deploy", "https://github.com"), "https://github.com/acme/deploy.git");
         assert_eq!(remote_url("/srv/git/deploy.git", "https://github.com"), "/srv/git/deploy.git");
-        assert_eq!(local_path("file:///srv/d.git"), Some(PathBuf::from("/srv/d.git")));
-        assert_eq!(local_path("https://x/d.git"), None);
     }
 }
