@@ -64,6 +64,14 @@ pub fn requested() -> bool {
     STATUS.borrow().signals > 0
 }
 
+/// Whether blocking work (a helper program that cannot be dropped like a future) should stop now: a second
+/// signal arrived and no critical section is running. After the first signal it runs to its end (bounded by
+/// its own timeout), so the command can still say what runs and release its lock.
+pub fn abort_requested() -> bool {
+    let s = STATUS.borrow();
+    s.signals >= 2 && s.critical == 0
+}
+
 /// The name of the signal that arrived, if one did.
 pub fn signal_name() -> Option<&'static str> {
     STATUS.borrow().last

@@ -80,6 +80,9 @@ pub enum Outcome {
     Failed { revision: String, reason: String },
     /// A signal stopped the deploy; `state` says what the environment runs now (exit 130).
     Interrupted { revision: String, state: String },
+    /// The change is proposed, not applied: a pull request (or a pushed branch) that deploys it once merged
+    /// (a gitops environment in `mode = "pull-request"`). Exit 0; what runs is unchanged.
+    Proposed { revision: String, url: String },
 }
 
 /// A deploy lock as stored in the target itself (a Lease, service tags, a volume's labels), so every machine

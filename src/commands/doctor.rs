@@ -35,6 +35,8 @@ struct Needs {
     aws: bool,
     kube: bool,
     github: bool,
+    /// A gitops environment fetches and pushes its config repository with the `git` program.
+    git_program: bool,
 }
 
 impl Needs {
@@ -47,8 +49,16 @@ impl Needs {
             trivy: c.scan.enabled,
             aws: c.registries.values().any(|r| r.get_ref().kind == RegistryKind::Ecr)
                 || envs().any(|e| e.target == TargetKind::Ecs),
-            kube: envs().any(|e| e.target == TargetKind::Kubernetes),
-            github: c.check.github.is_some(),
+            // A gitops environment waiting for Flux reads it through the Kubernetes API.
+            kube: envs().any(|e| e.target == TargetKind::Kubernetes || e.flux.is_some()),
+            // A gitops environment opens pull requests on GitHub.
+            github: c.check.github.is_some()
+                || envs().any(|e| {
+                    e.target == TargetKind::GitOps
+                        && e.mode != Some(crate::config::GitOpsMode::Push)
+                        && e.repository.as_deref().is_some_and(crate::config::targets::gitops_github_slug)
+                }),
+            git_program: envs().any(|e| e.target == TargetKind::GitOps),
         }
     }
 }
@@ -100,6 +110,9 @@ pub async fn run(settings: &Settings) -> Result<(), CliError> {
     checks.push(check("aws", needs.aws, aws_result));
     checks.push(check("kubernetes", needs.kube, check_kube()));
     checks.push(check("github", needs.github, check_github()));
+    if needs.git_program {
+        checks.push(check("git program", true, check_git_program()));
+    }
 
     let failed: Vec<&str> = checks.iter().filter(|c| c.status == Status::Fail).map(|c| c.name).collect();
     if ui.json() {
@@ -160,6 +173,17 @@ async fn check_trivy() -> Result<String, (String, String)> {
         .await
         .map_err(|e| (e.to_string(), "reinstall trivy or point SHIPIT_TRIVY at a working binary".to_string()))?;
     Ok(format!("trivy {version} at {}", path.display()))
+}
+
+fn check_git_program() -> Result<String, (String, String)> {
+    let mut cmd = std::process::Command::new("git");
+    cmd.arg("--version");
+    let hint = "install git: gitops environments fetch and push their config repository with it".to_string();
+    match crate::providers::process::run(&mut cmd, None, std::time::Duration::from_secs(5)) {
+        Ok(out) if out.status.success() => Ok(String::from_utf8_lossy(&out.stdout).trim().to_string()),
+        Ok(out) => Err((format!("`git --version` failed: {}", String::from_utf8_lossy(&out.stderr).trim()), hint)),
+        Err(e) => Err((format!("cannot run git: {e}"), hint)),
+    }
 }
 
 fn check_git(settings: &Settings) -> Result<String, (String, String)> {

@@ -46,10 +46,15 @@ pub async fn run(args: EnvArgs, settings: &Settings) -> Result<(), CliError> {
     if let Some(r) = &l.revision {
         out.push_str(&format!("revision     {r}\n"));
     }
-    out.push_str(&format!(
-        "rollout      {}  ({} running, {} pending, {} desired)\n",
-        l.rollout, l.running, l.pending, l.desired
-    ));
+    if (l.desired, l.running, l.pending) == (0, 0, 0) {
+        // Nothing to count (a gitops environment: the state is the config repository's).
+        out.push_str(&format!("rollout      {}\n", l.rollout));
+    } else {
+        out.push_str(&format!(
+            "rollout      {}  ({} running, {} pending, {} desired)\n",
+            l.rollout, l.running, l.pending, l.desired
+        ));
+    }
     for d in &l.details {
         out.push_str(&format!("             {d}\n"));
     }

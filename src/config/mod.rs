@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 pub use diagnostic::{Diagnostic, did_you_mean, line_col};
 pub use schema::*;
-pub use targets::{DockerEnv, EcsEnv, KubeEnv, TargetEnv};
+pub use targets::{DockerEnv, EcsEnv, GitOpsEnv, GitOpsFile, KubeEnv, TargetEnv};
 pub use validate::{check_repository, ecr_region};
 pub use values::{Date, DurationStr, IString, Severity};
 

@@ -412,6 +412,8 @@ pub enum TargetKind {
     Kubernetes,
     /// A container on a plain Docker host.
     Docker,
+    /// A file in a config repository that Argo CD or Flux reconciles: shipit commits the new digest there.
+    GitOps,
 }
 
 impl TargetKind {
@@ -420,6 +422,7 @@ impl TargetKind {
             TargetKind::Ecs => "ecs",
             TargetKind::Kubernetes => "kubernetes",
             TargetKind::Docker => "docker",
+            TargetKind::GitOps => "gitops",
         }
     }
 }
@@ -434,12 +437,82 @@ pub enum Approval {
     Manual,
 }
 
+/// How a gitops environment's change reaches the branch Argo CD or Flux reconciles from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum GitOpsMode {
+    /// One commit on a branch `shipit/<environment>` (made from `branch`, replaced on the next deploy) and, on
+    /// GitHub, a pull request into `branch` (an open one is updated rather than a second opened). Merging it
+    /// is the deploy.
+    #[default]
+    PullRequest,
+    /// One commit straight onto `branch` (for branches without required reviews), retried on top of the
+    /// branch when someone pushed first.
+    Push,
+}
+
+/// `argocd = { url = "https://argocd.acme.dev", application = "api-production" }`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArgoCdWait {
+    /// Argo CD's address (the API is under `/api/v1`).
+    pub url: IString,
+    /// The Application that deploys `path`.
+    pub application: IString,
+    /// The environment variable holding an Argo CD API token (a project role or account token with
+    /// `applications, get`). Default: `ARGOCD_AUTH_TOKEN`, as the argocd CLI.
+    pub token_env: Option<IString>,
+}
+
+/// `flux = { kustomization = "apps", namespace = "flux-system", context = "prod-eu" }`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FluxWait {
+    /// The Kustomization (`kustomize.toolkit.fluxcd.io/v1`) that applies `path`.
+    pub kustomization: IString,
+    /// Its namespace. Default: `flux-system`.
+    pub namespace: Option<IString>,
+    /// The kubeconfig context of the cluster Flux runs in. Default: the current context (`KUBECONFIG`, then
+    /// ~/.kube/config).
+    pub context: Option<IString>,
+}
+
+/// What kind of file a gitops environment changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum GitOpsFormat {
+    /// A kustomization.yaml: the `images:` entry named `image_name` gets `newName` and `digest`.
+    Kustomize,
+    /// A Helm values file: the value at `value_path` (e.g. `image.digest`).
+    Helm,
+    /// Plain Kubernetes manifests (one or more documents): every container named `container` gets
+    /// `image: repository@sha256:…`.
+    Manifest,
+}
+
+/// How a gitops environment writes the digest at a Helm `value_path`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
+pub enum HelmValue {
+    /// `sha256:…` (charts with an `image.digest` value).
+    #[default]
+    #[serde(rename = "digest")]
+    Digest,
+    /// `repository@sha256:…` (charts that take the whole image reference).
+    #[serde(rename = "image")]
+    Image,
+    /// `<tag>@sha256:…`: the tag already there is kept and the digest pinned after it (charts that render
+    /// `repository:tag`; a runtime pulls such a reference by its digest).
+    #[serde(rename = "tag@digest")]
+    TagAtDigest,
+}
+
 /// An environment. `target` decides which of the other keys are required:
-/// ecs: `cluster`, `service`; kubernetes: `deployment`; docker: `container_name`.
+/// ecs: `cluster`, `service`; kubernetes: `deployment`; docker: `container_name`;
+/// gitops: `repository`, `path`, `format`.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Environment {
-    /// `ecs`, `kubernetes` or `docker`.
+    /// `ecs`, `kubernetes`, `docker` or `gitops`.
     pub target: TargetKind,
     /// Registry (a key of `[registries]`) whose image this environment runs. Optional with one registry.
     #[schemars(with = "Option<String>")]
@@ -509,6 +582,38 @@ pub struct Environment {
     pub network: Option<IString>,
     /// docker: how long the old container gets after its stop signal before it is killed. Default: 10s.
     pub stop_timeout: Option<DurationStr>,
+
+    // --- gitops ---
+    /// gitops: the config repository: `OWNER/NAME` on GitHub, or any git URL (`https://…`, `ssh://…`,
+    /// `git@host:path`) or absolute path. Fetched and pushed with the `git` program and its credentials.
+    pub repository: Option<IString>,
+    /// gitops: the branch Argo CD or Flux reconciles from. Default: `main`.
+    pub branch: Option<IString>,
+    /// gitops: the file to change, relative to the repository's root (e.g. `apps/api/prod/kustomization.yaml`).
+    pub path: Option<IString>,
+    /// gitops: what the file is: `kustomize`, `helm` or `manifest`.
+    pub format: Option<GitOpsFormat>,
+    /// gitops: how the change reaches `branch`: `pull-request` (default: a branch `shipit/<environment>` and,
+    /// on GitHub, a pull request) or `push` (a commit on `branch` itself).
+    pub mode: Option<GitOpsMode>,
+    /// gitops, mode = "pull-request" on GitHub: labels put on the pull request.
+    #[serde(default)]
+    pub labels: Vec<IString>,
+    /// gitops, mode = "pull-request" on GitHub: logins asked to review the pull request.
+    #[serde(default)]
+    pub reviewers: Vec<IString>,
+    /// gitops, mode = "push": after the commit is on `branch`, wait (up to `timeout`) for this Argo CD
+    /// Application to be Synced at that commit and Healthy; Degraded or a failed sync is a failed deploy.
+    pub argocd: Option<ArgoCdWait>,
+    /// gitops, mode = "push": after the commit is on `branch`, wait (up to `timeout`) for this Flux
+    /// Kustomization to report Ready with `lastAppliedRevision` at that commit (through the Kubernetes API).
+    pub flux: Option<FluxWait>,
+    /// gitops, format = "kustomize": the `name` of the `images:` entry to change. Default: `app.name`.
+    pub image_name: Option<IString>,
+    /// gitops, format = "helm": the dotted path of the value to change, e.g. `image.digest`.
+    pub value_path: Option<IString>,
+    /// gitops, format = "helm": how the digest is written there: `digest` (default), `image` or `tag@digest`.
+    pub value: Option<HelmValue>,
 }
 
 /// `verify = { http = "https://…/healthz", expect = 200, for = "60s", interval = "5s" }` and/or
@@ -570,6 +675,24 @@ impl Environment {
             TargetKind::Docker => (
                 &["container_name"],
                 &["host", "container_name", "container", "ports", "env", "network", "stop_timeout"],
+            ),
+            TargetKind::GitOps => (
+                &["repository", "path", "format"],
+                &[
+                    "repository",
+                    "branch",
+                    "path",
+                    "format",
+                    "mode",
+                    "image_name",
+                    "value_path",
+                    "value",
+                    "container",
+                    "labels",
+                    "reviewers",
+                    "argocd",
+                    "flux",
+                ],
             ),
         }
     }

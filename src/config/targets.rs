@@ -4,13 +4,14 @@
 
 use std::time::Duration;
 
-use super::schema::{Environment, TargetKind};
+use super::schema::{Environment, GitOpsFormat, GitOpsMode, HelmValue, TargetKind};
 
 #[derive(Debug, Clone)]
 pub enum TargetEnv {
     Ecs(EcsEnv),
     Kubernetes(KubeEnv),
     Docker(DockerEnv),
+    GitOps(GitOpsEnv),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +46,40 @@ pub struct DockerEnv {
     pub stop_timeout: Duration,
 }
 
+#[derive(Debug, Clone, PartialEq)]
+pub struct GitOpsEnv {
+    /// `OWNER/NAME` (GitHub), a git URL, or an absolute path.
+    pub repository: String,
+    pub branch: String,
+    pub path: String,
+    pub mode: GitOpsMode,
+    pub file: GitOpsFile,
+    /// Pull-request mode on GitHub: labels and reviewers of the pull request.
+    pub labels: Vec<String>,
+    pub reviewers: Vec<String>,
+    /// Push mode: the Argo CD Application to wait for, `(url, application, token variable)`.
+    pub argocd: Option<(String, String, String)>,
+    /// Push mode: the Flux Kustomization to wait for, `(name, namespace, context)`.
+    pub flux: Option<(String, String, Option<String>)>,
+}
+
+/// What to change in the file, by format.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GitOpsFile {
+    /// The `images:` entry with this name. `None`: the app's name.
+    Kustomize {
+        image_name: Option<String>,
+    },
+    Helm {
+        value_path: Vec<String>,
+        value: HelmValue,
+    },
+    /// The containers with this name. `None`: the app's name.
+    Manifest {
+        container: Option<String>,
+    },
+}
+
 /// A key the target needs is missing. Validation reports it with the file and line first; this is what a
 /// hand-made `Environment` (a test, a library user) gets.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -61,6 +96,7 @@ impl Environment {
             TargetKind::Ecs => TargetEnv::Ecs(self.ecs(env_name)?),
             TargetKind::Kubernetes => TargetEnv::Kubernetes(self.kube(env_name)?),
             TargetKind::Docker => TargetEnv::Docker(self.docker(env_name)?),
+            TargetKind::GitOps => TargetEnv::GitOps(self.gitops(env_name)?),
         })
     }
 
@@ -112,6 +148,71 @@ impl Environment {
     }
 }
 
+impl Environment {
+    pub fn gitops(&self, env_name: &str) -> Result<GitOpsEnv, MissingKey> {
+        let s = |v: &Option<super::IString>| v.as_ref().map(|v| v.to_string()).filter(|v| !v.is_empty());
+        let missing = |key| MissingKey { env: env_name.to_string(), target: self.target.as_str(), key };
+        let file = match self.format.ok_or_else(|| missing("format"))? {
+            GitOpsFormat::Kustomize => GitOpsFile::Kustomize { image_name: s(&self.image_name) },
+            GitOpsFormat::Helm => GitOpsFile::Helm {
+                value_path: self
+                    .required(env_name, "value_path", &self.value_path)?
+                    .split('.')
+                    .map(str::to_string)
+                    .collect(),
+                value: self.value.unwrap_or_default(),
+            },
+            GitOpsFormat::Manifest => GitOpsFile::Manifest { container: s(&self.container) },
+        };
+        Ok(GitOpsEnv {
+            repository: self.required(env_name, "repository", &self.repository)?,
+            branch: s(&self.branch).unwrap_or_else(|| "main".into()),
+            path: self.required(env_name, "path", &self.path)?.trim_start_matches('/').to_string(),
+            mode: self.mode.unwrap_or_default(),
+            file,
+            labels: self.labels.iter().map(|l| l.to_string()).collect(),
+            reviewers: self.reviewers.iter().map(|r| r.to_string()).collect(),
+            argocd: self.argocd.as_ref().map(|a| {
+                (
+                    a.url.to_string(),
+                    a.application.to_string(),
+                    a.token_env.as_ref().map_or_else(|| "ARGOCD_AUTH_TOKEN".to_string(), |t| t.to_string()),
+                )
+            }),
+            flux: self.flux.as_ref().map(|f| {
+                (
+                    f.kustomization.to_string(),
+                    f.namespace.as_ref().map_or_else(|| "flux-system".to_string(), |n| n.to_string()),
+                    f.context.as_ref().map(|c| c.to_string()),
+                )
+            }),
+        })
+    }
+}
+
+/// `repository` of a gitops environment: `OWNER/NAME` (GitHub), a URL (`https://`, `ssh://`, `file://`, …),
+/// scp-like `user@host:path`, or an absolute path. A relative path would depend on where shipit runs.
+pub fn gitops_repository_ok(repo: &str) -> bool {
+    let repo = repo.trim();
+    let slug = gitops_github_slug(repo);
+    let url = repo.split_once("://").is_some_and(|(scheme, rest)| !scheme.is_empty() && !rest.is_empty());
+    let scp = !url
+        && repo.split_once(':').is_some_and(|(host, path)| !host.is_empty() && !host.contains('/') && !path.is_empty());
+    slug || url || scp || repo.starts_with('/')
+}
+
+/// `acme/deploy`: a GitHub repository (two parts, no scheme, not a path).
+pub fn gitops_github_slug(repo: &str) -> bool {
+    let parts: Vec<&str> = repo.trim().split('/').collect();
+    parts.len() == 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && *p != "."
+                && *p != ".."
+                && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        })
+}
+
 impl From<MissingKey> for crate::error::CliError {
     fn from(e: MissingKey) -> Self {
         let hint = format!("add `{} = \"…\"` to [environments.{}] in ship.toml", e.key, e.env);
@@ -136,6 +237,22 @@ mod tests {
         let TargetEnv::Docker(d) = e.target_env("dev").unwrap() else { panic!() };
         assert_eq!(d.env, ["A=1", "B=2"]);
         assert_eq!(d.stop_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_gitops_environment_is_typed() {
+        let e = env(
+            "target = \"gitops\"\nrepository = \"acme/deploy\"\npath = \"/apps/api/values.yaml\"\nformat = \"helm\"\n\
+             value_path = \"image.tag\"\nvalue = \"tag@digest\"\nmode = \"push\"",
+        );
+        let TargetEnv::GitOps(g) = e.target_env("prod").unwrap() else { panic!() };
+        assert_eq!((g.branch.as_str(), g.path.as_str(), g.mode), ("main", "apps/api/values.yaml", GitOpsMode::Push));
+        assert_eq!(
+            g.file,
+            GitOpsFile::Helm { value_path: vec!["image".into(), "tag".into()], value: HelmValue::TagAtDigest }
+        );
+        let e = env("target = \"gitops\"\nrepository = \"r\"\npath = \"p\"\nformat = \"helm\"");
+        assert_eq!(e.target_env("prod").unwrap_err().key, "value_path");
     }
 
     #[test]

@@ -5,7 +5,9 @@ use std::ops::Range;
 use std::path::Path;
 
 use super::diagnostic::{Diagnostic, did_you_mean};
-use super::schema::{Builder, Config, Environment, RegistryKind, TargetKind, UnknownSeverity};
+use super::schema::{
+    Builder, Config, Environment, GitOpsFormat, GitOpsMode, RegistryKind, TargetKind, UnknownSeverity,
+};
 use super::values::{IString, Severity};
 
 pub fn validate(path: &Path, source: &str, config: &Config) -> Result<(), Vec<Diagnostic>> {
@@ -342,7 +344,7 @@ impl Validator<'_> {
             }
             for key in &present {
                 if !allowed.contains(key) {
-                    let owner = [TargetKind::Ecs, TargetKind::Kubernetes, TargetKind::Docker]
+                    let owner = [TargetKind::Ecs, TargetKind::Kubernetes, TargetKind::Docker, TargetKind::GitOps]
                         .into_iter()
                         .filter(|t| Environment::target_keys(*t).1.contains(key))
                         .map(|t| format!("\"{}\"", t.as_str()))
@@ -354,6 +356,9 @@ impl Validator<'_> {
                         Some(format!("`{key}` is for target = {owner}")),
                     );
                 }
+            }
+            if e.target == TargetKind::GitOps {
+                self.gitops(name, e, span.clone());
             }
             if let Some(containers) = &e.containers
                 && containers.is_empty()
@@ -444,6 +449,118 @@ impl Validator<'_> {
     }
 }
 
+impl Validator<'_> {
+    /// The keys of a gitops environment that depend on each other, and what is not built yet.
+    fn gitops(&mut self, name: &str, e: &Environment, span: Range<usize>) {
+        let mut problem = |message: String, hint: String| self.report(Some(span.clone()), message, Some(hint));
+        if let Some(a) = &e.argocd {
+            if e.mode != Some(GitOpsMode::Push) {
+                problem(
+                    format!("environment `{name}`: `argocd` waits for a change pushed to `branch`; it needs `mode = \"push\"`"),
+                    "in pull-request mode the change runs once the pull request is merged, which shipit does not wait for (yet)".into(),
+                );
+            }
+            if !(a.url.starts_with("http://") || a.url.starts_with("https://")) {
+                problem(
+                    format!("environment `{name}`: argocd.url \"{}\" is not an http:// or https:// URL", a.url),
+                    "e.g. url = \"https://argocd.acme.dev\"".into(),
+                );
+            }
+            if a.application.trim().is_empty() {
+                problem(
+                    format!("environment `{name}`: argocd.application is empty"),
+                    "the name of the Application that deploys `path`".into(),
+                );
+            }
+        }
+        if let Some(f) = &e.flux {
+            if e.mode != Some(GitOpsMode::Push) {
+                problem(
+                    format!("environment `{name}`: `flux` waits for a change pushed to `branch`; it needs `mode = \"push\"`"),
+                    "in pull-request mode the change runs once the pull request is merged, which shipit does not wait for (yet)".into(),
+                );
+            }
+            if e.argocd.is_some() {
+                problem(
+                    format!("environment `{name}`: `argocd` and `flux` cannot both be set"),
+                    "keep the one that reconciles `path`".into(),
+                );
+            }
+            if f.kustomization.trim().is_empty() {
+                problem(
+                    format!("environment `{name}`: flux.kustomization is empty"),
+                    "the name of the Kustomization that applies `path`".into(),
+                );
+            }
+        }
+        let on_github = e.repository.as_deref().is_some_and(crate::config::targets::gitops_github_slug);
+        for (key, set) in [("labels", !e.labels.is_empty()), ("reviewers", !e.reviewers.is_empty())] {
+            if !set {
+                continue;
+            }
+            if e.mode == Some(GitOpsMode::Push) {
+                problem(
+                    format!("environment `{name}`: `{key}` only applies to `mode = \"pull-request\"`"),
+                    format!("remove `{key}`, or remove `mode = \"push\"`"),
+                );
+            } else if !on_github {
+                problem(
+                    format!("environment `{name}`: `{key}` needs a GitHub repository (`repository = \"OWNER/NAME\"`)"),
+                    "for another git remote shipit pushes the branch and prints where to open the merge request; labels and reviewers are set there".into(),
+                );
+            }
+        }
+        if let Some(repo) = e.repository.as_deref() {
+            let ok = crate::config::targets::gitops_repository_ok(repo);
+            if !ok {
+                problem(
+                    format!("environment `{name}`: `repository = \"{repo}\"` is neither OWNER/NAME nor a git URL nor an absolute path"),
+                    "e.g. \"acme/deploy\" (GitHub), \"git@gitlab.com:acme/deploy.git\", \"https://git.acme.dev/deploy.git\" or \"/srv/git/deploy.git\"".into(),
+                );
+            }
+        }
+        if let Some(path) = e.path.as_deref()
+            && (path.is_empty() || path.split('/').any(|p| p == ".."))
+        {
+            problem(
+                format!("environment `{name}`: `path = \"{path}\"` must name a file inside the config repository"),
+                "give it relative to the repository's root, e.g. \"apps/api/production/kustomization.yaml\"".into(),
+            );
+        }
+        let format = e.format;
+        let only = |key: &str, set: bool, wanted: GitOpsFormat, label: &str| -> Option<(String, String)> {
+            (set && format.is_some() && format != Some(wanted)).then(|| {
+                (
+                    format!("environment `{name}`: `{key}` only applies to `format = \"{label}\"`"),
+                    format!("remove `{key}`, or set `format = \"{label}\"`"),
+                )
+            })
+        };
+        let checks = [
+            only("image_name", e.image_name.is_some(), GitOpsFormat::Kustomize, "kustomize"),
+            only("value_path", e.value_path.is_some(), GitOpsFormat::Helm, "helm"),
+            only("value", e.value.is_some(), GitOpsFormat::Helm, "helm"),
+            only("container", e.container.is_some(), GitOpsFormat::Manifest, "manifest"),
+        ];
+        for (message, hint) in checks.into_iter().flatten() {
+            problem(message, hint);
+        }
+        if format == Some(GitOpsFormat::Helm) {
+            match e.value_path.as_deref() {
+                None => problem(
+                    format!("environment `{name}` (format = \"helm\") is missing `value_path`"),
+                    "name the value to change, e.g. `value_path = \"image.digest\"`".into(),
+                ),
+                Some(p) if p.split('.').any(str::is_empty) => problem(
+                    format!("environment `{name}`: `value_path = \"{p}\"` has an empty part"),
+                    "keys separated by dots, e.g. \"image.digest\"".into(),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+}
+
 fn present_target_keys(e: &Environment) -> Vec<&'static str> {
     let mut keys = Vec::new();
     let mut add = |k: &'static str, set: bool| {
@@ -468,6 +585,18 @@ fn present_target_keys(e: &Environment) -> Vec<&'static str> {
     add("env", !e.env.is_empty());
     add("network", e.network.is_some());
     add("stop_timeout", e.stop_timeout.is_some());
+    add("repository", e.repository.is_some());
+    add("branch", e.branch.is_some());
+    add("path", e.path.is_some());
+    add("format", e.format.is_some());
+    add("mode", e.mode.is_some());
+    add("image_name", e.image_name.is_some());
+    add("value_path", e.value_path.is_some());
+    add("value", e.value.is_some());
+    add("labels", !e.labels.is_empty());
+    add("reviewers", !e.reviewers.is_empty());
+    add("argocd", e.argocd.is_some());
+    add("flux", e.flux.is_some());
     keys
 }
 

@@ -121,6 +121,13 @@ impl Announcer {
                 Outcome::Interrupted { revision, .. } => {
                     (NotifyEvent::Failed, "error", format!("interrupted during revision {revision}"))
                 }
+                // Nothing runs yet: the change waits for its pull request to be merged.
+                Outcome::Proposed { url, .. } => {
+                    if let (Some(gh), Some(id)) = (&self.deployments, deployment) {
+                        self.status(ui, gh, id, "pending", &format!("proposed: {url}"), ev).await;
+                    }
+                    return;
+                }
             },
             Err(message) => (NotifyEvent::Failed, "error", message.clone()),
         };

@@ -195,6 +195,9 @@ async fn locked(
             Ok(Outcome::Failed { revision, .. }) => format!("revision {revision} ({what}) failed; not rolled back"),
             Ok(Outcome::RolledBack { restored, .. }) => format!("rolled back to revision {restored}"),
             Ok(Outcome::Interrupted { state, .. }) => state.clone(),
+            Ok(Outcome::Proposed { url, .. }) => {
+                format!("{what} is proposed in {url}; nothing changed until it is merged")
+            }
             Err(e) => format!("{name} of {what} failed: {}", e.message),
         },
     );
@@ -325,6 +328,7 @@ async fn record(
             (Some(revision.clone()), "rolled_back", Some(reason.clone()))
         }
         Ok(Outcome::Interrupted { revision, state }) => (Some(revision.clone()), "interrupted", Some(state.clone())),
+        Ok(Outcome::Proposed { revision, url }) => (Some(revision.clone()), "proposed", Some(url.clone())),
         Err(e) => (None, "error", Some(e.message.clone())),
     };
     let record = crate::evidence::gate::deploy_record(
@@ -345,6 +349,7 @@ fn outcome_reason(o: &Outcome) -> String {
         Outcome::Completed { revision } => format!("revision {revision} completed"),
         Outcome::Failed { reason, .. } | Outcome::RolledBack { reason, .. } => reason.clone(),
         Outcome::Interrupted { state, .. } => state.clone(),
+        Outcome::Proposed { url, .. } => format!("proposed in {url}"),
     }
 }
 
@@ -400,6 +405,10 @@ fn report(
             .detail(indent(&reason))
             .hint(format!("fix the cause above, then ship again; `shipit status {env_name}` confirms what runs")))
         }
+        Outcome::Proposed { revision, url } => {
+            stage.ok(format!("{} revision {revision} proposed: {url} (it deploys once merged)", target.describe()));
+            Ok(report)
+        }
         Outcome::Interrupted { revision, .. } => {
             stage.fail(format!("{} revision {revision}: interrupted", target.describe()));
             let signal = crate::interrupt::signal_name().unwrap_or("a signal");
@@ -422,6 +431,7 @@ fn summarize(ui: &Ui, r: &DeployReport) {
             format!("↩️ failed and rolled back: revision {revision} failed, revision {restored} runs again")
         }
         Outcome::Interrupted { revision, .. } => format!("⏹ interrupted during revision {revision}"),
+        Outcome::Proposed { revision, url } => format!("📝 proposed as {revision}: {url}"),
     };
     let md = format!("### {}: {line}\n\n`{}` on {}\n", r.environment, r.image, r.target);
     if let Err(e) = crate::ci::append_summary(&md) {

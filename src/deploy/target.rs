@@ -4,6 +4,7 @@ use crate::config::{Environment, TargetEnv};
 use crate::error::CliError;
 use crate::providers::docker_host::DockerTarget;
 use crate::providers::ecs::EcsTarget;
+use crate::providers::gitops::GitOpsTarget;
 use crate::providers::kube::KubeTarget;
 use crate::release::ImageRef;
 use crate::report::Reporter;
@@ -13,6 +14,7 @@ pub enum Target {
     Docker(DockerTarget),
     Ecs(EcsTarget),
     Kubernetes(KubeTarget),
+    GitOps(GitOpsTarget),
 }
 
 /// Run the same call on whichever target this is, turning its typed error into a CliError.
@@ -22,6 +24,7 @@ macro_rules! dispatch {
             Target::Docker($t) => $call.await.map_err(CliError::from),
             Target::Ecs($t) => $call.await.map_err(CliError::from),
             Target::Kubernetes($t) => $call.await.map_err(CliError::from),
+            Target::GitOps($t) => $call.await.map_err(CliError::from),
         }
     };
 }
@@ -32,6 +35,7 @@ impl Target {
             TargetEnv::Docker(d) => Ok(Target::Docker(DockerTarget::connect(env_name, &d).await?)),
             TargetEnv::Ecs(e) => Ok(Target::Ecs(EcsTarget::connect(env_name, &e, app_name).await?)),
             TargetEnv::Kubernetes(k) => Ok(Target::Kubernetes(KubeTarget::connect(env_name, &k, app_name).await?)),
+            TargetEnv::GitOps(g) => Ok(Target::GitOps(GitOpsTarget::connect(env_name, &g, app_name).await?)),
         }
     }
 
@@ -40,6 +44,7 @@ impl Target {
             Target::Docker(t) => t.describe(),
             Target::Ecs(t) => t.describe(),
             Target::Kubernetes(t) => t.describe(),
+            Target::GitOps(t) => t.describe(),
         }
     }
 
@@ -80,6 +85,7 @@ impl Target {
             }
             Target::Ecs(t) => t.preview(image, to).await.map_err(CliError::from),
             Target::Kubernetes(t) => t.preview(image, to).await.map_err(CliError::from),
+            Target::GitOps(t) => t.preview(image, to).await.map_err(CliError::from),
         }
     }
 
@@ -112,6 +118,7 @@ impl Target {
             Target::Docker(t) => t.can_renew_lock(),
             Target::Ecs(t) => t.can_renew_lock(),
             Target::Kubernetes(t) => t.can_renew_lock(),
+            Target::GitOps(t) => t.can_renew_lock(),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod ecr;
 pub mod ecs;
 pub mod git;
 pub mod github;
+pub mod gitops;
 pub mod kube;
 pub mod process;
 pub mod registry;

@@ -328,3 +328,14 @@ fn notify_needs_one_destination_with_an_http_url() {
         ),
     );
 }
+
+#[test]
+fn gitops_keys_that_do_not_fit_the_format() {
+    case(
+        "gitops_keys_that_do_not_fit_the_format",
+        &format!(
+            "{BASE}\n[environments.production]\ntarget = \"gitops\"\nrepository = \"deploy\"\npath = \"../apps/values.yaml\"\n\
+             format = \"helm\"\nimage_name = \"api\"\nregistry = \"ghcr\"\n"
+        ),
+    );
+}

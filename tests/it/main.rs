@@ -21,6 +21,7 @@ mod gates_git;
 mod gates_github;
 mod gates_scan;
 mod gates_sonar;
+mod gitops;
 mod kube;
 mod rollout_bounds;
 mod rollout_docker;
