@@ -395,7 +395,7 @@ _shipit() {
             return 0
             ;;
         shipit__subcmd__deploy)
-            opts="-y -q -v -h -V --image --digest --force --reason --wait-lock --force-unlock --config --yes --output --color --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --image --digest --force --reason --wait-lock --force-unlock --wait --config --yes --output --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -849,7 +849,7 @@ _shipit() {
             return 0
             ;;
         shipit__subcmd__promote)
-            opts="-y -q -v -h -V --force --reason --wait-lock --force-unlock --config --yes --output --color --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --force --reason --wait-lock --force-unlock --wait --config --yes --output --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -913,7 +913,7 @@ _shipit() {
             return 0
             ;;
         shipit__subcmd__rollback)
-            opts="-y -q -v -h -V --to --previous --force --reason --wait-lock --force-unlock --config --yes --output --color --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --to --previous --force --reason --wait-lock --force-unlock --wait --config --yes --output --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -985,7 +985,7 @@ _shipit() {
             return 0
             ;;
         shipit__subcmd__ship)
-            opts="-y -q -v -h -V --dry-run --rebuild --wait-checks --skip-scan --reason --force --wait-lock --force-unlock --config --yes --output --color --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --dry-run --rebuild --wait-checks --skip-scan --reason --force --wait-lock --force-unlock --wait --config --yes --output --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -414,7 +414,8 @@ pub struct DeployArgs {
     pub lock: LockArgs,
 }
 
-/// How a deploy treats the environment's deploy lock (see docs/deploy-locks.md).
+/// How a deploy waits: for the environment's deploy lock (see docs/deploy-locks.md) and, on a gitops
+/// environment in pull-request mode, for the merge (docs/gitops.md).
 #[derive(Debug, Clone, Default, Args)]
 pub struct LockArgs {
     /// When another deploy holds the environment's lock, wait up to this long for it (e.g. `10m`) instead of
@@ -426,6 +427,11 @@ pub struct LockArgs {
     /// holder you know is gone: two deploys at once can interleave their changes.
     #[arg(long)]
     pub force_unlock: bool,
+
+    /// gitops, `mode = "pull-request"`: after opening the pull request, wait (up to the environment's
+    /// `timeout`) until it is merged, then for Argo CD or Flux to run it, instead of ending `proposed`.
+    #[arg(long = "wait")]
+    pub wait_merge: bool,
 }
 
 fn parse_wait(raw: &str) -> Result<std::time::Duration, String> {

@@ -24,6 +24,8 @@ pub struct DeployOptions {
     pub timeout: std::time::Duration,
     /// Put the previous revision back when the rollout fails.
     pub auto_rollback: bool,
+    /// gitops pull requests: wait for the merge (and the reconciler) instead of ending `proposed`.
+    pub wait_merge: bool,
 }
 
 /// One release as the target remembers it (a task-definition revision, a ReplicaSet, a container).

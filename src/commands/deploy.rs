@@ -31,7 +31,12 @@ pub async fn run(args: DeployArgs, settings: &Settings) -> Result<(), CliError> 
             commit: commit.clone(),
             deployer: meta::deployer(),
         },
-        opts: DeployOptions { force: args.force, timeout: env.timeout.get(), auto_rollback: env.auto_rollback },
+        opts: DeployOptions {
+            force: args.force,
+            timeout: env.timeout.get(),
+            auto_rollback: env.auto_rollback,
+            wait_merge: args.lock.wait_merge,
+        },
         lock: (&args.lock).into(),
         command: format!("shipit deploy {}", args.environment),
         root: &loaded.root,

@@ -108,7 +108,12 @@ pub async fn run(args: PromoteArgs, settings: &Settings) -> Result<(), CliError>
             commit: commit.clone(),
             deployer: meta::deployer(),
         },
-        opts: DeployOptions { force: args.force, timeout: to_env.timeout.get(), auto_rollback: to_env.auto_rollback },
+        opts: DeployOptions {
+            force: args.force,
+            timeout: to_env.timeout.get(),
+            auto_rollback: to_env.auto_rollback,
+            wait_merge: args.lock.wait_merge,
+        },
         lock: (&args.lock).into(),
         command: format!("shipit promote {from} {to}"),
         root: &loaded.root,

@@ -79,7 +79,12 @@ pub async fn run(args: RollbackArgs, settings: &Settings) -> Result<(), CliError
             cause: format!("shipit rollback {env_name} to revision {}", chosen.revision),
         },
         // A rollback that fails must not roll "back" to the release being abandoned: no auto-rollback here.
-        opts: DeployOptions { force: args.force, timeout: env.timeout.get(), auto_rollback: false },
+        opts: DeployOptions {
+            force: args.force,
+            timeout: env.timeout.get(),
+            auto_rollback: false,
+            wait_merge: args.lock.wait_merge,
+        },
         lock: (&args.lock).into(),
         command: format!("shipit rollback {env_name}"),
         root: &loaded.root,

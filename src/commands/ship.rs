@@ -318,7 +318,12 @@ async fn deploy_all(
                 deployer: meta::deployer(),
                 cause: format!("shipit ship {} {}", e.name, release.commit.short_sha),
             },
-            opts: DeployOptions { force: args.force, timeout: e.env.timeout.get(), auto_rollback: e.env.auto_rollback },
+            opts: DeployOptions {
+                force: args.force,
+                timeout: e.env.timeout.get(),
+                auto_rollback: e.env.auto_rollback,
+                wait_merge: args.lock.wait_merge,
+            },
             lock: (&args.lock).into(),
             command: format!("shipit ship {}", e.name),
             root: &loaded.root,

@@ -453,13 +453,8 @@ impl Validator<'_> {
     /// The keys of a gitops environment that depend on each other, and what is not built yet.
     fn gitops(&mut self, name: &str, e: &Environment, span: Range<usize>) {
         let mut problem = |message: String, hint: String| self.report(Some(span.clone()), message, Some(hint));
+        // In pull-request mode `argocd`/`flux` are waited for after the merge, with `--wait`.
         if let Some(a) = &e.argocd {
-            if e.mode != Some(GitOpsMode::Push) {
-                problem(
-                    format!("environment `{name}`: `argocd` waits for a change pushed to `branch`; it needs `mode = \"push\"`"),
-                    "in pull-request mode the change runs once the pull request is merged, which shipit does not wait for (yet)".into(),
-                );
-            }
             if !(a.url.starts_with("http://") || a.url.starts_with("https://")) {
                 problem(
                     format!("environment `{name}`: argocd.url \"{}\" is not an http:// or https:// URL", a.url),
@@ -474,12 +469,6 @@ impl Validator<'_> {
             }
         }
         if let Some(f) = &e.flux {
-            if e.mode != Some(GitOpsMode::Push) {
-                problem(
-                    format!("environment `{name}`: `flux` waits for a change pushed to `branch`; it needs `mode = \"push\"`"),
-                    "in pull-request mode the change runs once the pull request is merged, which shipit does not wait for (yet)".into(),
-                );
-            }
             if e.argocd.is_some() {
                 problem(
                     format!("environment `{name}`: `argocd` and `flux` cannot both be set"),

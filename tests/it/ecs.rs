@@ -33,7 +33,7 @@ fn meta(commit: &str) -> DeployMeta {
 }
 
 fn opts(timeout_ms: u64, auto_rollback: bool, force: bool) -> DeployOptions {
-    DeployOptions { force, timeout: Duration::from_millis(timeout_ms), auto_rollback }
+    DeployOptions { force, timeout: Duration::from_millis(timeout_ms), auto_rollback, wait_merge: false }
 }
 
 /// A task definition using most of what ECS offers, as a RegisterTaskDefinition body. Values avoid the

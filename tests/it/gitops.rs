@@ -429,6 +429,54 @@ fn pull_request_mode_on_another_remote_pushes_a_branch_and_says_where_to_merge_i
     assert_eq!(revisions[0]["revision"], git(&s.bare(), &["rev-parse", "main"])[..12], "the merge is the release");
 }
 
+/// `--wait` in pull-request mode: the deploy opens the proposal, then waits until the branch pins the digest
+/// (the merge, done here by someone else while shipit waits), and completes at the merged tip; unmerged, it
+/// fails at the timeout saying the pull request stays open.
+#[test]
+fn with_wait_a_pull_request_deploy_waits_for_the_merge() {
+    use std::time::Duration;
+    let s = Setup::new("");
+    pull_request_mode(&s, &s.bare().display().to_string(), "");
+    let side = s.side();
+    let bare = s.bare();
+    let merger = std::thread::spawn(move || {
+        // Someone merges the proposal once it is there.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::process::Command::new("git")
+            .args(["rev-parse", "--verify", "-q", "refs/heads/shipit/production"])
+            .current_dir(&bare)
+            .output()
+            .map(|o| !o.status.success())
+            .unwrap_or(true)
+        {
+            assert!(std::time::Instant::now() < deadline, "the proposal never appeared");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        git(&side, &["fetch", "-q", "origin"]);
+        git(&side, &["merge", "-q", "--no-ff", "-m", "Merge shipit/production", "origin/shipit/production"]);
+        git(&side, &["push", "-q", "origin", "main"]);
+    });
+    let out = s.shipit(&["deploy", "production", "--image", &pinned('b'), "--wait", "--output", "json"]);
+    merger.join().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let report = json_of(&out);
+    assert_eq!(report["result"], "completed", "{report}");
+    assert_eq!(report["revision"], git(&s.bare(), &["rev-parse", "main"])[..12], "the merged tip: {report}");
+    assert_eq!(s.file(), kustomization('b'));
+
+    // Nobody merges: the wait ends at the environment's timeout, the proposal stays, nothing runs it.
+    let toml = std::fs::read_to_string(s.app.path().join("ship.toml")).unwrap();
+    let toml = toml.lines().filter(|l| !l.starts_with("timeout")).collect::<Vec<_>>().join("\n");
+    s.app.write("ship.toml", toml.replace("[environments.production]", "[environments.production]\ntimeout = \"4s\""));
+    let out = s.shipit(&["deploy", "production", "--image", &pinned('c'), "--wait"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains("the pull request was not merged into main within 4s"), "{err}");
+    assert!(err.contains("the pull request stays open"), "{err}");
+    assert_eq!(s.file(), kustomization('b'), "main still pins b");
+}
+
 mod github {
     use serde_json::json;
     use wiremock::matchers::{body_partial_json, method, path, query_param};

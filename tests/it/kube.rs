@@ -33,7 +33,7 @@ fn meta(commit: &str) -> DeployMeta {
 }
 
 fn opts(auto_rollback: bool) -> DeployOptions {
-    DeployOptions { force: false, timeout: Duration::from_secs(30), auto_rollback }
+    DeployOptions { force: false, timeout: Duration::from_secs(30), auto_rollback, wait_merge: false }
 }
 
 /// An environment table as a user would write it in ship.toml.

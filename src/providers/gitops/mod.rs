@@ -60,6 +60,8 @@ pub enum GitOpsError {
         "branch {branch} kept moving while shipit pushed ({attempts} attempts, each rejected as not a fast-forward)"
     )]
     KeptMoving { branch: String, attempts: u32 },
+    #[error("the pull request was not merged into {branch} within {}s: {url}", waited.as_secs())]
+    NotMerged { branch: String, url: String, waited: std::time::Duration },
     #[error("the deploy lock ({reference}) is no longer ours{}", now.as_ref().map(|n| format!(": held by {n}")).unwrap_or_default())]
     LockLost { reference: String, now: Option<String> },
     #[error("{reference} exists in the config repository but holds no shipit lock record")]
@@ -104,6 +106,9 @@ impl From<GitOpsError> for CliError {
                 let err = if detail.is_empty() { err } else { err.detail(indent(&detail)) };
                 err.hint("nothing was changed; a protected branch needs `mode = \"pull-request\"`, or a token or key allowed to push to it")
             }
+            GitOpsError::NotMerged { .. } => CliError::failure(message).hint(
+                "nothing runs it yet and the pull request stays open; merge it, or wait longer with a larger `timeout`",
+            ),
             GitOpsError::KeptMoving { .. } => CliError::failure(message)
                 .hint("something else commits to the branch all the time (another pipeline, a bot); run the command again"),
             GitOpsError::LockLost { .. } => CliError::locked(message)
@@ -444,6 +449,10 @@ impl GitOpsTarget {
             let commit = self.repo.commit_file(tip, &self.path, after.as_bytes(), &message, &repo::signature())?;
             if self.mode == GitOpsMode::PullRequest {
                 match self.propose(commit, &message, &before, image, meta, reporter).await? {
+                    Some(Outcome::Proposed { url, .. }) if opts.wait_merge => {
+                        let merged = self.merged(image, &url, opts, reporter).await?;
+                        return self.reconciled(argo.as_ref(), merged, &before, previous, meta, opts, reporter).await;
+                    }
                     Some(outcome) => return Ok(outcome),
                     None => continue,
                 }
@@ -476,6 +485,39 @@ impl GitOpsTarget {
             }
         }
         Err(GitOpsError::KeptMoving { branch: self.branch.clone(), attempts: PUSH_ATTEMPTS })
+    }
+
+    /// `--wait` in pull-request mode: fetch the branch every few seconds until its file pins `image` (the pull
+    /// request was merged, however: a merge commit, a squash, a rebase, or by hand) and return that tip. Works
+    /// the same on GitHub and on any other remote, since it asks the branch, not the forge.
+    async fn merged(
+        &self,
+        image: &ImageRef,
+        url: &str,
+        opts: &DeployOptions,
+        reporter: &dyn Reporter,
+    ) -> Result<Oid, GitOpsError> {
+        let started = std::time::Instant::now();
+        loop {
+            let tip = self.sync()?;
+            let current = edit::read(&self.text_at(tip)?, &self.spec).map_err(|e| self.edit_error(e))?;
+            if current.digest.as_deref() == Some(image.digest.as_str()) {
+                reporter.line(&format!("merged: {} pins {} at {}", self.branch, image.short_digest(), short(tip)));
+                return Ok(tip);
+            }
+            let waited = started.elapsed();
+            if waited >= opts.timeout {
+                return Err(GitOpsError::NotMerged { branch: self.branch.clone(), url: url.to_string(), waited });
+            }
+            reporter.status(&format!(
+                "waiting for the merge into {} ({}s of {}s): {url}",
+                self.branch,
+                waited.as_secs(),
+                opts.timeout.as_secs()
+            ));
+            // A signal ends the wait in the engine (the pull request stays open; nothing ran).
+            tokio::time::sleep(std::time::Duration::from_secs(3).min(opts.timeout.saturating_sub(waited))).await;
+        }
     }
 
     /// The commit is on the branch: with `argocd`, wait for the Application to run it; when it will not, and
