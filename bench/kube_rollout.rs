@@ -90,7 +90,7 @@ fn main() {
     ))
     .unwrap();
     let target = rt.block_on(KubeTarget::connect("prod", &env.kube("prod").unwrap(), "api")).unwrap();
-    let meta = DeployMeta { commit: "bench".into(), deployer: "bench".into(), cause: "bench".into() };
+    let meta = DeployMeta { commit: "bench".into(), deployer: "bench".into(), cause: "bench".into(), summary: None };
     let opts =
         DeployOptions { force: false, timeout: Duration::from_secs(60), auto_rollback: false, wait_merge: false };
     let mut next = 1;

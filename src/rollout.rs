@@ -15,6 +15,10 @@ pub struct DeployMeta {
     pub deployer: String,
     /// Free text for `kubernetes.io/change-cause` and logs: "shipit ship production 3f2c1ab".
     pub cause: String,
+    /// The approval screen as markdown, for a target that carries it to its reviewers (a gitops pull
+    /// request's body).
+    #[serde(skip)]
+    pub summary: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -30,6 +30,7 @@ pub async fn run(args: DeployArgs, settings: &Settings) -> Result<(), CliError> 
             cause: format!("shipit deploy {} {}", args.environment, meta::short_commit(&commit)),
             commit: commit.clone(),
             deployer: meta::deployer(),
+            summary: None,
         },
         opts: DeployOptions {
             force: args.force,

@@ -107,6 +107,7 @@ pub async fn run(args: PromoteArgs, settings: &Settings) -> Result<(), CliError>
             cause: format!("shipit promote {from} {to} {}", short_commit(&commit)),
             commit: commit.clone(),
             deployer: meta::deployer(),
+            summary: None,
         },
         opts: DeployOptions {
             force: args.force,

@@ -77,6 +77,7 @@ pub async fn run(args: RollbackArgs, settings: &Settings) -> Result<(), CliError
             commit: chosen.commit.clone().unwrap_or_else(|| "unknown".into()),
             deployer: deployer(),
             cause: format!("shipit rollback {env_name} to revision {}", chosen.revision),
+            summary: None,
         },
         // A rollback that fails must not roll "back" to the release being abandoned: no auto-rollback here.
         opts: DeployOptions {

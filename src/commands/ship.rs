@@ -317,6 +317,7 @@ async fn deploy_all(
                 commit: release.commit.sha.clone(),
                 deployer: meta::deployer(),
                 cause: format!("shipit ship {} {}", e.name, release.commit.short_sha),
+                summary: None,
             },
             opts: DeployOptions {
                 force: args.force,

@@ -148,8 +148,9 @@ async fn locked(
         }
         Decision::Approve { question } => question,
     };
+    // Asked for an approval, or carried to the reviewers of a pull request.
     let screen = match req.env.approval {
-        crate::config::Approval::None => None,
+        crate::config::Approval::None if !target.carries_summary() => None,
         _ => Some(screen(req, live.as_ref(), &checked).await),
     };
     let image_text = req.change.image();
@@ -180,9 +181,13 @@ async fn locked(
     let what = req.change.what();
     let started = chrono::Utc::now();
     journal::set(env_name, format!("{name} of {what} to {} was started and had not finished", target.describe()));
+    let meta = DeployMeta {
+        summary: screen.as_ref().filter(|_| target.carries_summary()).map(crate::pipeline::screen::markdown),
+        ..req.meta.clone()
+    };
     let result = match &req.change {
-        Change::Deploy(img) => target.deploy(img, &req.meta, &req.opts, &stage).await,
-        Change::Rollback(rev) => target.rollback(rev, &req.meta, &req.opts, &stage).await,
+        Change::Deploy(img) => target.deploy(img, &meta, &req.opts, &stage).await,
+        Change::Rollback(rev) => target.rollback(rev, &meta, &req.opts, &stage).await,
     };
     let result = match result {
         Ok(Outcome::Completed { revision }) => verify_and_keep(req, live.as_ref(), revision, &stage).await,
@@ -282,6 +287,7 @@ async fn verify_and_keep(
         commit: restore_to.commit.clone().unwrap_or_else(|| "unknown".into()),
         deployer: req.meta.deployer.clone(),
         cause: format!("shipit auto-rollback of {} after a failed verification", req.env_name),
+        summary: None,
     };
     // The restore is what keeps the environment whole: it runs to its end even if a signal arrives.
     let restored = {

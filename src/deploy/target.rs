@@ -112,6 +112,11 @@ impl Target {
         dispatch!(self, t => t.unlock(ours))
     }
 
+    /// Whether the change goes to reviewers who should see the approval screen (a gitops pull request).
+    pub fn carries_summary(&self) -> bool {
+        matches!(self, Target::GitOps(t) if t.proposes())
+    }
+
     /// Whether the target can store a renewed expiry (else the lock is taken for the deploy's whole bound).
     pub fn can_renew_lock(&self) -> bool {
         match self {

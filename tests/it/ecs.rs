@@ -29,6 +29,7 @@ fn meta(commit: &str) -> DeployMeta {
         commit: commit.into(),
         deployer: "Jane Doe <jane@acme.dev>".into(),
         cause: format!("shipit deploy {commit}"),
+        summary: None,
     }
 }
 

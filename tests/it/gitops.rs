@@ -581,6 +581,13 @@ mod github {
             format!("`{FILE}` line 11 on `main`"),
             "requested by test-runner".to_string(),
             "<!-- shipit:environment=production -->".to_string(),
+            // The approval screen, for the reviewers: running → new, the commits, the scan, the change.
+            "### deploy to production — approval".to_string(),
+            format!("| image | `{}` | `{}` |", pinned('a'), pinned('b')),
+            "**Scan:** not checked: require_scan = false".to_string(),
+            format!("- {FILE}:11: digest: {}", digest('a')),
+            format!("→ digest: {}", digest('b')),
+            "\n| | image |\n".to_string(),
         ] {
             assert!(text_body.contains(&part), "{part} missing from the body:\n{text_body}");
         }

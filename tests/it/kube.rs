@@ -29,7 +29,12 @@ fn pinned(c: char) -> String {
 }
 
 fn meta(commit: &str) -> DeployMeta {
-    DeployMeta { commit: commit.into(), deployer: "ana".into(), cause: format!("shipit deploy prod {commit}") }
+    DeployMeta {
+        commit: commit.into(),
+        deployer: "ana".into(),
+        cause: format!("shipit deploy prod {commit}"),
+        summary: None,
+    }
 }
 
 fn opts(auto_rollback: bool) -> DeployOptions {
@@ -344,8 +349,12 @@ async fn history_and_rollback_over_several_revisions() {
 
     // Roll back to revision 2 (commit b1): its images come back and it is watched like a deploy.
     let rec = Recorder::default();
-    let rollback_meta =
-        DeployMeta { commit: "b1".into(), deployer: "bo".into(), cause: "shipit rollback prod to revision 2".into() };
+    let rollback_meta = DeployMeta {
+        commit: "b1".into(),
+        deployer: "bo".into(),
+        cause: "shipit rollback prod to revision 2".into(),
+        summary: None,
+    };
     let outcome = target.rollback(&history[2], &rollback_meta, &opts(false), &rec).await.unwrap();
     assert_eq!(outcome, Outcome::Completed { revision: "5".into() });
     assert_eq!(c.image_of("api"), pinned('b'));

@@ -325,8 +325,12 @@ mod tests {
         let td = rich_task_definition();
         let pinned = format!("registry.acme.dev/api@sha256:{}", "b".repeat(64));
         let containers = with_image(&td, "api", &pinned).unwrap();
-        let meta =
-            DeployMeta { commit: "3f2c1ab".into(), deployer: "Jane <jane@acme.dev>".into(), cause: String::new() };
+        let meta = DeployMeta {
+            commit: "3f2c1ab".into(),
+            deployer: "Jane <jane@acme.dev>".into(),
+            cause: String::new(),
+            summary: None,
+        };
         let existing = [
             Tag::builder().key("team").value("payments").build(),
             Tag::builder().key("shipit:commit").value("old").build(),

@@ -246,6 +246,11 @@ impl GitOpsTarget {
         })
     }
 
+    /// Pull-request mode: the change goes to reviewers, who get the approval screen in its body.
+    pub fn proposes(&self) -> bool {
+        self.mode == GitOpsMode::PullRequest
+    }
+
     /// "gitops acme/deploy main:apps/api/prod/kustomization.yaml"
     pub fn describe(&self) -> String {
         format!("gitops {} {}:{}", self.repository, self.branch, self.path)
@@ -635,17 +640,33 @@ impl GitOpsTarget {
     fn pull_body(&self, before: &edit::Current, image: &ImageRef, meta: &DeployMeta, revision: &str) -> String {
         let running = before.digest.clone().unwrap_or_else(|| before.image.clone());
         let source = if meta.commit == "unknown" { "unknown".to_string() } else { format!("`{}`", meta.commit) };
-        format!(
-            "**shipit** proposes a release of `{app}` to **{env}**.\n\n             | | image |\n|---|---|\n| running | `{running}` |\n| new | `{new}` |\n\n             - source commit: {source}\n             - file: `{path}` line {line} on `{base}` (commit `{revision}` on this branch)\n             - requested by {who}: `{cause}`\n\n             Merging this pull request is the deploy: Argo CD or Flux apply `{base}`. Until then {env} runs what              it ran. A later `shipit deploy {env}` updates this pull request instead of opening another.\n\n             <!-- shipit:environment={env} -->\n",
-            app = self.app,
-            env = self.env_name,
-            new = if image.repository.is_empty() { image.digest.clone() } else { image.pinned() },
-            path = self.path,
-            line = before.line,
-            base = self.branch,
-            who = meta.deployer,
-            cause = meta.cause,
-        )
+        let new = if image.repository.is_empty() { image.digest.clone() } else { image.pinned() };
+        let (app, env, base) = (&self.app, &self.env_name, &self.branch);
+        let mut body = [
+            format!("**shipit** proposes a release of `{app}` to **{env}**."),
+            String::new(),
+            "| | image |".into(),
+            "|---|---|".into(),
+            format!("| running | `{running}` |"),
+            format!("| new | `{new}` |"),
+            String::new(),
+            format!("- source commit: {source}"),
+            format!("- file: `{}` line {} on `{base}` (commit `{revision}` on this branch)", self.path, before.line),
+            format!("- requested by {}: `{}`", meta.deployer, meta.cause),
+            String::new(),
+            format!(
+                "Merging this pull request is the deploy: Argo CD or Flux apply `{base}`. Until then {env} runs what it \
+                 ran. A later `shipit deploy {env}` updates this pull request instead of opening another."
+            ),
+            String::new(),
+            format!("<!-- shipit:environment={env} -->"),
+        ]
+        .join("\n");
+        body.push('\n');
+        if let Some(md) = &meta.summary {
+            body.push_str(&format!("\n{md}\n"));
+        }
+        body
     }
 
     /// Subject: app, environment, old → new digest, source commit; trailers: the full values, for history.

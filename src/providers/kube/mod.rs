@@ -200,7 +200,7 @@ impl KubeTarget {
     /// What `deploy` (image) or `rollback` (revision) would patch, without patching: for the approval screen.
     pub async fn preview(&self, image: Option<&ImageRef>, to: Option<&Revision>) -> Result<Vec<String>, KubeError> {
         let current = self.get_deployment().await?;
-        let meta = DeployMeta { commit: String::new(), deployer: String::new(), cause: String::new() };
+        let meta = DeployMeta { commit: String::new(), deployer: String::new(), cause: String::new(), summary: None };
         let mut lines = Vec::new();
         if let Some(image) = image {
             let change = DeployPatch::for_image(&current, &self.deployment, &self.containers, image, &meta)?;

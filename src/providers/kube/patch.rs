@@ -373,7 +373,12 @@ mod tests {
     }
 
     fn meta() -> DeployMeta {
-        DeployMeta { commit: "3f2c1ab".into(), deployer: "ana".into(), cause: "shipit deploy prod 3f2c1ab".into() }
+        DeployMeta {
+            commit: "3f2c1ab".into(),
+            deployer: "ana".into(),
+            cause: "shipit deploy prod 3f2c1ab".into(),
+            summary: None,
+        }
     }
 
     fn image() -> ImageRef {
