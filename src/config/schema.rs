@@ -437,6 +437,26 @@ pub enum Approval {
     Manual,
 }
 
+/// How an auto-merged pull request is merged (GitHub's `PullRequestMergeMethod`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoMerge {
+    Squash,
+    Merge,
+    Rebase,
+}
+
+impl AutoMerge {
+    /// GitHub's GraphQL name.
+    pub fn graphql(self) -> &'static str {
+        match self {
+            AutoMerge::Squash => "SQUASH",
+            AutoMerge::Merge => "MERGE",
+            AutoMerge::Rebase => "REBASE",
+        }
+    }
+}
+
 /// How a gitops environment's change reaches the branch Argo CD or Flux reconciles from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -602,6 +622,10 @@ pub struct Environment {
     /// gitops, mode = "pull-request" on GitHub: logins asked to review the pull request.
     #[serde(default)]
     pub reviewers: Vec<IString>,
+    /// gitops, mode = "pull-request" on GitHub: turn on auto-merge for the pull request (`squash`, `merge` or
+    /// `rebase`), so it merges itself once its required reviews and checks pass. The repository must allow
+    /// auto-merge.
+    pub auto_merge: Option<AutoMerge>,
     /// gitops, mode = "push": after the commit is on `branch`, wait (up to `timeout`) for this Argo CD
     /// Application to be Synced at that commit and Healthy; Degraded or a failed sync is a failed deploy.
     pub argocd: Option<ArgoCdWait>,
@@ -690,6 +714,7 @@ impl Environment {
                     "container",
                     "labels",
                     "reviewers",
+                    "auto_merge",
                     "argocd",
                     "flux",
                 ],

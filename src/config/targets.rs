@@ -57,6 +57,8 @@ pub struct GitOpsEnv {
     /// Pull-request mode on GitHub: labels and reviewers of the pull request.
     pub labels: Vec<String>,
     pub reviewers: Vec<String>,
+    /// Pull-request mode on GitHub: auto-merge, by this method.
+    pub auto_merge: Option<crate::config::AutoMerge>,
     /// Push mode: the Argo CD Application to wait for, `(url, application, token variable)`.
     pub argocd: Option<(String, String, String)>,
     /// Push mode: the Flux Kustomization to wait for, `(name, namespace, context)`.
@@ -172,6 +174,7 @@ impl Environment {
             file,
             labels: self.labels.iter().map(|l| l.to_string()).collect(),
             reviewers: self.reviewers.iter().map(|r| r.to_string()).collect(),
+            auto_merge: self.auto_merge,
             argocd: self.argocd.as_ref().map(|a| {
                 (
                     a.url.to_string(),

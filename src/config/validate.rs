@@ -483,7 +483,11 @@ impl Validator<'_> {
             }
         }
         let on_github = e.repository.as_deref().is_some_and(crate::config::targets::gitops_github_slug);
-        for (key, set) in [("labels", !e.labels.is_empty()), ("reviewers", !e.reviewers.is_empty())] {
+        for (key, set) in [
+            ("labels", !e.labels.is_empty()),
+            ("reviewers", !e.reviewers.is_empty()),
+            ("auto_merge", e.auto_merge.is_some()),
+        ] {
             if !set {
                 continue;
             }
@@ -584,6 +588,7 @@ fn present_target_keys(e: &Environment) -> Vec<&'static str> {
     add("value", e.value.is_some());
     add("labels", !e.labels.is_empty());
     add("reviewers", !e.reviewers.is_empty());
+    add("auto_merge", e.auto_merge.is_some());
     add("argocd", e.argocd.is_some());
     add("flux", e.flux.is_some());
     keys

@@ -518,7 +518,7 @@ mod github {
 
         fn pull(&self, number: u64) -> serde_json::Value {
             json!({
-                "number": number, "state": "open", "title": "deploy api to production",
+                "number": number, "node_id": format!("PR_kwDO{number}"), "state": "open", "title": "deploy api to production",
                 "html_url": format!("https://github.com/acme/deploy/pull/{number}"),
                 "head": {"ref": "shipit/production", "label": "acme:shipit/production"},
                 "base": {"ref": "main", "label": "acme:main"},
@@ -540,7 +540,8 @@ mod github {
 
     #[tokio::test(flavor = "multi_thread")]
     async fn a_pull_request_is_opened_with_the_approval_block_labels_and_reviewers() {
-        let hub = Hub::new("labels = [\"deploy\", \"production\"]\nreviewers = [\"ann\"]\n").await;
+        let hub =
+            Hub::new("labels = [\"deploy\", \"production\"]\nreviewers = [\"ann\"]\nauto_merge = \"squash\"\n").await;
         hub.no_open_pull().await;
         Mock::given(method("POST"))
             .and(path("/repos/acme/deploy/pulls"))
@@ -564,11 +565,27 @@ mod github {
             .mount(&hub.server)
             .await;
 
+        // Auto-merge is GraphQL-only: the mutation with the pull request's node id and the method.
+        Mock::given(method("POST"))
+            .and(path("/graphql"))
+            .and(body_partial_json(json!({"variables": {"id": "PR_kwDO12", "method": "SQUASH"}})))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"data": {"enablePullRequestAutoMerge": {"pullRequest": {"number": 12}}}})),
+            )
+            .expect(1)
+            .mount(&hub.server)
+            .await;
+
         let out = hub.shipit(&["deploy", "production", "--image", &pinned('b'), "--output", "json"]).await;
         assert!(out.status.success(), "{}", describe(&out));
         let report = json_of(&out);
         assert_eq!(report["result"], "proposed");
         assert_eq!(report["url"], "https://github.com/acme/deploy/pull/12");
+        let graphql = hub.server.received_requests().await.unwrap();
+        let mutation = graphql.iter().find(|r| r.url.path() == "/graphql").expect("the auto-merge mutation");
+        let q: serde_json::Value = mutation.body_json().unwrap();
+        assert!(q["query"].as_str().unwrap().contains("enablePullRequestAutoMerge"), "{q}");
         let requests = hub.server.received_requests().await.unwrap();
         let create =
             requests.iter().find(|r| r.method.as_str() == "POST" && r.url.path() == "/repos/acme/deploy/pulls");

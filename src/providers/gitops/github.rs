@@ -28,6 +28,9 @@ pub struct PullRequests {
 pub struct Pull {
     pub number: u64,
     pub html_url: String,
+    /// The GraphQL id (auto-merge is GraphQL-only).
+    #[serde(default)]
+    pub node_id: String,
 }
 
 /// What the pull request says, and who should see it.
@@ -100,6 +103,30 @@ impl PullRequests {
                 self.call("POST", &path, Some(json!({ "reviewers": p.reviewers })), "request reviewers").await?;
         }
         Ok((pull, updated))
+    }
+
+    /// `enablePullRequestAutoMerge` through GitHub's GraphQL API (REST has no auto-merge). GraphQL answers 200
+    /// with `errors` when it refuses ("Auto merge is not allowed for this repository", "Pull request is in
+    /// clean status"): those are errors too.
+    pub async fn enable_auto_merge(&self, pull: &Pull, method: &str) -> Result<(), GitOpsError> {
+        // api.github.com/graphql; on Enterprise Server https://HOST/api/graphql beside /api/v3.
+        let url = match self.api.strip_suffix("/api/v3") {
+            Some(host) => format!("{host}/api/graphql"),
+            None => format!("{}/graphql", self.api),
+        };
+        let query = "mutation($id: ID!, $method: PullRequestMergeMethod!) { enablePullRequestAutoMerge(input: {pullRequestId: $id, mergeMethod: $method}) { pullRequest { number } } }";
+        let body = json!({ "query": query, "variables": { "id": pull.node_id, "method": method } });
+        let answer: serde_json::Value = self.call("POST", &url, Some(body), "turn on auto-merge").await?;
+        match answer.get("errors").and_then(|e| e.as_array()).filter(|e| !e.is_empty()) {
+            None => Ok(()),
+            Some(errors) => Err(GitOpsError::GitHub {
+                status: 200,
+                what: "turn on auto-merge".into(),
+                message: errors.iter().filter_map(|e| e["message"].as_str()).collect::<Vec<_>>().join("; "),
+                repo: self.slug(),
+                token_source: self.token_source,
+            }),
+        }
     }
 
     async fn call<T: serde::de::DeserializeOwned>(

@@ -172,6 +172,7 @@ pub struct GitOpsTarget {
     mode: GitOpsMode,
     labels: Vec<String>,
     reviewers: Vec<String>,
+    auto_merge: Option<crate::config::AutoMerge>,
     /// Push mode: the Application to wait for, `(url, application, token variable)`; the token is read at the
     /// start of a change (before anything is committed), not for `status` or `history`.
     argocd: Option<(String, String, String)>,
@@ -241,6 +242,7 @@ impl GitOpsTarget {
             mode: env.mode,
             labels: env.labels.clone(),
             reviewers: env.reviewers.clone(),
+            auto_merge: env.auto_merge,
             argocd: env.argocd.clone(),
             flux: env.flux.clone(),
         })
@@ -627,6 +629,17 @@ impl GitOpsTarget {
             reviewers: &self.reviewers,
         };
         let (pull, updated) = prs.open_or_update(&proposal).await?;
+        if let Some(method) = self.auto_merge {
+            // The pull request exists either way: a refused auto-merge is said, not a failed deploy.
+            match prs.enable_auto_merge(&pull, method.graphql()).await {
+                Ok(()) => reporter.line(&format!(
+                    "auto-merge ({}) is on for #{}",
+                    method.graphql().to_lowercase(),
+                    pull.number
+                )),
+                Err(e) => reporter.line(&format!("auto-merge not turned on for #{}: {e}", pull.number)),
+            }
+        }
         reporter.line(&format!(
             "{} pull request #{}: {}",
             if updated { "updated the open" } else { "opened" },
