@@ -9,6 +9,7 @@ pub mod dsse;
 pub mod gate;
 pub mod publish;
 pub mod scan;
+pub mod sign;
 pub mod store;
 
 use chrono::{DateTime, Utc};

@@ -34,12 +34,31 @@ pub async fn after_push(
 ) -> Result<Published, CliError> {
     let root = &loaded.root;
     let sha = &release.commit.sha;
-    let store = Store { client: &session.client, path: session.target.path.clone(), reporter };
+    let signer = super::sign::signer(loaded)?;
+    let store = Store {
+        client: &session.client,
+        path: session.target.path.clone(),
+        reporter,
+        signer: signer.as_ref().map(|(k, _)| k),
+    };
     let fail = |e: super::store::StoreError| {
         CliError::failure(format!("cannot attach the scan to {}: {e}", short_digest(&release.image.digest)))
             .hint("the image is pushed; `shipit push` again attaches the scan once the registry accepts it")
     };
     let subject = store.subject(&release.image.digest).await.map_err(fail)?;
+    if let Some((key, name)) = &signer {
+        // cosign's signature of the digest, then (below) the evidence signed with the same key.
+        store.sign_image(&subject, &release.image.repository, key).await.map_err(|e| {
+            CliError::failure(format!("cannot sign {}: {e}", short_digest(&release.image.digest)))
+                .hint("the image is pushed; `shipit push` again signs it once the registry accepts the signature")
+        })?;
+        reporter.line(&format!(
+            "signed {} with {name} (keyid {}…); signature in {}",
+            short_digest(&release.image.digest),
+            &key.keyid()[..12],
+            super::sign::signature_tag(&release.image.digest)
+        ));
+    }
     let summary = crate::pipeline::scan::saved_summary(root, sha);
     let (kind, statement, at) = match summary {
         Some(s) if s.skipped_reason.is_some() => {
@@ -96,7 +115,10 @@ pub async fn after_push(
     };
     // The same statement attached twice is the same artifact: look before writing.
     let existing = super::gate::read_all(&store, &release.image.digest).await.map_err(fail)?;
-    if existing.iter().any(|f| f.statement == statement) {
+    let signed = |f: &super::store::Found| {
+        signer.as_ref().is_none_or(|(k, _)| super::dsse::Envelope::signed_by(&f.envelope, &k.public()))
+    };
+    if existing.iter().any(|f| f.statement == statement && signed(f)) {
         return Ok(Published::AlreadyThere);
     }
     store.attach(&subject, kind, &statement, at).await.map_err(fail)?;
