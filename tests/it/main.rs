@@ -26,4 +26,5 @@ mod rollout_bounds;
 mod rollout_docker;
 mod services;
 mod ship;
+mod signing;
 mod standalone;
