@@ -235,18 +235,18 @@ async fn unsigned_wrong_key_and_tampered_attestation_are_refused_at_deploy() {
     assert!(p.live().is_null());
 
     // Signed with cosign.key, but the environment trusts other/cosign.pub: refused.
+    // (Each configuration is a new commit, so a new image: built, scanned and pushed again.)
     configure(env, &p, true, Some("other/cosign.pub"));
-    let out = run(&p, &["push"]);
-    assert!(out.status.success(), "{}", describe(&out));
-    let digest = text(&out.stdout).trim().rsplit_once('@').unwrap().1.to_string();
+    build_scan_push(&p);
     let out = run(&p, &["deploy", "dev", "--yes"]);
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
     assert!(text(&out.stderr).contains("does not verify with other/cosign.pub"), "{}", describe(&out));
     assert!(p.live().is_null());
 
     // The right key, but the signed scan attestation replaced by one whose payload was edited (its signature kept):
-    // the unsigned scan of the first push does not count either, so the deploy is refused.
+    // the deploy is refused.
     configure(env, &p, true, Some("cosign.pub"));
+    let digest = build_scan_push(&p);
     let path = p.repository.split_once('/').unwrap().1.to_string();
     let base = env.registry_open_url();
     let http = http_client();
@@ -323,6 +323,16 @@ fn keyless_and_a_missing_public_key_are_refused_by_validation() {
     let err = text(&out.stderr);
     assert!(err.contains("keyless = true is not supported yet"), "{err}");
     assert!(err.contains("require_signature = true needs `public_key`"), "{err}");
+}
+
+fn build_scan_push(p: &Project) -> String {
+    for step in [&["build"][..], &["scan"]] {
+        let out = run(p, step);
+        assert!(out.status.success(), "{step:?}: {}", describe(&out));
+    }
+    let out = run(p, &["push"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    text(&out.stdout).trim().rsplit_once('@').unwrap().1.to_string()
 }
 
 fn sha256(bytes: &[u8]) -> String {
