@@ -18,12 +18,12 @@ pub fn run(cmd: KeysCommand, settings: &Settings) -> Result<(), CliError> {
     };
     for p in [&key_path, &pub_path] {
         if p.exists() && !force {
-            return Err(CliError::usage(format!("{} already exists", p.display()))
-                .hint("--force replaces it (releases signed with the old key then no longer verify with the new .pub)"));
+            return Err(CliError::usage(format!("{} already exists", p.display())).hint(
+                "--force replaces it (releases signed with the old key then no longer verify with the new .pub)",
+            ));
         }
     }
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| CliError::failure(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|e| CliError::failure(format!("cannot create {}: {e}", dir.display())))?;
     let key = SigningKey::generate().map_err(|e| CliError::failure(e.to_string()))?;
     let encrypted = key.to_encrypted_pem(&password).map_err(|e| CliError::failure(e.to_string()))?;
     write_private(&key_path, encrypted.as_bytes())

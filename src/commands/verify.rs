@@ -18,7 +18,12 @@ pub async fn run(args: VerifyArgs, settings: &Settings) -> Result<(), CliError> 
     let (image, require_scan) = resolve(&args.what, &loaded).await?;
     let session = connect_for(&loaded, &image).await?;
     let policy = crate::pipeline::scan::policy(&loaded, chrono::Local::now().date_naive())?;
-    let store = Store { client: &session.client, path: session.target.path.clone(), reporter: &crate::report::Silent, signer: None };
+    let store = Store {
+        client: &session.client,
+        path: session.target.path.clone(),
+        reporter: &crate::report::Silent,
+        signer: None,
+    };
     let chain = chain::read(&store, &image, &policy, require_scan).await.map_err(|e| {
         CliError::failure(format!("cannot read the evidence of {}: {e}", image.short_digest()))
             .hint("check the registry credentials (`shipit doctor`) and that the digest was pushed")

@@ -94,7 +94,10 @@ impl Envelope {
     }
 
     /// `wrap`, signed with `key` when there is one.
-    pub fn wrap_signed(statement: &Statement, key: Option<&super::sign::SigningKey>) -> Result<Envelope, super::sign::KeyError> {
+    pub fn wrap_signed(
+        statement: &Statement,
+        key: Option<&super::sign::SigningKey>,
+    ) -> Result<Envelope, super::sign::KeyError> {
         let mut env = Envelope::wrap(statement);
         if let Some(key) = key {
             let payload = serde_json::to_vec(statement).expect("a statement serializes");

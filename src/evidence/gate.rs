@@ -263,9 +263,8 @@ impl Gate {
                 Err(e) => failures.push((e, String::new())),
             }
         }
-        let trusted = |f: &Found| {
-            self.verify_key.as_ref().is_none_or(|(k, _)| super::dsse::Envelope::signed_by(&f.envelope, k))
-        };
+        let trusted =
+            |f: &Found| self.verify_key.as_ref().is_none_or(|(k, _)| super::dsse::Envelope::signed_by(&f.envelope, k));
         if let Some(skip) =
             found.iter().find(|f| f.statement.predicate_type == super::SCAN_SKIPPED_PREDICATE && trusted(f))
             && failures.is_empty()

@@ -314,9 +314,8 @@ impl Store<'_> {
         let digest = &subject.descriptor.digest;
         let tag = sign::signature_tag(digest);
         let payload = Bytes::from(sign::simple_signing_payload(repository, digest));
-        let signature = key
-            .sign(&payload)
-            .map_err(|e| StoreError::Damaged { digest: digest.clone(), detail: e.to_string() })?;
+        let signature =
+            key.sign(&payload).map_err(|e| StoreError::Damaged { digest: digest.clone(), detail: e.to_string() })?;
         let payload_digest = sha256(&payload);
         self.client.put_blob(&self.path, &payload_digest, payload.clone(), self.reporter).await?;
         let mut layers: Vec<Descriptor> = match self.client.get_manifest(&self.path, &tag, self.reporter).await? {

@@ -206,7 +206,11 @@ async fn a_signed_push_is_verified_by_openssl_and_by_the_deploy_gate() {
 
     let out = run(&p, &["deploy", "dev", "--yes"]);
     assert!(out.status.success(), "{}", describe(&out));
-    assert!(text(&out.stderr).contains("signature and scan attestation verified with cosign.pub"), "{}", describe(&out));
+    assert!(
+        text(&out.stderr).contains("signature and scan attestation verified with cosign.pub"),
+        "{}",
+        describe(&out)
+    );
     assert_eq!(p.live()["digest"], digest.as_str());
 
     // The approval and deploy records are signed with the same key.
@@ -256,7 +260,8 @@ async fn unsigned_wrong_key_and_tampered_attestation_are_refused_at_deploy() {
         .find(|(_, _, e)| predicate_type(e).contains("vuln") && !e["signatures"].as_array().unwrap().is_empty())
         .unwrap()
         .clone();
-    let mut statement: Value = serde_json::from_slice(&B64.decode(envelope["payload"].as_str().unwrap()).unwrap()).unwrap();
+    let mut statement: Value =
+        serde_json::from_slice(&B64.decode(envelope["payload"].as_str().unwrap()).unwrap()).unwrap();
     statement["predicate"]["scanner"]["result"]["Results"] = serde_json::json!([]);
     let mut forged = envelope.clone();
     forged["payload"] = Value::String(B64.encode(serde_json::to_vec(&statement).unwrap()));
