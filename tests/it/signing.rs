@@ -219,6 +219,16 @@ async fn a_signed_push_is_verified_by_openssl_and_by_the_deploy_gate() {
         let (_, _, e) = items.iter().find(|(_, _, e)| predicate_type(e).ends_with(&format!("/{kind}/v1"))).unwrap();
         assert!(dsse_verifies(&public, e), "{kind}: {e}");
     }
+
+    // `shipit verify` shows the signature and the signed attestations.
+    let out = run(&p, &["verify", "dev", "--output", "json"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["signatures"]["cosign_signatures"], 1, "{v}");
+    assert_eq!(v["signatures"]["verified"], "verified", "{v}");
+    assert_eq!(v["signatures"]["verified_attestations"], 3, "scan, approval, deploy: {v}");
+    let out = run(&p, &["verify", "dev"]);
+    assert!(text(&out.stdout).contains("1 cosign signature(s) of this digest; with cosign.pub: verified"), "{}", describe(&out));
 }
 
 #[tokio::test]
