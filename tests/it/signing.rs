@@ -228,7 +228,11 @@ async fn a_signed_push_is_verified_by_openssl_and_by_the_deploy_gate() {
     assert_eq!(v["signatures"]["verified"], "verified", "{v}");
     assert_eq!(v["signatures"]["verified_attestations"], 3, "scan, approval, deploy: {v}");
     let out = run(&p, &["verify", "dev"]);
-    assert!(text(&out.stdout).contains("1 cosign signature(s) of this digest; with cosign.pub: verified"), "{}", describe(&out));
+    assert!(
+        text(&out.stdout).contains("1 cosign signature(s) of this digest; with cosign.pub: verified"),
+        "{}",
+        describe(&out)
+    );
 }
 
 #[tokio::test]
