@@ -7,6 +7,7 @@
 pub mod chain;
 pub mod dsse;
 pub mod gate;
+pub mod provenance;
 pub mod publish;
 pub mod scan;
 pub mod sign;
@@ -20,6 +21,7 @@ pub const SCAN_PREDICATE: &str = "https://cosign.sigstore.dev/attestation/vuln/v
 pub const SCAN_SKIPPED_PREDICATE: &str = "https://shipit.dev/evidence/scan-skipped/v1";
 pub const APPROVAL_PREDICATE: &str = "https://shipit.dev/evidence/approval/v1";
 pub const DEPLOY_PREDICATE: &str = "https://shipit.dev/evidence/deploy/v1";
+pub const PROVENANCE_PREDICATE: &str = "https://slsa.dev/provenance/v1";
 
 /// The kind annotation of each artifact (`dev.shipit.evidence`).
 pub mod kind {
@@ -27,6 +29,7 @@ pub mod kind {
     pub const SCAN_SKIPPED: &str = "scan-skipped";
     pub const APPROVAL: &str = "approval";
     pub const DEPLOY: &str = "deploy";
+    pub const PROVENANCE: &str = "provenance";
 }
 
 /// How a deploy was approved.

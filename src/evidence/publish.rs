@@ -59,6 +59,7 @@ pub async fn after_push(
             super::sign::signature_tag(&release.image.digest)
         ));
     }
+    attach_provenance(loaded, &store, &subject, release, signer.as_ref().map(|(k, _)| k)).await.map_err(fail)?;
     let summary = crate::pipeline::scan::saved_summary(root, sha);
     let (kind, statement, at) = match summary {
         Some(s) if s.skipped_reason.is_some() => {
@@ -129,6 +130,29 @@ pub async fn after_push(
         },
         _ => Published::Skipped { reason: statement.predicate["reason"].as_str().unwrap_or_default().to_string() },
     })
+}
+
+/// SLSA provenance of the digest, once per commit (and once more when a key signs what was unsigned).
+async fn attach_provenance(
+    loaded: &Loaded,
+    store: &Store<'_>,
+    subject: &super::store::SubjectImage,
+    release: &Release,
+    signer: Option<&super::sign::SigningKey>,
+) -> Result<(), super::store::StoreError> {
+    let existing = super::gate::read_all(store, &release.image.digest).await?;
+    let there = existing.iter().any(|f| {
+        f.statement.predicate_type == super::PROVENANCE_PREDICATE
+            && f.statement.predicate.pointer("/buildDefinition/externalParameters/source/digest/gitCommit")
+                == Some(&serde_json::Value::String(release.commit.sha.clone()))
+            && signer.is_none_or(|k| super::dsse::Envelope::signed_by(&f.envelope, &k.public()))
+    });
+    if there {
+        return Ok(());
+    }
+    let st = super::provenance::statement(loaded, release);
+    store.attach(subject, kind::PROVENANCE, &st, release.created).await?;
+    Ok(())
 }
 
 fn modified(path: &std::path::Path) -> DateTime<Utc> {

@@ -220,13 +220,25 @@ async fn a_signed_push_is_verified_by_openssl_and_by_the_deploy_gate() {
         assert!(dsse_verifies(&public, e), "{kind}: {e}");
     }
 
+    // SLSA provenance names the commit and the build, signed too; build-arg values never appear.
+    let (_, _, prov) =
+        items.iter().find(|(_, _, e)| predicate_type(e) == "https://slsa.dev/provenance/v1").expect("provenance");
+    assert!(dsse_verifies(&public, prov), "{prov}");
+    let st: Value = serde_json::from_slice(&B64.decode(prov["payload"].as_str().unwrap()).unwrap()).unwrap();
+    let def = &st["predicate"]["buildDefinition"];
+    assert_eq!(def["externalParameters"]["source"]["digest"]["gitCommit"], p.repo.head().as_str(), "{st}");
+    assert_eq!(def["externalParameters"]["dockerfile"], "Dockerfile", "{st}");
+    assert!(
+        st["predicate"]["runDetails"]["builder"]["id"].as_str().unwrap().starts_with("https://shipit.dev/shipit@v")
+    );
+
     // `shipit verify` shows the signature and the signed attestations.
     let out = run(&p, &["verify", "dev", "--output", "json"]);
     assert!(out.status.success(), "{}", describe(&out));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["signatures"]["cosign_signatures"], 1, "{v}");
     assert_eq!(v["signatures"]["verified"], "verified", "{v}");
-    assert_eq!(v["signatures"]["verified_attestations"], 3, "scan, approval, deploy: {v}");
+    assert_eq!(v["signatures"]["verified_attestations"], 4, "provenance, scan, approval, deploy: {v}");
     let out = run(&p, &["verify", "dev"]);
     assert!(
         text(&out.stdout).contains("1 cosign signature(s) of this digest; with cosign.pub: verified"),
