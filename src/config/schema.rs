@@ -319,6 +319,9 @@ pub struct Scan {
     pub exceptions_file: Option<IString>,
     /// Accepted findings. Each needs a reason and an expiry date; expired exceptions stop applying.
     pub exceptions: Vec<Exception>,
+    /// Also write a CycloneDX SBOM of the image (a second, bounded `trivy image --format cyclonedx` run against
+    /// the same local image), attached to the pushed digest as an attestation (`https://cyclonedx.org/bom`).
+    pub sbom: bool,
 }
 
 impl Default for Scan {
@@ -332,6 +335,7 @@ impl Default for Scan {
             timeout: DurationStr(std::time::Duration::from_secs(10 * 60)),
             exceptions_file: None,
             exceptions: Vec::new(),
+            sbom: false,
         }
     }
 }

@@ -21,6 +21,7 @@ pub const SCAN_PREDICATE: &str = "https://cosign.sigstore.dev/attestation/vuln/v
 pub const SCAN_SKIPPED_PREDICATE: &str = "https://shipit.dev/evidence/scan-skipped/v1";
 pub const APPROVAL_PREDICATE: &str = "https://shipit.dev/evidence/approval/v1";
 pub const DEPLOY_PREDICATE: &str = "https://shipit.dev/evidence/deploy/v1";
+pub const SBOM_PREDICATE: &str = "https://cyclonedx.org/bom";
 pub const PROVENANCE_PREDICATE: &str = "https://slsa.dev/provenance/v1";
 
 /// The kind annotation of each artifact (`dev.shipit.evidence`).
@@ -30,6 +31,7 @@ pub mod kind {
     pub const APPROVAL: &str = "approval";
     pub const DEPLOY: &str = "deploy";
     pub const PROVENANCE: &str = "provenance";
+    pub const SBOM: &str = "sbom";
 }
 
 /// How a deploy was approved.

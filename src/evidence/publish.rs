@@ -60,6 +60,7 @@ pub async fn after_push(
         ));
     }
     attach_provenance(loaded, &store, &subject, release, signer.as_ref().map(|(k, _)| k)).await.map_err(fail)?;
+    attach_sbom(root, &store, &subject, release, signer.as_ref().map(|(k, _)| k)).await.map_err(fail)?;
     let summary = crate::pipeline::scan::saved_summary(root, sha);
     let (kind, statement, at) = match summary {
         Some(s) if s.skipped_reason.is_some() => {
@@ -152,6 +153,40 @@ async fn attach_provenance(
     }
     let st = super::provenance::statement(loaded, release);
     store.attach(subject, kind::PROVENANCE, &st, release.created).await?;
+    Ok(())
+}
+
+/// The commit's CycloneDX SBOM (`[scan] sbom = true`), when it is of the pushed image (trivy's
+/// `aquasecurity:trivy:ImageID` property is the manifest's config digest).
+async fn attach_sbom(
+    root: &std::path::Path,
+    store: &Store<'_>,
+    subject: &super::store::SubjectImage,
+    release: &Release,
+    signer: Option<&super::sign::SigningKey>,
+) -> Result<(), super::store::StoreError> {
+    let path = crate::pipeline::scan::sbom_path(root, &release.commit.sha);
+    let Some(bom) = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()) else {
+        return Ok(());
+    };
+    let image_id = bom
+        .pointer("/metadata/component/properties")
+        .and_then(|p| p.as_array())
+        .and_then(|p| p.iter().find(|p| p["name"] == "aquasecurity:trivy:ImageID"))
+        .and_then(|p| p["value"].as_str());
+    if image_id.is_none() || image_id != subject.config_digest.as_deref() {
+        store.reporter.line(&format!("not attaching {}: it is not of the pushed image", path.display()));
+        return Ok(());
+    }
+    let st = Statement::about(&release.image.repository, &release.image.digest, super::SBOM_PREDICATE, bom);
+    let existing = super::gate::read_all(store, &release.image.digest).await?;
+    if existing
+        .iter()
+        .any(|f| f.statement == st && signer.is_none_or(|k| super::dsse::Envelope::signed_by(&f.envelope, &k.public())))
+    {
+        return Ok(());
+    }
+    store.attach(subject, kind::SBOM, &st, modified(&path)).await?;
     Ok(())
 }
 

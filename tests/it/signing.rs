@@ -153,10 +153,21 @@ async fn keys_generate_writes_a_private_key_0600_and_never_prints_it_or_the_pass
 #[tokio::test]
 async fn a_signed_push_is_verified_by_openssl_and_by_the_deploy_gate() {
     let env = crate::require_env!("docker", "registry_open", "busybox", "trivy", "trivy_db");
-    let p = Project::new(env, false, "");
+    // The fixture's Debian packages, so the SBOM has packages to list.
+    let p = Project::new(env, true, "");
     let out = generate(&p, ".");
     assert!(out.status.success(), "{}", describe(&out));
     configure(env, &p, true, Some("cosign.pub"));
+    // A scan that passes (the fixture's CRITICAL accepted) and writes the SBOM.
+    p.repo.write(
+        "ship.toml",
+        &std::fs::read_to_string(p.repo.work().join("ship.toml")).unwrap().replace(
+            "fail_on = \"high\"\n",
+            "fail_on = \"high\"\nsbom = true\n[[scan.exceptions]]\nid = \"CVE-2019-18224\"\nreason = \"test fixture\"\nexpires = \"2099-01-01\"\n",
+        ),
+    );
+    p.repo.git(&["commit", "-qam", "sbom"]);
+    p.repo.git(&["push", "-q"]);
     for step in [&["build"][..], &["scan"], &["push"]] {
         let out = run(&p, step);
         assert!(out.status.success(), "{step:?}: {}", describe(&out));
@@ -232,13 +243,23 @@ async fn a_signed_push_is_verified_by_openssl_and_by_the_deploy_gate() {
         st["predicate"]["runDetails"]["builder"]["id"].as_str().unwrap().starts_with("https://shipit.dev/shipit@v")
     );
 
+    // The CycloneDX SBOM lists the image's packages, signed like the rest.
+    let (_, _, sbom) =
+        items.iter().find(|(_, _, e)| predicate_type(e) == "https://cyclonedx.org/bom").expect("an SBOM attestation");
+    assert!(dsse_verifies(&public, sbom), "{sbom}");
+    let st: Value = serde_json::from_slice(&B64.decode(sbom["payload"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(st["predicate"]["bomFormat"], "CycloneDX", "{st}");
+    let names: Vec<&str> =
+        st["predicate"]["components"].as_array().unwrap().iter().filter_map(|c| c["name"].as_str()).collect();
+    assert!(names.contains(&"libidn2-0"), "{names:?}");
+
     // `shipit verify` shows the signature and the signed attestations.
     let out = run(&p, &["verify", "dev", "--output", "json"]);
     assert!(out.status.success(), "{}", describe(&out));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["signatures"]["cosign_signatures"], 1, "{v}");
     assert_eq!(v["signatures"]["verified"], "verified", "{v}");
-    assert_eq!(v["signatures"]["verified_attestations"], 4, "provenance, scan, approval, deploy: {v}");
+    assert_eq!(v["signatures"]["verified_attestations"], 5, "provenance, sbom, scan, approval, deploy: {v}");
     let out = run(&p, &["verify", "dev"]);
     assert!(
         text(&out.stdout).contains("1 cosign signature(s) of this digest; with cosign.pub: verified"),
