@@ -269,7 +269,7 @@ async fn a_signed_push_is_verified_by_openssl_and_by_the_deploy_gate() {
 }
 
 #[tokio::test]
-async fn unsigned_wrong_key_and_tampered_attestation_are_refused_at_deploy() {
+async fn unsigned_wrong_key_other_digest_and_tampered_attestation_are_refused_at_deploy() {
     let env = crate::require_env!("docker", "registry_open", "busybox", "trivy", "trivy_db");
     let p = Project::new(env, false, "");
     assert!(generate(&p, ".").status.success());
@@ -288,7 +288,7 @@ async fn unsigned_wrong_key_and_tampered_attestation_are_refused_at_deploy() {
     // Signed with cosign.key, but the environment trusts other/cosign.pub: refused.
     // (Each configuration is a new commit, so a new image: built, scanned and pushed again.)
     configure(env, &p, true, Some("other/cosign.pub"));
-    build_scan_push(&p);
+    let wrong_key_digest = build_scan_push(&p);
     let out = run(&p, &["deploy", "dev", "--yes"]);
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
     assert!(text(&out.stderr).contains("does not verify with other/cosign.pub"), "{}", describe(&out));
@@ -301,6 +301,29 @@ async fn unsigned_wrong_key_and_tampered_attestation_are_refused_at_deploy() {
     let path = p.repository.split_once('/').unwrap().1.to_string();
     let base = env.registry_open_url();
     let http = http_client();
+
+    // A signature copied from another image (the previous push, signed with the same key) under this digest's
+    // `.sig` tag: refused, it names the other digest.
+    let sig_url = |d: &str| format!("{base}/v2/{path}/manifests/{}.sig", d.replace(':', "-"));
+    let fetch = |d: String| {
+        let url = sig_url(&d);
+        async move { get(url, "application/vnd.oci.image.manifest.v1+json").await.bytes().await.unwrap() }
+    };
+    let own = fetch(digest.clone()).await;
+    let copied = fetch(wrong_key_digest.clone()).await;
+    let put_sig = |body: bytes::Bytes| {
+        let req = http
+            .put(sig_url(&digest))
+            .header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+            .body(body);
+        async move { assert!(req.send().await.unwrap().status().is_success()) }
+    };
+    put_sig(copied).await;
+    let out = run(&p, &["deploy", "dev", "--yes"]);
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("is for another digest"), "{}", describe(&out));
+    assert!(p.live().is_null());
+    put_sig(own).await;
     let items = evidence(env, &p.repository, &digest).await;
     let (signed_digest, manifest, envelope) = items
         .iter()
