@@ -312,10 +312,8 @@ async fn unsigned_wrong_key_other_digest_and_tampered_attestation_are_refused_at
     let own = fetch(digest.clone()).await;
     let copied = fetch(wrong_key_digest.clone()).await;
     let put_sig = |body: bytes::Bytes| {
-        let req = http
-            .put(sig_url(&digest))
-            .header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
-            .body(body);
+        let req =
+            http.put(sig_url(&digest)).header("Content-Type", "application/vnd.oci.image.manifest.v1+json").body(body);
         async move { assert!(req.send().await.unwrap().status().is_success()) }
     };
     put_sig(copied).await;
