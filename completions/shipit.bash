@@ -43,6 +43,9 @@ _shipit() {
             shipit,init)
                 cmd="shipit__subcmd__init"
                 ;;
+            shipit,keys)
+                cmd="shipit__subcmd__keys"
+                ;;
             shipit,plan)
                 cmd="shipit__subcmd__plan"
                 ;;
@@ -112,6 +115,9 @@ _shipit() {
             shipit__subcmd__help,init)
                 cmd="shipit__subcmd__help__subcmd__init"
                 ;;
+            shipit__subcmd__help,keys)
+                cmd="shipit__subcmd__help__subcmd__keys"
+                ;;
             shipit__subcmd__help,plan)
                 cmd="shipit__subcmd__help__subcmd__plan"
                 ;;
@@ -142,6 +148,21 @@ _shipit() {
             shipit__subcmd__help__subcmd__config,validate)
                 cmd="shipit__subcmd__help__subcmd__config__subcmd__validate"
                 ;;
+            shipit__subcmd__help__subcmd__keys,generate)
+                cmd="shipit__subcmd__help__subcmd__keys__subcmd__generate"
+                ;;
+            shipit__subcmd__keys,generate)
+                cmd="shipit__subcmd__keys__subcmd__generate"
+                ;;
+            shipit__subcmd__keys,help)
+                cmd="shipit__subcmd__keys__subcmd__help"
+                ;;
+            shipit__subcmd__keys__subcmd__help,generate)
+                cmd="shipit__subcmd__keys__subcmd__help__subcmd__generate"
+                ;;
+            shipit__subcmd__keys__subcmd__help,help)
+                cmd="shipit__subcmd__keys__subcmd__help__subcmd__help"
+                ;;
             *)
                 ;;
         esac
@@ -149,7 +170,7 @@ _shipit() {
 
     case "${cmd}" in
         shipit)
-            opts="-y -q -v -h -V --config --yes --output --color --quiet --verbose --help --version ship plan check build scan push deploy status history rollback promote verify init config doctor completions help"
+            opts="-y -q -v -h -V --config --yes --output --color --quiet --verbose --help --version ship plan check build scan push deploy status history rollback promote verify init config keys doctor completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -463,7 +484,7 @@ _shipit() {
             return 0
             ;;
         shipit__subcmd__help)
-            opts="ship plan check build scan push deploy status history rollback promote verify init config doctor completions help"
+            opts="ship plan check build scan push deploy status history rollback promote verify init config keys doctor completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -619,6 +640,34 @@ _shipit() {
         shipit__subcmd__help__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shipit__subcmd__help__subcmd__keys)
+            opts="generate"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shipit__subcmd__help__subcmd__keys__subcmd__generate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -815,6 +864,104 @@ _shipit() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shipit__subcmd__keys)
+            opts="-y -q -v -h -V --config --yes --output --color --quiet --verbose --help --version generate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shipit__subcmd__keys__subcmd__generate)
+            opts="-y -q -v -h -V --dir --force --config --yes --output --color --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shipit__subcmd__keys__subcmd__help)
+            opts="generate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shipit__subcmd__keys__subcmd__help__subcmd__generate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shipit__subcmd__keys__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -45,6 +45,7 @@ set edit:completion:arg-completer[shipit] = {|@words|
             cand verify 'Show the evidence chain of a release: commit → build → scan → approvals → deploys'
             cand init 'Write a commented ship.toml from what this repository looks like'
             cand config 'Validate ship.toml or print its JSON Schema'
+            cand keys 'Make the cosign key pair that `[sign] key` signs releases with'
             cand doctor 'Check that everything shipit needs is installed, reachable and authorised'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -353,6 +354,48 @@ set edit:completion:arg-completer[shipit] = {|@words|
         }
         &'shipit;config;help;help'= {
         }
+        &'shipit;keys'= {
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand generate 'Write cosign.key (encrypted with SHIPIT_SIGNING_PASSWORD or COSIGN_PASSWORD, mode 0600) and cosign.pub'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'shipit;keys;generate'= {
+            cand --dir 'Where to write the files (default: the current directory)'
+            cand --config 'Path to ship.toml (default: search the current directory and its parents)'
+            cand --output 'Output format for data on stdout'
+            cand --color 'When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`)'
+            cand --force 'Replace existing cosign.key / cosign.pub'
+            cand -y 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand --yes 'Answer yes to approvals and take defaults for questions (for CI)'
+            cand -q 'Only print errors and requested data'
+            cand --quiet 'Only print errors and requested data'
+            cand -v 'Show more detail (full build output, API calls). Repeat for more'
+            cand --verbose 'Show more detail (full build output, API calls). Repeat for more'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'shipit;keys;help'= {
+            cand generate 'Write cosign.key (encrypted with SHIPIT_SIGNING_PASSWORD or COSIGN_PASSWORD, mode 0600) and cosign.pub'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'shipit;keys;help;generate'= {
+        }
+        &'shipit;keys;help;help'= {
+        }
         &'shipit;doctor'= {
             cand --config 'Path to ship.toml (default: search the current directory and its parents)'
             cand --output 'Output format for data on stdout'
@@ -398,6 +441,7 @@ set edit:completion:arg-completer[shipit] = {|@words|
             cand verify 'Show the evidence chain of a release: commit → build → scan → approvals → deploys'
             cand init 'Write a commented ship.toml from what this repository looks like'
             cand config 'Validate ship.toml or print its JSON Schema'
+            cand keys 'Make the cosign key pair that `[sign] key` signs releases with'
             cand doctor 'Check that everything shipit needs is installed, reachable and authorised'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -435,6 +479,11 @@ set edit:completion:arg-completer[shipit] = {|@words|
         &'shipit;help;config;validate'= {
         }
         &'shipit;help;config;schema'= {
+        }
+        &'shipit;help;keys'= {
+            cand generate 'Write cosign.key (encrypted with SHIPIT_SIGNING_PASSWORD or COSIGN_PASSWORD, mode 0600) and cosign.pub'
+        }
+        &'shipit;help;keys;generate'= {
         }
         &'shipit;help;doctor'= {
         }

@@ -231,6 +231,10 @@ Examples:
     #[command(subcommand)]
     Config(ConfigCommand),
 
+    /// Make the cosign key pair that `[sign] key` signs releases with.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+
     /// Check that everything shipit needs is installed, reachable and authorised.
     #[command(after_long_help = "\
 Each line is one check with a hint when it fails. Exit code 1 when a check that ship.toml needs fails.
@@ -316,6 +320,31 @@ pub struct PushArgs {
     /// Build and push even when the registry already has an image for this commit.
     #[arg(long)]
     pub rebuild: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Write cosign.key (encrypted with SHIPIT_SIGNING_PASSWORD or COSIGN_PASSWORD, mode 0600) and cosign.pub.
+    #[command(after_long_help = "\
+The files are cosign's formats: `cosign sign --key cosign.key` and `cosign verify --key cosign.pub` use
+them as they are. Neither the key nor the password is ever printed. Then in ship.toml:
+  [sign]
+  key = \"cosign.key\"
+  [environments.production]
+  require_signature = true
+  public_key = \"cosign.pub\"
+
+Examples:
+  SHIPIT_SIGNING_PASSWORD=… shipit keys generate
+  SHIPIT_SIGNING_PASSWORD=… shipit keys generate --dir keys --force")]
+    Generate {
+        /// Where to write the files (default: the current directory).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+        /// Replace existing cosign.key / cosign.pub.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

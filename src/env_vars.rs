@@ -26,6 +26,13 @@ impl EnvVars {
     /// `$GITHUB_ACTOR (run $GITHUB_RUN_ID)`, else git's `user.name`, else `$USER`.
     pub const SHIPIT_DEPLOYER: &'static str = "SHIPIT_DEPLOYER";
 
+    /// The password of the `[sign] key` (cosign's encrypted key format) and of the key `shipit keys generate` writes.
+    /// Never printed. `COSIGN_PASSWORD` is read when this is unset.
+    pub const SHIPIT_SIGNING_PASSWORD: &'static str = "SHIPIT_SIGNING_PASSWORD";
+
+    /// cosign's name for the key password, read when `SHIPIT_SIGNING_PASSWORD` is unset.
+    pub const COSIGN_PASSWORD: &'static str = "COSIGN_PASSWORD";
+
     /// Path to the trivy binary. Default: `trivy` on `PATH`.
     pub const SHIPIT_TRIVY: &'static str = "SHIPIT_TRIVY";
 

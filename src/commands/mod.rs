@@ -8,6 +8,7 @@ mod deploy;
 mod doctor;
 mod history;
 mod init;
+mod keys;
 mod plan;
 mod promote;
 mod push;
@@ -25,6 +26,7 @@ pub async fn run(command: Command, settings: &Settings) -> Result<(), CliError> 
     match command {
         Command::Init(args) => init::run(args, settings).await,
         Command::Config(cmd) => config::run(cmd, settings),
+        Command::Keys(cmd) => keys::run(cmd, settings),
         Command::Doctor => doctor::run(settings).await,
         Command::Build(args) => build::run(args, settings).await,
         Command::Push(args) => push::run(args, settings).await,

@@ -16,17 +16,32 @@ pub async fn run(args: VerifyArgs, settings: &Settings) -> Result<(), CliError> 
     let ui = &settings.ui;
     let loaded = settings.load_config()?;
     let (image, require_scan) = resolve(&args.what, &loaded).await?;
+    let env = loaded.config.environments.get(&args.what).map(|e| e.get_ref());
     let session = connect_for(&loaded, &image).await?;
     let policy = crate::pipeline::scan::policy(&loaded, chrono::Local::now().date_naive())?;
-    let store = Store { client: &session.client, path: session.target.path.clone(), reporter: &crate::report::Silent };
-    let chain = chain::read(&store, &image, &policy, require_scan).await.map_err(|e| {
+    let store = Store {
+        client: &session.client,
+        path: session.target.path.clone(),
+        reporter: &crate::report::Silent,
+        signer: None,
+    };
+    let unreadable = |e: crate::evidence::store::StoreError| {
         CliError::failure(format!("cannot read the evidence of {}: {e}", image.short_digest()))
             .hint("check the registry credentials (`shipit doctor`) and that the digest was pushed")
-    })?;
+    };
+    let mut chain = chain::read(&store, &image, &policy, require_scan).await.map_err(unreadable)?;
+    let verifier = match env {
+        Some(e) => crate::evidence::sign::verifier(&loaded, e)?,
+        None => None,
+    };
+    let signatures = signatures(&store, &image, verifier.as_ref()).await.map_err(unreadable)?;
+    if let Some(why) = &signatures.refused {
+        chain.missing.push(why.clone());
+    }
     if ui.json() {
-        ui.print_json(&serde_json::json!({ "complete": chain.complete(), "chain": chain }));
+        ui.print_json(&serde_json::json!({ "complete": chain.complete(), "chain": chain, "signatures": signatures }));
     } else {
-        ui.print_data(chain::render(&chain).trim_end());
+        ui.print_data(format!("{}\n{}", chain::render(&chain).trim_end(), signatures.render()).trim_end());
     }
     if chain.complete() {
         return Ok(());
@@ -35,6 +50,80 @@ pub async fn run(args: VerifyArgs, settings: &Settings) -> Result<(), CliError> 
         CliError::gate(format!("{}: the evidence is incomplete: {}", image.short_digest(), chain.missing.join("; ")))
             .hint("`shipit scan` then `shipit push` attaches a scan to the digest");
     Err(if ui.json() { err.json_printed() } else { err })
+}
+
+/// The digest's cosign signatures and its signed attestations, checked with the environment's `public_key`.
+#[derive(Debug, serde::Serialize)]
+struct Signatures {
+    /// Simple-signing payloads in `sha256-<hex>.sig` that name this digest.
+    cosign_signatures: usize,
+    /// `verified`, `unsigned`, `other_digest`, `wrong_key`; `None` without a `public_key` to check with.
+    verified: Option<String>,
+    public_key: Option<String>,
+    /// Attestations (DSSE) with at least one signature, and of those, how many verify with `public_key`.
+    signed_attestations: usize,
+    verified_attestations: Option<usize>,
+    attestations: usize,
+    #[serde(skip)]
+    refused: Option<String>,
+}
+
+impl Signatures {
+    fn render(&self) -> String {
+        let mut out = format!("signature    {} cosign signature(s) of this digest", self.cosign_signatures);
+        if let (Some(v), Some(k)) = (&self.verified, &self.public_key) {
+            out.push_str(&format!("; with {k}: {v}"));
+        }
+        out.push_str(&format!("\nattestations {} of {} signed", self.signed_attestations, self.attestations));
+        if let (Some(n), Some(k)) = (self.verified_attestations, &self.public_key) {
+            out.push_str(&format!(", {n} verified with {k}"));
+        }
+        out
+    }
+}
+
+async fn signatures(
+    store: &Store<'_>,
+    image: &ImageRef,
+    verifier: Option<&(crate::evidence::sign::PublicKey, String)>,
+) -> Result<Signatures, crate::evidence::store::StoreError> {
+    use crate::evidence::store::{SignatureCheck, check_signatures};
+    let sigs = store.image_signatures(&image.digest).await?;
+    let ours = sigs
+        .iter()
+        .filter(|s| crate::evidence::sign::signed_digest(&s.payload).as_deref() == Some(image.digest.as_str()))
+        .count();
+    let found = crate::evidence::gate::read_all(store, &image.digest).await?;
+    let signed = |f: &crate::evidence::store::Found| {
+        serde_json::from_slice::<crate::evidence::dsse::Envelope>(&f.envelope).is_ok_and(|e| !e.signatures.is_empty())
+    };
+    let mut s = Signatures {
+        cosign_signatures: ours,
+        verified: None,
+        public_key: verifier.map(|(_, n)| n.clone()),
+        signed_attestations: found.iter().filter(|f| signed(f)).count(),
+        verified_attestations: None,
+        attestations: found.len(),
+        refused: None,
+    };
+    if let Some((key, name)) = verifier {
+        let check = check_signatures(&sigs, &image.digest, key);
+        s.verified = Some(
+            match &check {
+                SignatureCheck::Verified => "verified",
+                SignatureCheck::Unsigned => "unsigned",
+                SignatureCheck::OtherDigest(_) => "other_digest",
+                SignatureCheck::WrongKey => "wrong_key",
+            }
+            .into(),
+        );
+        s.verified_attestations =
+            Some(found.iter().filter(|f| crate::evidence::dsse::Envelope::signed_by(&f.envelope, key)).count());
+        if check != SignatureCheck::Verified {
+            s.refused = Some(format!("no signature of {} verifies with {name}", image.short_digest()));
+        }
+    }
+    Ok(s)
 }
 
 /// An environment's live digest, `REPO@sha256:…`, or a digest in the (only) registry.

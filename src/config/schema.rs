@@ -40,6 +40,21 @@ pub struct Config {
     /// Who hears about approvals and deploys: `[[notify]]` entries, each a webhook or a Slack incoming webhook.
     #[serde(default)]
     pub notify: Vec<Notify>,
+    /// Signing the pushed digest and its evidence with a cosign key (docs/signing.md).
+    #[serde(default)]
+    pub sign: Sign,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sign {
+    /// A cosign private key (`shipit keys generate` or `cosign generate-key-pair`), relative to ship.toml. When set,
+    /// `push` and `ship` sign the pushed digest in cosign's format and every evidence attestation (DSSE), with the
+    /// password from `SHIPIT_SIGNING_PASSWORD` or `COSIGN_PASSWORD`.
+    pub key: Option<IString>,
+    /// Keyless signing (Fulcio certificate from the CI's OIDC token, Rekor entry). Not built yet: `true` is refused.
+    #[serde(default)]
+    pub keyless: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -304,6 +319,9 @@ pub struct Scan {
     pub exceptions_file: Option<IString>,
     /// Accepted findings. Each needs a reason and an expiry date; expired exceptions stop applying.
     pub exceptions: Vec<Exception>,
+    /// Also write a CycloneDX SBOM of the image (a second, bounded `trivy image --format cyclonedx` run against
+    /// the same local image), attached to the pushed digest as an attestation (`https://cyclonedx.org/bom`).
+    pub sbom: bool,
 }
 
 impl Default for Scan {
@@ -317,6 +335,7 @@ impl Default for Scan {
             timeout: DurationStr(std::time::Duration::from_secs(10 * 60)),
             exceptions_file: None,
             exceptions: Vec::new(),
+            sbom: false,
         }
     }
 }
@@ -555,6 +574,12 @@ pub struct Environment {
     /// `false` lets unscanned images through (still recorded); `--force --reason` overrides once.
     #[serde(default = "default_true")]
     pub require_scan: bool,
+    /// Refuse (exit 3) a digest without a cosign signature that verifies with `public_key`, and evidence whose DSSE
+    /// signature does not (docs/signing.md).
+    #[serde(default)]
+    pub require_signature: bool,
+    /// The cosign public key (`cosign.pub`, relative to ship.toml) that signatures must verify with.
+    pub public_key: Option<IString>,
     /// `shipit promote <from> <this>`: the digest must have been live in <from> at least this long.
     pub promote_after: Option<DurationStr>,
     /// Where the environment is reached (`https://staging.example.com`): the link on GitHub's Environments

@@ -20,6 +20,7 @@ pub fn validate(path: &Path, source: &str, config: &Config) -> Result<(), Vec<Di
     v.registries(config);
     v.environments(config);
     v.notify(config);
+    v.sign(config);
     if v.problems.is_empty() { Ok(()) } else { Err(v.problems) }
 }
 
@@ -54,6 +55,33 @@ impl Validator<'_> {
             offset += line.len();
         }
         None
+    }
+
+    fn sign(&mut self, c: &Config) {
+        if c.sign.keyless {
+            self.report(
+                self.key_span("sign", "keyless"),
+                "[sign] keyless = true is not supported yet: shipit signs with a cosign key only".into(),
+                Some("use `key = \"cosign.key\"` (`shipit keys generate` makes one) and remove `keyless`".into()),
+            );
+        }
+        for (name, env) in &c.environments {
+            let e = env.get_ref();
+            if e.require_signature && e.public_key.is_none() {
+                self.report(
+                    Some(env.span()),
+                    format!("[environments.{name}] require_signature = true needs `public_key` (the cosign.pub to verify with)"),
+                    Some("add `public_key = \"cosign.pub\"`".into()),
+                );
+            }
+            if e.require_signature && !e.require_scan {
+                self.report(
+                    Some(env.span()),
+                    format!("[environments.{name}] require_signature = true needs require_scan = true (the signatures are read with the evidence)"),
+                    None,
+                );
+            }
+        }
     }
 
     fn notify(&mut self, c: &Config) {

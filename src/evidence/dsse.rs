@@ -1,9 +1,9 @@
 //! in-toto Statement v1 payloads in DSSE envelopes: the standard wrapping for attestations, so that cosign,
 //! in-toto and any other reader can open shipit's evidence.
 //!
-//! The envelopes are unsigned for now: `signatures` is empty. They bind evidence to a digest and travel with
-//! it, but anyone with push access to the repository could write one; signing them is a later step, and a
-//! verifier must not treat an unsigned envelope as proof of who wrote it.
+//! With `[sign] key` the envelopes are signed (ECDSA P-256 over DSSE's PAE, `keyid` = hex SHA-256 of the public
+//! key; see `sign`); without it `signatures` is empty, and an unsigned envelope proves nothing about who wrote it
+//! (anyone with push access could). `require_signature` environments only trust signed ones.
 
 use std::collections::BTreeMap;
 
@@ -65,7 +65,7 @@ pub struct Envelope {
     pub payload: String,
     #[serde(rename = "payloadType")]
     pub payload_type: String,
-    /// Empty: shipit does not sign its evidence yet (see the module comment).
+    /// Empty without `[sign] key` (see the module comment).
     pub signatures: Vec<Signature>,
 }
 
@@ -91,6 +91,28 @@ impl Envelope {
             payload_type: PAYLOAD_TYPE.into(),
             signatures: Vec::new(),
         }
+    }
+
+    /// `wrap`, signed with `key` when there is one.
+    pub fn wrap_signed(
+        statement: &Statement,
+        key: Option<&super::sign::SigningKey>,
+    ) -> Result<Envelope, super::sign::KeyError> {
+        let mut env = Envelope::wrap(statement);
+        if let Some(key) = key {
+            let payload = serde_json::to_vec(statement).expect("a statement serializes");
+            let sig = key.sign(&super::sign::pae(PAYLOAD_TYPE, &payload))?;
+            env.signatures.push(Signature { keyid: key.keyid(), sig: super::sign::b64(&sig) });
+        }
+        Ok(env)
+    }
+
+    /// Whether one of the envelope's signatures verifies with `key` over its payload as stored.
+    pub fn signed_by(bytes: &[u8], key: &super::sign::PublicKey) -> bool {
+        let Ok(env) = serde_json::from_slice::<Envelope>(bytes) else { return false };
+        let Some(payload) = super::sign::unb64(&env.payload) else { return false };
+        let pae = super::sign::pae(&env.payload_type, &payload);
+        env.signatures.iter().any(|s| super::sign::unb64(&s.sig).is_some_and(|sig| key.verify(&pae, &sig)))
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -129,5 +151,23 @@ mod tests {
         assert!(matches!(Envelope::open(b"{}"), Err(EnvelopeError::NotEnvelope(_))));
         let wrong = serde_json::json!({"payload": env.payload, "payloadType": "text/plain", "signatures": []});
         assert!(matches!(Envelope::open(wrong.to_string().as_bytes()), Err(EnvelopeError::PayloadType(_))));
+    }
+
+    #[test]
+    fn signed_envelopes_verify_and_tampering_is_seen() {
+        let key = crate::evidence::sign::SigningKey::generate().unwrap();
+        let other = crate::evidence::sign::SigningKey::generate().unwrap();
+        let d = format!("sha256:{}", "ab".repeat(32));
+        let st = Statement::about("127.0.0.1:5000/api", &d, "https://example/p", serde_json::json!({"a": 1}));
+        let env = Envelope::wrap_signed(&st, Some(&key)).unwrap();
+        assert_eq!(env.signatures.len(), 1);
+        assert_eq!(env.signatures[0].keyid, key.keyid());
+        assert!(Envelope::signed_by(&env.to_bytes(), &key.public()));
+        assert!(!Envelope::signed_by(&env.to_bytes(), &other.public()));
+        assert!(!Envelope::signed_by(&Envelope::wrap(&st).to_bytes(), &key.public()));
+        let mut tampered = env.clone();
+        let changed = Statement::about("127.0.0.1:5000/api", &d, "https://example/p", serde_json::json!({"a": 2}));
+        tampered.payload = Envelope::wrap(&changed).payload;
+        assert!(!Envelope::signed_by(&tampered.to_bytes(), &key.public()));
     }
 }

@@ -26,6 +26,10 @@ pub struct Gate {
     pub force_reason: Option<String>,
     /// `--force` alone, to say in the refusal that it needs a reason.
     pub force: bool,
+    /// `require_signature = true`: the public key (and its name in ship.toml) signatures must verify with.
+    pub verify_key: Option<(super::sign::PublicKey, String)>,
+    /// `[sign] key`, when its password is set here: the approval and deploy records are signed with it.
+    pub signer: Option<super::sign::SigningKey>,
 }
 
 /// What the check found, kept for the record written after the rollout.
@@ -69,12 +73,21 @@ impl Gate {
             }
             _ => None,
         };
-        Ok(Gate { session, require_scan: env.require_scan, policy, force_reason, force })
+        let verify_key = super::sign::verifier(loaded, env)?;
+        // A deploy machine may lack the signing password: the records are then attached unsigned (said once).
+        let signer = match super::sign::signer(loaded) {
+            Ok(s) => s.map(|(k, _)| k),
+            Err(e) => {
+                reporter.line(&format!("approval and deploy records will be unsigned: {}", e.message));
+                None
+            }
+        };
+        Ok(Gate { session, require_scan: env.require_scan, policy, force_reason, force, verify_key, signer })
     }
 
     fn store<'a>(&'a self, reporter: &'a dyn Reporter) -> Option<Store<'a>> {
         let s = self.session.as_ref().ok()?;
-        Some(Store { client: &s.client, path: s.target.path.clone(), reporter })
+        Some(Store { client: &s.client, path: s.target.path.clone(), reporter, signer: self.signer.as_ref() })
     }
 
     /// Whether `image` lives in the environment's registry (where its evidence is).
@@ -167,7 +180,51 @@ impl Gate {
             approvals: approvals_in(&found),
             ..Default::default()
         };
-        let scans: Vec<&Found> = found.iter().filter(|f| f.statement.predicate_type == super::SCAN_PREDICATE).collect();
+        let mut scans: Vec<&Found> =
+            found.iter().filter(|f| f.statement.predicate_type == super::SCAN_PREDICATE).collect();
+        let mut signature_line = String::new();
+        if let Some((key, name)) = &self.verify_key {
+            let sigs =
+                store.image_signatures(&image.digest).await.map_err(|e| Refusal::Error(store_error(e, image)))?;
+            let why = match super::store::check_signatures(&sigs, &image.digest, key) {
+                super::store::SignatureCheck::Verified => None,
+                super::store::SignatureCheck::Unsigned => Some(format!("{} is not signed", image.short_digest())),
+                super::store::SignatureCheck::OtherDigest(d) => Some(format!(
+                    "the signature stored for {} is for another digest ({})",
+                    image.short_digest(),
+                    short_digest(&d)
+                )),
+                super::store::SignatureCheck::WrongKey => Some(format!(
+                    "the signature of {} does not verify with {name} (signed with another key, or tampered)",
+                    image.short_digest()
+                )),
+            };
+            if let Some(why) = why {
+                let mut r = Refusal::missing(why, Some(subject));
+                if let Refusal::Missing { hints, .. } = &mut r {
+                    hints.push(format!(
+                        "[environments.{env_name}] require_signature = true: push it with `[sign] key` set (the key whose public half is {name})"
+                    ));
+                }
+                return Err(r);
+            }
+            let before = scans.len();
+            scans.retain(|f| super::dsse::Envelope::signed_by(&f.envelope, key));
+            if scans.is_empty() && before > 0 {
+                let mut r = Refusal::missing(
+                    format!(
+                        "the scan attestation of {} is not signed with {name} (unsigned, another key, or tampered)",
+                        image.short_digest()
+                    ),
+                    Some(subject),
+                );
+                if let Refusal::Missing { hints, .. } = &mut r {
+                    hints.push("`shipit push` with `[sign] key` set attaches a signed scan".into());
+                }
+                return Err(r);
+            }
+            signature_line = format!("; signature and scan attestation verified with {name}");
+        }
         let mut failures = Vec::new();
         for f in &scans {
             match super::scan::judge(&f.statement, &subject, &self.policy) {
@@ -181,6 +238,7 @@ impl Gate {
                     if j.policy_changed {
                         line.push_str("; it was scanned under a different policy than today's");
                     }
+                    line.push_str(&signature_line);
                     checked.scan = Some("passed".into());
                     checked.judged = Some(j);
                     return Ok((checked, line));
@@ -205,7 +263,10 @@ impl Gate {
                 Err(e) => failures.push((e, String::new())),
             }
         }
-        if let Some(skip) = found.iter().find(|f| f.statement.predicate_type == super::SCAN_SKIPPED_PREDICATE)
+        let trusted =
+            |f: &Found| self.verify_key.as_ref().is_none_or(|(k, _)| super::dsse::Envelope::signed_by(&f.envelope, k));
+        if let Some(skip) =
+            found.iter().find(|f| f.statement.predicate_type == super::SCAN_SKIPPED_PREDICATE && trusted(f))
             && failures.is_empty()
         {
             let reason = skip.statement.predicate["reason"].as_str().unwrap_or("(no reason)").to_string();

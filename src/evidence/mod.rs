@@ -7,8 +7,10 @@
 pub mod chain;
 pub mod dsse;
 pub mod gate;
+pub mod provenance;
 pub mod publish;
 pub mod scan;
+pub mod sign;
 pub mod store;
 
 use chrono::{DateTime, Utc};
@@ -19,6 +21,8 @@ pub const SCAN_PREDICATE: &str = "https://cosign.sigstore.dev/attestation/vuln/v
 pub const SCAN_SKIPPED_PREDICATE: &str = "https://shipit.dev/evidence/scan-skipped/v1";
 pub const APPROVAL_PREDICATE: &str = "https://shipit.dev/evidence/approval/v1";
 pub const DEPLOY_PREDICATE: &str = "https://shipit.dev/evidence/deploy/v1";
+pub const SBOM_PREDICATE: &str = "https://cyclonedx.org/bom";
+pub const PROVENANCE_PREDICATE: &str = "https://slsa.dev/provenance/v1";
 
 /// The kind annotation of each artifact (`dev.shipit.evidence`).
 pub mod kind {
@@ -26,6 +30,8 @@ pub mod kind {
     pub const SCAN_SKIPPED: &str = "scan-skipped";
     pub const APPROVAL: &str = "approval";
     pub const DEPLOY: &str = "deploy";
+    pub const PROVENANCE: &str = "provenance";
+    pub const SBOM: &str = "sbom";
 }
 
 /// How a deploy was approved.

@@ -34,12 +34,33 @@ pub async fn after_push(
 ) -> Result<Published, CliError> {
     let root = &loaded.root;
     let sha = &release.commit.sha;
-    let store = Store { client: &session.client, path: session.target.path.clone(), reporter };
+    let signer = super::sign::signer(loaded)?;
+    let store = Store {
+        client: &session.client,
+        path: session.target.path.clone(),
+        reporter,
+        signer: signer.as_ref().map(|(k, _)| k),
+    };
     let fail = |e: super::store::StoreError| {
         CliError::failure(format!("cannot attach the scan to {}: {e}", short_digest(&release.image.digest)))
             .hint("the image is pushed; `shipit push` again attaches the scan once the registry accepts it")
     };
     let subject = store.subject(&release.image.digest).await.map_err(fail)?;
+    if let Some((key, name)) = &signer {
+        // cosign's signature of the digest, then (below) the evidence signed with the same key.
+        store.sign_image(&subject, &release.image.repository, key).await.map_err(|e| {
+            CliError::failure(format!("cannot sign {}: {e}", short_digest(&release.image.digest)))
+                .hint("the image is pushed; `shipit push` again signs it once the registry accepts the signature")
+        })?;
+        reporter.line(&format!(
+            "signed {} with {name} (keyid {}…); signature in {}",
+            short_digest(&release.image.digest),
+            &key.keyid()[..12],
+            super::sign::signature_tag(&release.image.digest)
+        ));
+    }
+    attach_provenance(loaded, &store, &subject, release, signer.as_ref().map(|(k, _)| k)).await.map_err(fail)?;
+    attach_sbom(root, &store, &subject, release, signer.as_ref().map(|(k, _)| k)).await.map_err(fail)?;
     let summary = crate::pipeline::scan::saved_summary(root, sha);
     let (kind, statement, at) = match summary {
         Some(s) if s.skipped_reason.is_some() => {
@@ -96,7 +117,10 @@ pub async fn after_push(
     };
     // The same statement attached twice is the same artifact: look before writing.
     let existing = super::gate::read_all(&store, &release.image.digest).await.map_err(fail)?;
-    if existing.iter().any(|f| f.statement == statement) {
+    let signed = |f: &super::store::Found| {
+        signer.as_ref().is_none_or(|(k, _)| super::dsse::Envelope::signed_by(&f.envelope, &k.public()))
+    };
+    if existing.iter().any(|f| f.statement == statement && signed(f)) {
         return Ok(Published::AlreadyThere);
     }
     store.attach(&subject, kind, &statement, at).await.map_err(fail)?;
@@ -107,6 +131,63 @@ pub async fn after_push(
         },
         _ => Published::Skipped { reason: statement.predicate["reason"].as_str().unwrap_or_default().to_string() },
     })
+}
+
+/// SLSA provenance of the digest, once per commit (and once more when a key signs what was unsigned).
+async fn attach_provenance(
+    loaded: &Loaded,
+    store: &Store<'_>,
+    subject: &super::store::SubjectImage,
+    release: &Release,
+    signer: Option<&super::sign::SigningKey>,
+) -> Result<(), super::store::StoreError> {
+    let existing = super::gate::read_all(store, &release.image.digest).await?;
+    let there = existing.iter().any(|f| {
+        f.statement.predicate_type == super::PROVENANCE_PREDICATE
+            && f.statement.predicate.pointer("/buildDefinition/externalParameters/source/digest/gitCommit")
+                == Some(&serde_json::Value::String(release.commit.sha.clone()))
+            && signer.is_none_or(|k| super::dsse::Envelope::signed_by(&f.envelope, &k.public()))
+    });
+    if there {
+        return Ok(());
+    }
+    let st = super::provenance::statement(loaded, release);
+    store.attach(subject, kind::PROVENANCE, &st, release.created).await?;
+    Ok(())
+}
+
+/// The commit's CycloneDX SBOM (`[scan] sbom = true`), when it is of the pushed image (trivy's
+/// `aquasecurity:trivy:ImageID` property is the manifest's config digest).
+async fn attach_sbom(
+    root: &std::path::Path,
+    store: &Store<'_>,
+    subject: &super::store::SubjectImage,
+    release: &Release,
+    signer: Option<&super::sign::SigningKey>,
+) -> Result<(), super::store::StoreError> {
+    let path = crate::pipeline::scan::sbom_path(root, &release.commit.sha);
+    let Some(bom) = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()) else {
+        return Ok(());
+    };
+    let image_id = bom
+        .pointer("/metadata/component/properties")
+        .and_then(|p| p.as_array())
+        .and_then(|p| p.iter().find(|p| p["name"] == "aquasecurity:trivy:ImageID"))
+        .and_then(|p| p["value"].as_str());
+    if image_id.is_none() || image_id != subject.config_digest.as_deref() {
+        store.reporter.line(&format!("not attaching {}: it is not of the pushed image", path.display()));
+        return Ok(());
+    }
+    let st = Statement::about(&release.image.repository, &release.image.digest, super::SBOM_PREDICATE, bom);
+    let existing = super::gate::read_all(store, &release.image.digest).await?;
+    if existing
+        .iter()
+        .any(|f| f.statement == st && signer.is_none_or(|k| super::dsse::Envelope::signed_by(&f.envelope, &k.public())))
+    {
+        return Ok(());
+    }
+    store.attach(subject, kind::SBOM, &st, modified(&path)).await?;
+    Ok(())
 }
 
 fn modified(path: &std::path::Path) -> DateTime<Utc> {

@@ -101,6 +101,8 @@ pub struct Store<'a> {
     /// The repository path on the registry host (`acme/api`).
     pub path: String,
     pub reporter: &'a dyn Reporter,
+    /// `[sign] key`, decrypted: every attached envelope is signed with it.
+    pub signer: Option<&'a super::sign::SigningKey>,
 }
 
 /// One piece of evidence found for an image: where it is, and what it says.
@@ -108,6 +110,15 @@ pub struct Store<'a> {
 pub struct Found {
     pub descriptor: Descriptor,
     pub statement: Statement,
+    /// The DSSE envelope as stored (to check its signatures).
+    pub envelope: Bytes,
+}
+
+/// One cosign signature of an image: the simple-signing payload and its signature (`sha256-<hex>.sig`).
+#[derive(Debug, Clone)]
+pub struct ImageSignature {
+    pub payload: Bytes,
+    pub signature: Option<String>,
 }
 
 impl Store<'_> {
@@ -145,7 +156,9 @@ impl Store<'_> {
         let empty = Bytes::from_static(b"{}");
         let empty_digest = sha256(&empty);
         self.client.put_blob(&self.path, &empty_digest, empty.clone(), self.reporter).await?;
-        let layer = Bytes::from(Envelope::wrap(statement).to_bytes());
+        let envelope = Envelope::wrap_signed(statement, self.signer)
+            .map_err(|e| StoreError::Damaged { digest: subject.descriptor.digest.clone(), detail: e.to_string() })?;
+        let layer = Bytes::from(envelope.to_bytes());
         let layer_digest = sha256(&layer);
         self.client.put_blob(&self.path, &layer_digest, layer.clone(), self.reporter).await?;
         let annotations = std::collections::BTreeMap::from([
@@ -283,7 +296,136 @@ impl Store<'_> {
         }
         let mut descriptor = d.clone();
         descriptor.annotations.extend(manifest.annotations);
-        Ok(Found { descriptor, statement })
+        Ok(Found { descriptor, statement, envelope: blob })
+    }
+}
+
+impl Store<'_> {
+    /// Sign `subject` the way `cosign sign --key` does: a simple-signing payload naming `repository@digest`, as a
+    /// layer of the image manifest tagged `sha256-<hex>.sig`, its signature in the layer's
+    /// `dev.cosignproject.cosign/signature` annotation. Signatures already there are kept (cosign appends too).
+    pub async fn sign_image(
+        &self,
+        subject: &SubjectImage,
+        repository: &str,
+        key: &super::sign::SigningKey,
+    ) -> Result<(), StoreError> {
+        use super::sign;
+        let digest = &subject.descriptor.digest;
+        let tag = sign::signature_tag(digest);
+        let payload = Bytes::from(sign::simple_signing_payload(repository, digest));
+        let signature =
+            key.sign(&payload).map_err(|e| StoreError::Damaged { digest: digest.clone(), detail: e.to_string() })?;
+        let payload_digest = sha256(&payload);
+        self.client.put_blob(&self.path, &payload_digest, payload.clone(), self.reporter).await?;
+        let mut layers: Vec<Descriptor> = match self.client.get_manifest(&self.path, &tag, self.reporter).await? {
+            Some(m) => serde_json::from_slice::<ImageManifest>(&m.body).map(|m| m.layers).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        // Re-signing the same digest with the same key writes the same payload: replace that layer's signature.
+        layers.retain(|l| {
+            l.digest != payload_digest
+                || l.annotation(sign::SIGNATURE_ANNOTATION)
+                    .and_then(sign::unb64)
+                    .is_none_or(|s| !key.public().verify(&payload, &s))
+        });
+        layers.push(Descriptor {
+            media_type: sign::SIMPLE_SIGNING.into(),
+            digest: payload_digest,
+            size: payload.len() as u64,
+            artifact_type: None,
+            annotations: std::collections::BTreeMap::from([(
+                sign::SIGNATURE_ANNOTATION.to_string(),
+                sign::b64(&signature),
+            )]),
+        });
+        // The config cosign writes: an image config whose rootfs lists the layers.
+        let diff_ids: Vec<&str> = layers.iter().map(|l| l.digest.as_str()).collect();
+        let config = Bytes::from(
+            serde_json::to_vec(&serde_json::json!({
+                "architecture": "", "created": "0001-01-01T00:00:00Z", "history": [{"created": "0001-01-01T00:00:00Z"}],
+                "os": "", "rootfs": {"type": "layers", "diff_ids": diff_ids}, "config": {}
+            }))
+            .expect("serializes"),
+        );
+        let config_digest = sha256(&config);
+        self.client.put_blob(&self.path, &config_digest, config.clone(), self.reporter).await?;
+        let manifest = ImageManifest {
+            schema_version: 2,
+            media_type: Some(MANIFEST.into()),
+            artifact_type: None,
+            config: Descriptor {
+                media_type: "application/vnd.oci.image.config.v1+json".into(),
+                digest: config_digest,
+                size: config.len() as u64,
+                artifact_type: None,
+                annotations: Default::default(),
+            },
+            layers,
+            subject: None,
+            annotations: Default::default(),
+        };
+        let body = Bytes::from(serde_json::to_vec(&manifest).expect("a manifest serializes"));
+        self.client.put_manifest_bytes(&self.path, &tag, MANIFEST, body, self.reporter).await?;
+        Ok(())
+    }
+
+    /// The cosign signatures stored for `digest` (`sha256-<hex>.sig`), payloads read and checked against their
+    /// digests; empty when the image is unsigned.
+    pub async fn image_signatures(&self, digest: &str) -> Result<Vec<ImageSignature>, StoreError> {
+        let tag = super::sign::signature_tag(digest);
+        let Some(m) = self.client.get_manifest(&self.path, &tag, self.reporter).await? else { return Ok(Vec::new()) };
+        let manifest: ImageManifest = serde_json::from_slice(&m.body)
+            .map_err(|e| StoreError::Damaged { digest: m.digest.clone(), detail: format!("{tag}: {e}") })?;
+        let mut out = Vec::new();
+        for l in manifest.layers.iter().filter(|l| l.media_type == super::sign::SIMPLE_SIGNING) {
+            let Some(payload) = self.client.get_blob(&self.path, &l.digest, self.reporter).await? else { continue };
+            if sha256(&payload) != l.digest {
+                continue;
+            }
+            out.push(ImageSignature {
+                payload,
+                signature: l.annotation(super::sign::SIGNATURE_ANNOTATION).map(str::to_string),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// How the signatures of an image stand against `key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureCheck {
+    Verified,
+    Unsigned,
+    /// Signatures exist, but none names this digest.
+    OtherDigest(String),
+    /// A payload names this digest, but no signature verifies with the key.
+    WrongKey,
+}
+
+pub fn check_signatures(sigs: &[ImageSignature], digest: &str, key: &super::sign::PublicKey) -> SignatureCheck {
+    use super::sign;
+    if sigs.is_empty() {
+        return SignatureCheck::Unsigned;
+    }
+    let mut other = None;
+    let mut ours = false;
+    for s in sigs {
+        match sign::signed_digest(&s.payload) {
+            Some(d) if d == digest => {
+                ours = true;
+                if s.signature.as_deref().and_then(sign::unb64).is_some_and(|sig| key.verify(&s.payload, &sig)) {
+                    return SignatureCheck::Verified;
+                }
+            }
+            Some(d) => other = Some(d),
+            None => {}
+        }
+    }
+    match (ours, other) {
+        (false, Some(d)) => SignatureCheck::OtherDigest(d),
+        (false, None) => SignatureCheck::Unsigned,
+        (true, _) => SignatureCheck::WrongKey,
     }
 }
 
@@ -295,5 +437,25 @@ mod tests {
     fn digests_and_tags() {
         assert_eq!(sha256(b"{}"), "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
         assert_eq!(referrers_tag("sha256:abc"), "sha256-abc");
+    }
+
+    #[test]
+    fn signature_checks() {
+        use crate::evidence::sign::{SigningKey, simple_signing_payload};
+        let key = SigningKey::generate().unwrap();
+        let other = SigningKey::generate().unwrap();
+        let d1 = format!("sha256:{}", "ab".repeat(32));
+        let d2 = format!("sha256:{}", "cd".repeat(32));
+        let signed = |k: &SigningKey, d: &str| {
+            let payload = Bytes::from(simple_signing_payload("127.0.0.1:5000/api", d));
+            let sig = crate::evidence::sign::b64(&k.sign(&payload).unwrap());
+            ImageSignature { payload, signature: Some(sig) }
+        };
+        let pk = key.public();
+        assert_eq!(check_signatures(&[], &d1, &pk), SignatureCheck::Unsigned);
+        assert_eq!(check_signatures(&[signed(&key, &d1)], &d1, &pk), SignatureCheck::Verified);
+        assert_eq!(check_signatures(&[signed(&other, &d1)], &d1, &pk), SignatureCheck::WrongKey);
+        assert_eq!(check_signatures(&[signed(&key, &d2)], &d1, &pk), SignatureCheck::OtherDigest(d2.clone()));
+        assert_eq!(check_signatures(&[signed(&other, &d1), signed(&key, &d1)], &d1, &pk), SignatureCheck::Verified);
     }
 }

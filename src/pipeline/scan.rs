@@ -155,6 +155,15 @@ pub async fn scan(
         Some(sha) => Some(save_report(&loaded.root, sha, &json)?),
         None => None,
     };
+    if let (Some(sha), true) = (sha, cfg.sbom) {
+        // The SBOM: the same image, the same bounds, CycloneDX instead of the vulnerability report.
+        let request = trivy::ImageScan { cyclonedx: true, ..request.clone() };
+        reporter.status(&format!("writing the CycloneDX SBOM of {image} with trivy"));
+        let bom = trivy::scan_image(&binary, &request, reporter).await?;
+        let path = sbom_path(&loaded.root, sha);
+        std::fs::write(&path, &bom)
+            .map_err(|e| CliError::failure(format!("cannot save the SBOM {}: {e}", path.display())))?;
+    }
     let summary = ScanSummary {
         passed: verdict.passed,
         counts: verdict.counts.clone(),
@@ -215,6 +224,11 @@ pub fn saved_summary(root: &Path, sha: &str) -> Option<ScanSummary> {
 
 pub fn report_path(root: &Path, sha: &str) -> PathBuf {
     release::dir(root).join(format!("{sha}.scan.json"))
+}
+
+/// The CycloneDX SBOM of the commit's image (`[scan] sbom = true`), attached by `push`.
+pub fn sbom_path(root: &Path, sha: &str) -> PathBuf {
+    release::dir(root).join(format!("{sha}.cdx.json"))
 }
 
 pub fn summary_path(root: &Path, sha: &str) -> PathBuf {

@@ -96,6 +96,8 @@ pub struct ImageScan {
     pub cache_dir: Option<PathBuf>,
     /// Never touch the network: use the DB already in the cache (SHIPIT_TRIVY_OFFLINE=1).
     pub offline: bool,
+    /// `--format cyclonedx` (an SBOM of the image's packages) instead of trivy's JSON report.
+    pub cyclonedx: bool,
 }
 
 impl ImageScan {
@@ -109,12 +111,14 @@ impl ImageScan {
                 .map(PathBuf::from),
             offline: std::env::var(crate::env_vars::EnvVars::SHIPIT_TRIVY_OFFLINE)
                 .is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
+            cyclonedx: false,
         }
     }
 
     /// `neutral` is a directory holding the empty files `NEUTRAL_FILES` names.
     pub fn args(&self, neutral: &Path) -> Vec<String> {
-        let mut args: Vec<String> = ["image", "--format", "json", "--image-src", "docker"].map(String::from).to_vec();
+        let format = if self.cyclonedx { "cyclonedx" } else { "json" };
+        let mut args: Vec<String> = ["image", "--format", format, "--image-src", "docker"].map(String::from).to_vec();
         args.push("--scanners".into());
         args.push(if self.secrets { "vuln,secret" } else { "vuln" }.into());
         // The gate decides what blocks; trivy must report everything and never fail on findings itself, whatever
@@ -291,6 +295,7 @@ mod tests {
             timeout: Duration::from_secs(600),
             cache_dir: None,
             offline: false,
+            cyclonedx: false,
         };
         let neutral = Path::new("/tmp/n");
         let a = s.args(neutral).join(" ");

@@ -478,9 +478,13 @@ async fn evidence_on_an_authenticated_registry_through_the_ecr_token() {
         .json()
         .await
         .unwrap();
-    let kinds: Vec<&str> =
-        index["manifests"].as_array().unwrap().iter().map(|m| m["artifactType"].as_str().unwrap()).collect();
-    assert_eq!(kinds.len(), 1, "the scan: {index}");
+    let kinds: Vec<&str> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["annotations"]["dev.shipit.evidence"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["provenance", "scan"], "the provenance and the scan: {index}");
 
     // A new commit pushed without a scan: refused at the gate, before any pull.
     p.repo.commit("app.txt", "unscanned\n", "Unscanned change");

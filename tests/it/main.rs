@@ -27,4 +27,5 @@ mod rollout_bounds;
 mod rollout_docker;
 mod services;
 mod ship;
+mod signing;
 mod standalone;
