@@ -11,6 +11,7 @@ pub mod ecs;
 pub mod git;
 pub mod github;
 pub mod kube;
+pub mod limits;
 pub mod process;
 pub mod registry;
 pub mod sonarqube;

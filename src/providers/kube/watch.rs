@@ -43,7 +43,7 @@ pub struct RolloutReplicaSet {
 impl RolloutReplicaSet {
     /// The new ReplicaSet, once the controller has acted on `generation` (before that, the Deployment's
     /// revision still names the old one, which must not take the blame).
-    fn of(view: &RolloutView, generation: i64) -> Option<RolloutReplicaSet> {
+    pub(crate) fn of(view: &RolloutView, generation: i64) -> Option<RolloutReplicaSet> {
         let rs = view.new_replicaset().filter(|_| assessable(view, generation))?;
         Some(RolloutReplicaSet {
             name: rs.metadata.name.clone()?,
