@@ -39,8 +39,8 @@ pub fn ship_toml(data: &[u8]) {
         1 => Some(String::new()),
         _ => Some(format!("${{{name}}}")),
     };
-    let _ = config::interpolate(&text, &lookup);
-    let _ = config::parse_duration(&text);
+    let _ = config::values::interpolate(&text, &lookup);
+    let _ = config::values::parse_duration(&text);
     let _ = crate::scan::parse_exceptions_file(Path::new("exceptions.toml"), &text);
     let _ = crate::scan::trivyignore::parse(&text);
     for kind in [config::RegistryKind::Oci, config::RegistryKind::Ghcr, config::RegistryKind::Ecr] {
@@ -179,7 +179,8 @@ pub fn kube_rollout(data: &[u8]) {
             repository: "127.0.0.1:5000/api".into(),
             digest: "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a".into(),
         };
-        let meta = crate::rollout::DeployMeta { commit: "3f2c1ab".into(), deployer: "fuzz".into(), cause: "fuzz".into() };
+        let meta =
+            crate::rollout::DeployMeta { commit: "3f2c1ab".into(), deployer: "fuzz".into(), cause: "fuzz".into() };
         if let Ok(p) = crate::providers::kube::patch::DeployPatch::for_image(dep, "api", &containers, &image, &meta) {
             let _ = p.is_noop(dep);
             let _ = p.to_json(dep.metadata.resource_version.as_deref());
@@ -241,8 +242,12 @@ mod ecs_answers {
     impl HttpConnector for Answers {
         fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
             let op = request.headers().get("x-amz-target").and_then(|t| t.rsplit('.').next()).unwrap_or("");
-            let answer =
-                OPS.iter().position(|o| *o == op).and_then(|i| self.0.get(i)).cloned().unwrap_or_else(|| b"{}".to_vec());
+            let answer = OPS
+                .iter()
+                .position(|o| *o == op)
+                .and_then(|i| self.0.get(i))
+                .cloned()
+                .unwrap_or_else(|| b"{}".to_vec());
             let (status, body) = match answer.strip_prefix(b"!") {
                 Some(rest) => (400, rest.to_vec()),
                 None => (200, answer),

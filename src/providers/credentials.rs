@@ -220,7 +220,8 @@ pub fn from_docker_config(host: &str, lookup: &Lookup) -> Result<Option<Registry
 }
 
 pub(crate) fn parse_docker_config(text: &str, path: &Path) -> Result<DockerConfigFile, CredentialError> {
-    serde_json::from_str(text).map_err(|e| CredentialError::DockerConfig { path: path.to_path_buf(), detail: e.to_string() })
+    serde_json::from_str(text)
+        .map_err(|e| CredentialError::DockerConfig { path: path.to_path_buf(), detail: e.to_string() })
 }
 
 impl DockerConfigFile {

@@ -319,15 +319,23 @@ impl GitHub {
             let resp = self.client._get(uri).await.map_err(|e| transport(crate::error::chain(&e)))?;
             let status = resp.status();
             let headers = resp.headers().clone();
-            let body = http_body_util::Limited::new(resp.into_body(), MAX_GITHUB_PAGE_BYTES).collect().await.map_err(
-                |e| match e.downcast_ref::<http_body_util::LengthLimitError>() {
-                    Some(_) => GitHubError::Parse {
-                        what: what.to_string(),
-                        detail: format!("the answer is larger than {}; shipit stops reading there", limits::size(MAX_GITHUB_PAGE_BYTES)),
-                    },
-                    None => transport(crate::error::chain(e.as_ref())),
-                },
-            )?;
+            let body =
+                http_body_util::Limited::new(resp.into_body(), MAX_GITHUB_PAGE_BYTES).collect().await.map_err(|e| {
+                    match e.downcast_ref::<http_body_util::LengthLimitError>() {
+                        Some(_) => GitHubError::Parse {
+                            what: what.to_string(),
+                            detail: format!(
+                                "the answer is larger than {}; shipit stops reading there",
+                                limits::size(MAX_GITHUB_PAGE_BYTES)
+                            ),
+                        },
+                        None if limits::broke_off(&crate::error::chain(e.as_ref())) => GitHubError::Parse {
+                            what: what.to_string(),
+                            detail: "the answer broke off before its end (a truncated answer)".into(),
+                        },
+                        None => transport(crate::error::chain(e.as_ref())),
+                    }
+                })?;
             Ok((status, headers, String::from_utf8_lossy(&body.to_bytes()).into_owned()))
         };
         tokio::time::timeout(PAGE_TIMEOUT, exchange).await.unwrap_or_else(|_| {

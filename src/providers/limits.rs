@@ -52,7 +52,17 @@ pub fn not_json(body: &[u8], err: &serde_json::Error) -> String {
     if err.is_eof() {
         return format!("the JSON ends after {} bytes (a truncated answer?)", body.len());
     }
+    if err.line() == 1 && err.column() <= 1 {
+        let head: String = String::from_utf8_lossy(start).chars().take(40).collect();
+        return format!("it is not JSON (it starts with {:?})", head.trim_end());
+    }
     err.to_string()
+}
+
+/// hyper's words for a body that ended before its Content-Length (or its last chunk).
+pub fn broke_off(error_chain: &str) -> bool {
+    error_chain.contains("end of file before message length reached")
+        || error_chain.contains("connection closed before message completed")
 }
 
 pub fn looks_like_html(body: &[u8]) -> bool {
@@ -88,7 +98,9 @@ pub fn log_tail(text: &str) -> String {
 #[derive(Debug)]
 pub enum ReadError {
     /// The body is longer than the cap (by its Content-Length, or once that many bytes arrived).
-    TooLarge { limit: usize },
+    TooLarge {
+        limit: usize,
+    },
     Transport(reqwest::Error),
 }
 
@@ -140,6 +152,7 @@ mod tests {
         let html = b"\n<!DOCTYPE html><html><body>Sign in</body></html>";
         assert!(not_json(html, &err(html)).contains("HTML page"));
         assert_eq!(not_json(b"", &err(b"")), "the answer is empty");
+        assert_eq!(not_json(b"OK\n", &err(b"OK\n")), "it is not JSON (it starts with \"OK\")");
         let cut = br#"{"services":[{"serviceName":"a""#;
         assert!(not_json(cut, &err(cut)).contains("truncated"), "{}", not_json(cut, &err(cut)));
     }

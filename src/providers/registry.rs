@@ -442,13 +442,16 @@ impl Client {
 
     /// The body, at most `limit` bytes of it.
     async fn read_capped(&self, what: &str, resp: Response, limit: usize) -> Result<bytes::Bytes, RegistryError> {
+        let status = resp.status();
         limits::read_capped(resp, limit).await.map_err(|e| match e {
             ReadError::TooLarge { limit } => {
                 RegistryError::TooLarge { host: self.host.clone(), what: what.to_string(), limit }
             }
-            ReadError::Transport(e) => RegistryError::Unreachable {
+            ReadError::Transport(e) => RegistryError::Unexpected {
                 host: self.host.clone(),
-                detail: format!("reading the answer to {what}: {}", describe_reqwest(&e)),
+                what: what.to_string(),
+                status,
+                detail: format!("the answer broke off before its end ({})", describe_reqwest(&e)),
             },
         })
     }
@@ -697,7 +700,7 @@ pub fn registry_error_message(body: &str) -> String {
     if msgs.is_empty() { body.trim().chars().take(300).collect() } else { msgs.join("; ") }
 }
 
-pub(crate) /// The token in a token endpoint's reply (`token`, or OAuth2's `access_token`).
+/// The token in a token endpoint's reply (`token`, or OAuth2's `access_token`).
 pub(crate) fn token_from_reply(body: &[u8]) -> Result<String, String> {
     #[derive(serde::Deserialize)]
     struct TokenReply {

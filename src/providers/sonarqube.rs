@@ -321,6 +321,11 @@ impl Sonar {
                 what: what.to_string(),
                 message: format!("the answer is larger than {}; shipit stops reading there", limits::size(limit)),
             },
+            ReadError::Transport(e) if limits::broke_off(&crate::error::chain(&e)) => SonarError::Api {
+                status: status.as_u16(),
+                what: what.to_string(),
+                message: "the answer broke off before its end (a truncated answer)".into(),
+            },
             ReadError::Transport(e) => transport(e),
         })?;
         let body = String::from_utf8_lossy(&body);
@@ -402,7 +407,9 @@ pub fn fuzz_answers(body: &[u8]) -> Vec<String> {
     let scope = Scope { project_key: "acme_api".into(), branch: Some("main".into()), pull_request: None };
     let mut out = Vec::new();
     if let Ok(page) = serde_json::from_slice::<SearchPage>(body) {
-        out.extend(page.analyses.iter().map(|a| format!("{} {:?} {}", a.when(), a.short_revision(), a.is_of("be6c75b"))));
+        out.extend(
+            page.analyses.iter().map(|a| format!("{} {:?} {}", a.when(), a.short_revision(), a.is_of("be6c75b"))),
+        );
     }
     if let Ok(env) = serde_json::from_slice::<Envelope>(body) {
         out.extend(env.project_status.conditions.iter().map(Condition::describe));

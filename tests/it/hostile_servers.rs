@@ -16,6 +16,16 @@ use shipit::providers::sonarqube::{Scope, Sonar};
 
 use crate::support::hostile::{CLAIMED_DIGEST, Fault, HostileServer};
 
+/// The faults every API can be hit by. A wrong digest is the registry's alone (content-addressed answers).
+const API_FAULTS: [Fault; 6] = [
+    Fault::TruncatedJson,
+    Fault::WrongContentType,
+    Fault::HtmlLogin,
+    Fault::HugeHeader,
+    Fault::EndlessBody,
+    Fault::RedirectLoop,
+];
+
 /// Far above what any case needs (ECS retries a broken answer with backoff: ~35 s), far below a hang.
 const BOUND: Duration = Duration::from_secs(90);
 
@@ -43,6 +53,8 @@ where
 /// Each message names the system and says what was wrong in this fault's own words.
 fn check(system: &str, results: &[(Fault, String)], words: &dyn Fn(Fault) -> &'static [&'static str]) {
     for (fault, message) in results {
+        // The matrix in docs/security.md is this output (`-- --nocapture`).
+        println!("{system} | {fault:?} | {message}");
         assert!(message.contains(system), "{fault:?}: the message does not name {system}: {message}");
         let expected = words(*fault);
         assert!(
@@ -66,7 +78,10 @@ async fn a_hostile_registry_is_a_clear_error_for_the_check_and_the_manifest_read
     // The preflight: GET /v2/.
     let checks = matrix(&[Fault::HtmlLogin, Fault::HugeHeader, Fault::RedirectLoop], |server| async move {
         let c = fast(&server);
-        c.check("acme/api", silent()).await.map(|a| format!("{a:?}")).map_err(|e| shipit::error::CliError::from(e).message)
+        c.check("acme/api", silent())
+            .await
+            .map(|a| format!("{a:?}"))
+            .map_err(|e| shipit::error::CliError::from(e).message)
     })
     .await;
     check("registry 127.0.0.1", &checks, &|f| match f {
@@ -85,7 +100,7 @@ async fn a_hostile_registry_is_a_clear_error_for_the_check_and_the_manifest_read
     })
     .await;
     check("registry 127.0.0.1", &reads, &|f| match f {
-        Fault::TruncatedJson => &["reading the answer", "digest is"],
+        Fault::TruncatedJson => &["broke off", "digest is"],
         Fault::WrongContentType | Fault::DigestMismatch => &["whose digest is"],
         Fault::HtmlLogin => &["HTML page"],
         Fault::HugeHeader => &["too large", "header"],
@@ -103,7 +118,7 @@ fn ecs_environment(endpoint: &str) -> Environment {
 
 #[tokio::test]
 async fn a_hostile_ecs_endpoint_is_a_clear_error() {
-    let results = matrix(&Fault::ALL, |server| async move {
+    let results = matrix(&API_FAULTS, |server| async move {
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url(server.url())
@@ -116,19 +131,19 @@ async fn a_hostile_ecs_endpoint_is_a_clear_error() {
     })
     .await;
     check("ECS DescribeServices", &results, &|f| match f {
-        Fault::TruncatedJson => &["truncated", "ends after", "eof", "unexpected end"],
-        Fault::WrongContentType => &["not JSON", "expected value", "invalid", "failed to parse"],
+        Fault::TruncatedJson => &["broke off before its end"],
+        Fault::WrongContentType => &["it is not JSON (it starts with \"OK\")"],
         Fault::HtmlLogin => &["HTML page"],
         Fault::HugeHeader => &["too large", "header"],
         Fault::EndlessBody => &["larger than 16 MiB"],
         Fault::RedirectLoop => &["302"],
-        Fault::DigestMismatch => &["not found", "service `api`", "failed to parse", "expected"],
+        Fault::DigestMismatch => unreachable!(),
     });
 }
 
 #[tokio::test]
 async fn a_hostile_kubernetes_api_is_a_clear_error() {
-    let results = matrix(&Fault::ALL, |server| async move {
+    let results = matrix(&API_FAULTS, |server| async move {
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
         std::fs::write(
@@ -149,37 +164,41 @@ async fn a_hostile_kubernetes_api_is_a_clear_error() {
     })
     .await;
     check("Kubernetes API", &results, &|f| match f {
-        Fault::TruncatedJson => &["truncated", "ends early", "unexpected eof", "error reading"],
+        Fault::TruncatedJson => &["broke off before its end"],
         Fault::WrongContentType | Fault::HtmlLogin => &["not JSON", "HTML"],
         Fault::HugeHeader => &["too large", "header"],
         Fault::EndlessBody => &["larger than 128 MiB"],
-        Fault::RedirectLoop => &["redirect"],
-        Fault::DigestMismatch => &["not the Kubernetes object"],
+        Fault::RedirectLoop => &["a redirect: HTTP 302", "never redirects"],
+        Fault::DigestMismatch => unreachable!(),
     });
 }
 
 #[tokio::test]
 async fn a_hostile_github_api_is_a_clear_error() {
-    let results = matrix(&Fault::ALL, |server| async move {
+    let results = matrix(&API_FAULTS, |server| async move {
         let endpoints = Endpoints { api: server.url(), web: server.url(), api_source: "test" };
-        let gh = GitHub::new(&endpoints, "acme", "api", Some(("t0ken".into(), "GITHUB_TOKEN"))).map_err(|e| e.to_string())?;
-        gh.commit_checks("3f2c1ab").await.map(|c| format!("{c:?}")).map_err(|e| shipit::error::CliError::from(e).message)
+        let gh = GitHub::new(&endpoints, "acme", "api", Some(("t0ken".into(), "GITHUB_TOKEN")))
+            .map_err(|e| e.to_string())?;
+        gh.commit_checks("3f2c1ab")
+            .await
+            .map(|c| format!("{c:?}"))
+            .map_err(|e| shipit::error::CliError::from(e).message)
     })
     .await;
     check("GitHub", &results, &|f| match f {
-        Fault::TruncatedJson => &["truncated", "ends after", "error reading", "body"],
-        Fault::WrongContentType => &["expected value", "not JSON", "unexpected response"],
+        Fault::TruncatedJson => &["broke off before its end"],
+        Fault::WrongContentType => &["it is not JSON (it starts with \"OK\")"],
         Fault::HtmlLogin => &["HTML page"],
         Fault::HugeHeader => &["too large", "header"],
         Fault::EndlessBody => &["larger than 16 MiB"],
         Fault::RedirectLoop => &["redirect loop"],
-        Fault::DigestMismatch => &["unexpected response"],
+        Fault::DigestMismatch => unreachable!(),
     });
 }
 
 #[tokio::test]
 async fn a_hostile_sonarqube_is_a_clear_error() {
-    let results = matrix(&Fault::ALL, |server| async move {
+    let results = matrix(&API_FAULTS, |server| async move {
         let sonar = Sonar::new(&server.url(), Some("squ_token")).map_err(|e| e.to_string())?;
         let scope = Scope { project_key: "acme_api".into(), branch: None, pull_request: None };
         sonar
@@ -190,12 +209,12 @@ async fn a_hostile_sonarqube_is_a_clear_error() {
     })
     .await;
     check("SonarQube", &results, &|f| match f {
-        Fault::TruncatedJson => &["truncated", "ends after", "error decoding", "body"],
-        Fault::WrongContentType => &["expected value", "unexpected response"],
+        Fault::TruncatedJson => &["broke off before its end"],
+        Fault::WrongContentType => &["it is not JSON (it starts with \"OK\")"],
         Fault::HtmlLogin => &["HTML page"],
         Fault::HugeHeader => &["too large", "header"],
         Fault::EndlessBody => &["larger than 8 MiB"],
         Fault::RedirectLoop => &["redirected in a loop"],
-        Fault::DigestMismatch => &["unexpected response", "missing field"],
+        Fault::DigestMismatch => unreachable!(),
     });
 }

@@ -139,7 +139,10 @@ async fn answer(mut stream: TcpStream, fault: Fault) -> std::io::Result<()> {
         Fault::HtmlLogin => {
             let h = head(
                 "200 OK",
-                &[("Content-Type", "text/html; charset=utf-8".into()), ("Content-Length", LOGIN_PAGE.len().to_string())],
+                &[
+                    ("Content-Type", "text/html; charset=utf-8".into()),
+                    ("Content-Length", LOGIN_PAGE.len().to_string()),
+                ],
             );
             stream.write_all(format!("{h}{LOGIN_PAGE}").as_bytes()).await?;
         }
@@ -156,10 +159,19 @@ async fn answer(mut stream: TcpStream, fault: Fault) -> std::io::Result<()> {
             stream.write_all(b"{}").await?;
         }
         Fault::EndlessBody => {
-            let h = head("200 OK", &[("Content-Type", "application/json".into()), ("Transfer-Encoding", "chunked".into())]);
+            let h = head(
+                "200 OK",
+                &[
+                    ("Content-Type", "application/json".into()),
+                    ("Transfer-Encoding", "chunked".into()),
+                    ("Docker-Content-Digest", CLAIMED_DIGEST.into()),
+                ],
+            );
             stream.write_all(h.as_bytes()).await?;
             stream.write_all(b"1\r\n[\r\n").await?;
-            let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "[1,".repeat(64 * 1024 / 3) + &" ".repeat(64 * 1024 % 3));
+            let mut data = "[1,".repeat(64 * 1024 / 3);
+            data.push(' ');
+            let chunk = format!("{:x}\r\n{data}\r\n", data.len());
             // Until the client hangs up: a write then fails and the task ends.
             loop {
                 stream.write_all(chunk.as_bytes()).await?;

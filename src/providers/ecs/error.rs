@@ -83,6 +83,9 @@ where
             limits::size(limits::MAX_ECS_ANSWER_BYTES)
         ));
     }
+    if limits::broke_off(&chain) {
+        return Some("the answer broke off before its end (a truncated answer)".into());
+    }
     let raw = err.raw_response()?;
     let status = raw.status().as_u16();
     let content_type = raw.headers().get("content-type").unwrap_or("");

@@ -96,13 +96,6 @@ impl KubeError {
                         reason: if status.reason.is_empty() { code.to_string() } else { status.reason.clone() },
                         message,
                     },
-                    300..=399 => KubeError::Api {
-                        action: format!("{} {}", action.verb, action.resource),
-                        code,
-                        message: format!(
-                            "a redirect (HTTP {code}); the API server never redirects: is the kubeconfig's server the API server itself?"
-                        ),
-                    },
                     _ => KubeError::Api {
                         action: format!("{} {}", action.verb, action.resource),
                         code,
@@ -120,6 +113,19 @@ impl KubeError {
                 } else {
                     format!("it is not the Kubernetes object asked for: {e}")
                 },
+            },
+            other if crate::error::chain(&other).contains(super::body_cap::REDIRECTED) => KubeError::BadAnswer {
+                server: target.server.clone(),
+                action: format!("{} {}", action.verb, action.resource),
+                detail: format!(
+                    "{}; the API server never redirects: is the kubeconfig's server the API server itself?",
+                    crate::error::chain(&other).split(super::body_cap::REDIRECTED).nth(1).unwrap_or("").trim()
+                ),
+            },
+            other if crate::providers::limits::broke_off(&crate::error::chain(&other)) => KubeError::BadAnswer {
+                server: target.server.clone(),
+                action: format!("{} {}", action.verb, action.resource),
+                detail: "the answer broke off before its end (a truncated answer)".into(),
             },
             other if crate::error::chain(&other).contains(super::body_cap::TOO_LARGE) => KubeError::BadAnswer {
                 server: target.server.clone(),
