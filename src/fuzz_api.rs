@@ -127,7 +127,8 @@ pub fn registry(data: &[u8]) {
     }
 }
 
-/// docker's config.json for a host (first line: the host), and a credential helper's stdout.
+/// docker's config.json for a host (first line: the host), a credential helper's stdout, and a kubeconfig
+/// (read by kube-rs, then merged as shipit merges KUBECONFIG's files).
 pub fn docker_credentials(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let (host, rest) = text.split_once('\n').unwrap_or(("ghcr.io", &text));
@@ -138,6 +139,9 @@ pub fn docker_credentials(data: &[u8]) {
     }
     let _ = crate::providers::credentials::parse_helper_reply(data, "docker-credential-fuzz");
     let _ = crate::providers::credentials::normalize_host(&text);
+    if let Ok(kc) = kube::config::Kubeconfig::from_yaml(&text) {
+        let _ = kc.clone().merge(kc);
+    }
 }
 
 /// The rollout watch's view (a Deployment, its ReplicaSets and their Pods, as JSON

@@ -457,7 +457,11 @@ impl Client {
     }
 
     fn verify_digest(&self, what: &str, expected: &str, body: &[u8]) -> Result<(), RegistryError> {
-        let actual = crate::evidence::store::sha256(body);
+        let actual = {
+            use sha2::Digest as _;
+            let d = sha2::Sha256::digest(body);
+            format!("sha256:{}", d.iter().map(|b| format!("{b:02x}")).collect::<String>())
+        };
         if !expected.starts_with("sha256:") || actual == expected {
             return Ok(());
         }
