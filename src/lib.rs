@@ -11,6 +11,8 @@ pub mod deploy;
 pub mod env_vars;
 pub mod error;
 pub mod evidence;
+#[doc(hidden)]
+pub mod fuzz_api;
 pub mod interrupt;
 pub mod pipeline;
 pub mod providers;

@@ -43,7 +43,7 @@ impl Descriptor {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct ImageManifest {
+pub(crate) struct ImageManifest {
     #[serde(rename = "schemaVersion")]
     schema_version: u32,
     #[serde(rename = "mediaType", default)]
@@ -59,13 +59,39 @@ struct ImageManifest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
-struct Index {
+pub(crate) struct Index {
     #[serde(rename = "schemaVersion")]
     schema_version: u32,
     #[serde(rename = "mediaType", default)]
     media_type: Option<String>,
     #[serde(default)]
     manifests: Vec<Descriptor>,
+}
+
+impl ImageManifest {
+    pub(crate) fn dsse_layer(&self) -> Option<&Descriptor> {
+        self.layers.iter().find(|l| l.media_type == DSSE)
+    }
+
+    pub(crate) fn subject_digest(&self) -> Option<&str> {
+        self.subject.as_ref().map(|s| s.digest.as_str())
+    }
+}
+
+pub(crate) fn parse_manifest(bytes: &[u8]) -> Result<ImageManifest, String> {
+    serde_json::from_slice(bytes).map_err(|e| crate::providers::limits::not_json(bytes, &e))
+}
+
+/// An image index: the referrers API's answer or the referrers tag.
+pub(crate) fn parse_index(bytes: &[u8]) -> Result<Index, String> {
+    serde_json::from_slice(bytes).map_err(|e| crate::providers::limits::not_json(bytes, &e))
+}
+
+/// The config blob's digest of an image manifest (`None` for an index or anything unreadable).
+pub(crate) fn config_digest(manifest: &[u8]) -> Option<String> {
+    serde_json::from_slice::<serde_json::Value>(manifest)
+        .ok()
+        .and_then(|v| v.pointer("/config/digest").and_then(|d| d.as_str()).map(str::to_string))
 }
 
 pub fn sha256(bytes: &[u8]) -> String {
@@ -129,9 +155,7 @@ impl Store<'_> {
             .get_manifest(&self.path, digest, self.reporter)
             .await?
             .ok_or_else(|| StoreError::NoImage(format!("{}@{digest}", self.path)))?;
-        let config_digest = serde_json::from_slice::<serde_json::Value>(&m.body)
-            .ok()
-            .and_then(|v| v.pointer("/config/digest").and_then(|d| d.as_str()).map(str::to_string));
+        let config_digest = config_digest(&m.body);
         let media_type = m.media_type.split(';').next().unwrap_or(&m.media_type).trim().to_string();
         Ok(SubjectImage {
             descriptor: Descriptor {
@@ -235,7 +259,7 @@ impl Store<'_> {
     async fn tag_index(&self, subject: &str) -> Result<Option<Index>, StoreError> {
         let tag = referrers_tag(subject);
         let Some(m) = self.client.get_manifest(&self.path, &tag, self.reporter).await? else { return Ok(None) };
-        serde_json::from_slice(&m.body)
+        parse_index(&m.body)
             .map(Some)
             .map_err(|e| StoreError::Damaged { digest: m.digest, detail: format!("referrers index {tag}: {e}") })
     }
@@ -244,7 +268,7 @@ impl Store<'_> {
     pub async fn list(&self, subject: &str) -> Result<Vec<Descriptor>, StoreError> {
         let index = match self.client.referrers(&self.path, subject, self.reporter).await? {
             Some(body) => {
-                let api: Index = serde_json::from_slice(&body).map_err(|e| StoreError::Damaged {
+                let api: Index = parse_index(&body).map_err(|e| StoreError::Damaged {
                     digest: subject.to_string(),
                     detail: format!("referrers answer: {e}"),
                 })?;
@@ -276,12 +300,11 @@ impl Store<'_> {
         if sha256(&m.body) != d.digest {
             return Err(damaged("manifest bytes do not match their digest".into()));
         }
-        let manifest: ImageManifest = serde_json::from_slice(&m.body).map_err(|e| damaged(e.to_string()))?;
-        if manifest.subject.as_ref().map(|s| s.digest.as_str()) != Some(subject) {
+        let manifest = parse_manifest(&m.body).map_err(damaged)?;
+        if manifest.subject_digest() != Some(subject) {
             return Err(damaged(format!("its subject is not {subject}")));
         }
-        let layer =
-            manifest.layers.iter().find(|l| l.media_type == DSSE).ok_or_else(|| damaged("no DSSE layer".into()))?;
+        let layer = manifest.dsse_layer().ok_or_else(|| damaged("no DSSE layer".into()))?;
         let blob = self
             .client
             .get_blob(&self.path, &layer.digest, self.reporter)

@@ -180,7 +180,7 @@ fn from_ship_toml(name: &str, registry: &Registry) -> Result<Option<RegistryAuth
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct DockerConfigFile {
+pub(crate) struct DockerConfigFile {
     #[serde(default)]
     auths: BTreeMap<String, AuthEntry>,
     #[serde(default, rename = "credHelpers")]
@@ -210,62 +210,77 @@ pub fn from_docker_config(host: &str, lookup: &Lookup) -> Result<Option<Registry
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(CredentialError::DockerConfig { path: path.clone(), detail: e.to_string() }),
     };
-    let file: DockerConfigFile = serde_json::from_str(&text)
-        .map_err(|e| CredentialError::DockerConfig { path: path.clone(), detail: e.to_string() })?;
-
-    let helper = file
-        .cred_helpers
-        .iter()
-        .find(|(k, _)| normalize_host(k) == host)
-        .map(|(_, v)| v.clone())
-        .or(file.creds_store.clone())
-        .filter(|h| !h.is_empty());
-    if let Some(helper) = helper
+    let file = parse_docker_config(&text, path)?;
+    if let Some(helper) = file.helper_for(host)
         && let Some(auth) = run_helper(&helper, host, lookup)?
     {
         return Ok(Some(auth));
     }
+    file.inline_auth(host, path, &display_path(path))
+}
 
-    let entry = file.auths.iter().find(|(k, _)| normalize_host(k) == host).map(|(_, v)| v);
-    let Some(entry) = entry else { return Ok(None) };
-    let shown = display_path(path);
-    if let Some(token) = entry.identity_token.as_ref().filter(|t| !t.is_empty()) {
-        return Ok(Some(RegistryAuth {
-            username: entry.username.clone().unwrap_or_default(),
-            password: Secret::new(""),
-            identity_token: Some(Secret::new(token.clone())),
-            source: shown,
-        }));
+pub(crate) fn parse_docker_config(text: &str, path: &Path) -> Result<DockerConfigFile, CredentialError> {
+    serde_json::from_str(text)
+        .map_err(|e| CredentialError::DockerConfig { path: path.to_path_buf(), detail: e.to_string() })
+}
+
+impl DockerConfigFile {
+    /// The credential helper for `host`: its `credHelpers` entry, else the `credsStore`.
+    pub(crate) fn helper_for(&self, host: &str) -> Option<String> {
+        self.cred_helpers
+            .iter()
+            .find(|(k, _)| normalize_host(k) == host)
+            .map(|(_, v)| v.clone())
+            .or(self.creds_store.clone())
+            .filter(|h| !h.is_empty())
     }
-    if let Some(encoded) = entry.auth.as_ref().filter(|a| !a.is_empty()) {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(encoded.trim())
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(|| CredentialError::DockerConfig {
-                path: path.clone(),
+
+    /// The inline `auths` entry for `host`; `shown` is how the file is named in messages.
+    pub(crate) fn inline_auth(
+        &self,
+        host: &str,
+        path: &Path,
+        shown: &str,
+    ) -> Result<Option<RegistryAuth>, CredentialError> {
+        let entry = self.auths.iter().find(|(k, _)| normalize_host(k) == host).map(|(_, v)| v);
+        let Some(entry) = entry else { return Ok(None) };
+        let shown = shown.to_string();
+        if let Some(token) = entry.identity_token.as_ref().filter(|t| !t.is_empty()) {
+            return Ok(Some(RegistryAuth {
+                username: entry.username.clone().unwrap_or_default(),
+                password: Secret::new(""),
+                identity_token: Some(Secret::new(token.clone())),
+                source: shown,
+            }));
+        }
+        if let Some(encoded) = entry.auth.as_ref().filter(|a| !a.is_empty()) {
+            let not_base64 = || CredentialError::DockerConfig {
+                path: path.to_path_buf(),
                 detail: format!("the `auth` entry for {host} is not base64 of USER:PASSWORD"),
-            })?;
-        let (user, pass) = decoded.split_once(':').ok_or_else(|| CredentialError::DockerConfig {
-            path: path.clone(),
-            detail: format!("the `auth` entry for {host} is not base64 of USER:PASSWORD"),
-        })?;
-        return Ok(Some(RegistryAuth {
-            username: user.to_string(),
-            password: Secret::new(pass),
-            identity_token: None,
-            source: shown,
-        }));
+            };
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(not_base64)?;
+            let (user, pass) = decoded.split_once(':').ok_or_else(not_base64)?;
+            return Ok(Some(RegistryAuth {
+                username: user.to_string(),
+                password: Secret::new(pass),
+                identity_token: None,
+                source: shown,
+            }));
+        }
+        if let (Some(u), Some(p)) = (&entry.username, &entry.password) {
+            return Ok(Some(RegistryAuth {
+                username: u.clone(),
+                password: Secret::new(p.clone()),
+                identity_token: None,
+                source: shown,
+            }));
+        }
+        Ok(None)
     }
-    if let (Some(u), Some(p)) = (&entry.username, &entry.password) {
-        return Ok(Some(RegistryAuth {
-            username: u.clone(),
-            password: Secret::new(p.clone()),
-            identity_token: None,
-            source: shown,
-        }));
-    }
-    Ok(None)
 }
 
 fn display_path(path: &Path) -> String {
@@ -313,8 +328,14 @@ fn run_helper(helper: &str, host: &str, lookup: &Lookup) -> Result<Option<Regist
         }
         return Err(fail(format!("exit status {}: {}", out.status, first_line(&said))));
     }
-    let reply: HelperReply = serde_json::from_slice(&out.stdout)
-        .map_err(|_| fail("it did not print the {\"Username\", \"Secret\"} JSON docker expects".into()))?;
+    parse_helper_reply(&out.stdout, &program).map_err(fail)
+}
+
+/// A credential helper's `get` answer: `{"Username": …, "Secret": …}` (`<token>` as the user name means the
+/// secret is an identity token). `Ok(None)`: an empty secret, nothing stored.
+pub(crate) fn parse_helper_reply(stdout: &[u8], program: &str) -> Result<Option<RegistryAuth>, String> {
+    let reply: HelperReply = serde_json::from_slice(stdout)
+        .map_err(|_| "it did not print the {\"Username\", \"Secret\"} JSON docker expects".to_string())?;
     if reply.secret.is_empty() {
         return Ok(None);
     }
@@ -323,7 +344,7 @@ fn run_helper(helper: &str, host: &str, lookup: &Lookup) -> Result<Option<Regist
         username: if token { String::new() } else { reply.username },
         password: Secret::new(if token { String::new() } else { reply.secret.clone() }),
         identity_token: token.then(|| Secret::new(reply.secret)),
-        source: program,
+        source: program.to_string(),
     }))
 }
 

@@ -425,27 +425,52 @@ impl GitHub {
             if pages.len() >= 50 {
                 break;
             }
-            let resp = self
-                .client
-                ._get(uri.as_str())
-                .await
-                .map_err(|e| GitHubError::Transport { api: self.api.clone(), detail: crate::error::chain(&e) })?;
-            let status = resp.status();
-            let headers = resp.headers().clone();
-            let body = self
-                .client
-                .body_to_string(resp)
-                .await
-                .map_err(|e| GitHubError::Transport { api: self.api.clone(), detail: crate::error::chain(&e) })?;
+            let (status, headers, body) = self.get_capped(&uri, what).await?;
             if !status.is_success() {
                 return Err(self.error_for(status, &headers, &body, what, sha));
             }
             next = headers.get(http::header::LINK).and_then(|v| v.to_str().ok()).and_then(next_link);
-            let page: T = serde_json::from_str(&body)
-                .map_err(|e| GitHubError::Parse { what: what.to_string(), detail: e.to_string() })?;
+            let page: T = serde_json::from_str(&body).map_err(|e| GitHubError::Parse {
+                what: what.to_string(),
+                detail: crate::providers::limits::not_json(body.as_bytes(), &e),
+            })?;
             pages.push(page);
         }
         Ok(pages)
+    }
+
+    /// One GET, its body read up to `MAX_GITHUB_PAGE_BYTES` and the whole exchange bounded in time (the
+    /// client's read timeout only catches silence, not a body that trickles forever).
+    async fn get_capped(&self, uri: &str, what: &str) -> Result<(StatusCode, http::HeaderMap, String), GitHubError> {
+        use crate::providers::limits::{self, MAX_GITHUB_PAGE_BYTES};
+        use http_body_util::BodyExt as _;
+        let transport = |detail: String| GitHubError::Transport { api: self.api.clone(), detail };
+        let exchange = async {
+            let resp = self.client._get(uri).await.map_err(|e| transport(crate::error::chain(&e)))?;
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let body =
+                http_body_util::Limited::new(resp.into_body(), MAX_GITHUB_PAGE_BYTES).collect().await.map_err(|e| {
+                    match e.downcast_ref::<http_body_util::LengthLimitError>() {
+                        Some(_) => GitHubError::Parse {
+                            what: what.to_string(),
+                            detail: format!(
+                                "the answer is larger than {}; shipit stops reading there",
+                                limits::size(MAX_GITHUB_PAGE_BYTES)
+                            ),
+                        },
+                        None if limits::broke_off(&crate::error::chain(e.as_ref())) => GitHubError::Parse {
+                            what: what.to_string(),
+                            detail: "the answer broke off before its end (a truncated answer)".into(),
+                        },
+                        None => transport(crate::error::chain(e.as_ref())),
+                    }
+                })?;
+            Ok((status, headers, String::from_utf8_lossy(&body.to_bytes()).into_owned()))
+        };
+        tokio::time::timeout(PAGE_TIMEOUT, exchange).await.unwrap_or_else(|_| {
+            Err(transport(format!("no complete answer for {what} within {}s", PAGE_TIMEOUT.as_secs())))
+        })
     }
 
     fn error_for(
@@ -465,19 +490,16 @@ impl GitHub {
             || status == StatusCode::TOO_MANY_REQUESTS
             || message.to_ascii_lowercase().contains("rate limit");
         match status {
+            s if s.is_redirection() => GitHubError::Api {
+                status: s.as_u16(),
+                what: what.to_string(),
+                message: "still a redirect after following 20 of them (a redirect loop?)".into(),
+            },
             StatusCode::UNAUTHORIZED => {
                 GitHubError::Unauthorized { token_source: self.token_source, api: self.api.clone() }
             }
             StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS if rate_limited => {
-                let reset = header("x-ratelimit-reset")
-                    .and_then(|v| v.parse::<i64>().ok())
-                    .and_then(|t| Utc.timestamp_opt(t, 0).single())
-                    .or_else(|| {
-                        header("retry-after")
-                            .and_then(|v| v.parse::<i64>().ok())
-                            .map(|s| Utc::now() + chrono::Duration::seconds(s))
-                    });
-                GitHubError::RateLimited { reset }
+                GitHubError::RateLimited { reset: rate_limit_reset(header("x-ratelimit-reset"), header("retry-after")) }
             }
             StatusCode::FORBIDDEN => GitHubError::Forbidden { what: what.to_string(), repo: self.slug(), message },
             StatusCode::NOT_FOUND => GitHubError::NotFound {
@@ -491,6 +513,18 @@ impl GitHub {
             _ => GitHubError::Api { status: status.as_u16(), what: what.to_string(), message },
         }
     }
+}
+
+/// One page of a GitHub list, read in full, within this time.
+const PAGE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// When a rate limit clears: `x-ratelimit-reset` (epoch seconds), else `Retry-After` (seconds from now).
+/// Values from the server are not trusted to be sane: one that does not fit a date is no reset time at all.
+pub(crate) fn rate_limit_reset(reset: Option<&str>, retry_after: Option<&str>) -> Option<DateTime<Utc>> {
+    reset.and_then(|v| v.trim().parse::<i64>().ok()).and_then(|t| Utc.timestamp_opt(t, 0).single()).or_else(|| {
+        let secs = retry_after?.trim().parse::<i64>().ok()?;
+        Utc::now().checked_add_signed(chrono::TimeDelta::try_seconds(secs)?)
+    })
 }
 
 /// The `rel="next"` target of a Link header.
@@ -684,9 +718,37 @@ fn review_decision(pull: &Pull, url: &str, reviews: &[Review]) -> PullApproval {
     }
 }
 
+/// Every answer shipit reads from GitHub, parsed and judged, for the fuzz targets: the `Link` header is the
+/// first line, a page of check-runs, statuses, pull requests or reviews the rest.
+#[doc(hidden)]
+pub fn fuzz_pages(data: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(data);
+    let mut out: Vec<String> = next_link(text.lines().next().unwrap_or("")).into_iter().collect();
+    let runs = serde_json::from_slice::<CheckRunPage>(data).map(|p| p.check_runs).unwrap_or_default();
+    let statuses = serde_json::from_slice::<CombinedStatus>(data).map(|p| p.statuses).unwrap_or_default();
+    out.extend(merge_checks(runs, statuses).into_iter().map(|c| format!("{c:?}")));
+    let reviews = serde_json::from_slice::<Vec<Review>>(data).unwrap_or_default();
+    for p in serde_json::from_slice::<Vec<Pull>>(data).unwrap_or_default() {
+        out.push(format!("{:?}", review_decision(&p, "https://github.com/acme/api/pull/1", &reviews)));
+    }
+    out.push(GitHubError::RateLimited { reset: rate_limit_reset(None, Some(&text)) }.to_string());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_retry_after_is_no_reset_time_not_a_panic() {
+        // Found by reading the code (issue 16): `chrono::Duration::seconds` panics past ±i64::MAX ms.
+        for huge in ["9223372036854775807", "-9223372036854775808", "99999999999999"] {
+            assert_eq!(rate_limit_reset(None, Some(huge)), None, "{huge}");
+        }
+        assert!(rate_limit_reset(None, Some(" 60 ")).is_some());
+        assert_eq!(rate_limit_reset(Some("1700000000"), Some("60")).map(|t| t.timestamp()), Some(1_700_000_000));
+        assert_eq!(rate_limit_reset(Some("99999999999999999"), None), None);
+    }
 
     #[test]
     fn link_header() {

@@ -12,6 +12,7 @@ pub mod git;
 pub mod github;
 pub mod gitops;
 pub mod kube;
+pub mod limits;
 pub mod process;
 pub mod registry;
 pub mod sonarqube;

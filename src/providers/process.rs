@@ -19,6 +19,9 @@ pub enum RunError {
 }
 
 /// Run `cmd` with `input` on its stdin; stdout and stderr are captured.
+/// Output kept per stream (a credential is a few kilobytes); the rest is read and dropped.
+pub const MAX_OUTPUT_BYTES: usize = 1 << 20;
+
 pub fn run(cmd: &mut Command, input: Option<&[u8]>, timeout: Duration) -> Result<Output, RunError> {
     let mut child = cmd
         .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
@@ -35,7 +38,9 @@ pub fn run(cmd: &mut Command, input: Option<&[u8]>, timeout: Duration) -> Result
         std::thread::spawn(move || {
             let mut buf = Vec::new();
             if let Some(mut p) = pipe {
-                let _ = p.read_to_end(&mut buf);
+                // Keep what a helper may sensibly print; drain the rest so the child can still exit.
+                let _ = (&mut p).take(MAX_OUTPUT_BYTES as u64).read_to_end(&mut buf);
+                let _ = std::io::copy(&mut p, &mut std::io::sink());
             }
             buf
         })

@@ -15,6 +15,9 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 
 use crate::error::CliError;
 use crate::providers::credentials::RegistryAuth;
+use crate::providers::limits::{
+    self, MAX_ERROR_BODY_BYTES, MAX_EVIDENCE_BLOB_BYTES, MAX_MANIFEST_BYTES, MAX_TOKEN_REPLY_BYTES, ReadError,
+};
 use crate::report::Reporter;
 
 /// Every manifest media type a tag can point at. Without the list/index types a registry answers 404 (or
@@ -36,6 +39,15 @@ pub enum RegistryError {
     Rejected { host: String, user: String, source_desc: String, hint: String },
     #[error("registry {host} answered {status} to {what}: {detail}")]
     Unexpected { host: String, what: String, status: StatusCode, detail: String },
+    /// More than a cap (docs/security.md) for one answer: reading stopped there.
+    #[error("registry {host} sent more than {} for {what}; shipit stops reading there", limits::size(*limit))]
+    TooLarge { host: String, what: String, limit: usize },
+    /// The bytes do not hash to the digest they were asked for (or that the registry said they have).
+    #[error("registry {host} answered {what} with content whose digest is {actual}, not {expected}")]
+    DigestMismatch { host: String, what: String, expected: String, actual: String },
+    /// A 200 that is not the distribution API: an HTML page (a login portal, a proxy), or no registry at all.
+    #[error("registry {host} answered {what} with {detail}, not the OCI distribution API")]
+    NotRegistry { host: String, what: String, detail: String },
 }
 
 impl From<RegistryError> for CliError {
@@ -51,6 +63,11 @@ impl From<RegistryError> for CliError {
                 CliError::failure(msg).hint(hint)
             }
             RegistryError::Unexpected { .. } => CliError::failure(msg),
+            RegistryError::TooLarge { .. } | RegistryError::DigestMismatch { .. } => CliError::failure(msg)
+                .hint("the registry (or a proxy in front of it) is misbehaving; nothing was changed, try again or report it"),
+            RegistryError::NotRegistry { .. } => CliError::failure(msg).hint(
+                "check the registry host (or `push_host`) in ship.toml: it must be the registry's API host, reachable without a web login",
+            ),
         }
     }
 }
@@ -75,7 +92,7 @@ impl Retry {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum Scheme {
+pub(crate) enum Scheme {
     /// Not yet asked, or the registry let us in without credentials.
     Anonymous,
     Basic,
@@ -142,6 +159,7 @@ impl Client {
         let url = format!("{}/v2/", self.base);
         let resp = self.send(reporter, "GET /v2/", || self.http.get(&url)).await?;
         if resp.status().is_success() {
+            self.refuse_html("GET /v2/", &resp)?;
             return Ok(Access::Open);
         }
         if resp.status() != StatusCode::UNAUTHORIZED {
@@ -153,6 +171,7 @@ impl Client {
         let header = self.authorization(&scheme, &scope, reporter).await?;
         let resp = self.send(reporter, "GET /v2/", || self.http.get(&url).header("Authorization", &header)).await?;
         if resp.status().is_success() {
+            self.refuse_html("GET /v2/", &resp)?;
             return Ok(Access::Authenticated { user: auth.username.clone(), source: auth.source.clone() });
         }
         if matches!(resp.status(), StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
@@ -201,6 +220,7 @@ impl Client {
             .await?;
         match resp.status() {
             s if s.is_success() => {
+                self.refuse_html(&what, &resp)?;
                 let digest = self.digest_header(&what, &resp)?;
                 let media_type = resp
                     .headers()
@@ -208,10 +228,10 @@ impl Client {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("application/vnd.docker.distribution.manifest.v2+json")
                     .to_string();
-                let body = resp.bytes().await.map_err(|e| RegistryError::Unreachable {
-                    host: self.host.clone(),
-                    detail: describe_reqwest(&e),
-                })?;
+                let body = self.read_capped(&what, resp, MAX_MANIFEST_BYTES).await?;
+                // Asked by digest, the bytes must hash to it; asked by tag, to the digest the registry named.
+                let expected = if reference.starts_with("sha256:") { reference } else { digest.as_str() };
+                self.verify_digest(&what, expected, &body)?;
                 Ok(Some(Manifest { digest, media_type, body }))
             }
             StatusCode::NOT_FOUND => Ok(None),
@@ -347,11 +367,11 @@ impl Client {
         let scope = format!("repository:{repository}:pull");
         let resp = self.authorized(reporter, &what, &scope, |auth| with_auth(self.http.get(&url), auth)).await?;
         match resp.status() {
-            s if s.is_success() => resp
-                .bytes()
-                .await
-                .map(Some)
-                .map_err(|e| RegistryError::Unreachable { host: self.host.clone(), detail: describe_reqwest(&e) }),
+            s if s.is_success() => {
+                let body = self.read_capped(&what, resp, MAX_EVIDENCE_BLOB_BYTES).await?;
+                self.verify_digest(&what, digest, &body)?;
+                Ok(Some(body))
+            }
             StatusCode::NOT_FOUND => Ok(None),
             _ => Err(self.unexpected(&what, resp).await),
         }
@@ -379,11 +399,7 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|t| t.starts_with("application/vnd.oci.image.index.v1+json"));
         match resp.status() {
-            s if s.is_success() && is_index => resp
-                .bytes()
-                .await
-                .map(Some)
-                .map_err(|e| RegistryError::Unreachable { host: self.host.clone(), detail: describe_reqwest(&e) }),
+            s if s.is_success() && is_index => self.read_capped(&what, resp, MAX_MANIFEST_BYTES).await.map(Some),
             s if s.is_success() || s == StatusCode::NOT_FOUND || s == StatusCode::METHOD_NOT_ALLOWED => Ok(None),
             _ => Err(self.unexpected(&what, resp).await),
         }
@@ -421,6 +437,52 @@ impl Client {
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => return Err(self.needs_credentials()),
                 _ => return Ok(resp),
             }
+        }
+    }
+
+    /// The body, at most `limit` bytes of it.
+    async fn read_capped(&self, what: &str, resp: Response, limit: usize) -> Result<bytes::Bytes, RegistryError> {
+        let status = resp.status();
+        limits::read_capped(resp, limit).await.map_err(|e| match e {
+            ReadError::TooLarge { limit } => {
+                RegistryError::TooLarge { host: self.host.clone(), what: what.to_string(), limit }
+            }
+            ReadError::Transport(e) => RegistryError::Unexpected {
+                host: self.host.clone(),
+                what: what.to_string(),
+                status,
+                detail: format!("the answer broke off before its end ({})", describe_reqwest(&e)),
+            },
+        })
+    }
+
+    fn verify_digest(&self, what: &str, expected: &str, body: &[u8]) -> Result<(), RegistryError> {
+        let actual = {
+            use sha2::Digest as _;
+            let d = sha2::Sha256::digest(body);
+            format!("sha256:{}", d.iter().map(|b| format!("{b:02x}")).collect::<String>())
+        };
+        if !expected.starts_with("sha256:") || actual == expected {
+            return Ok(());
+        }
+        Err(RegistryError::DigestMismatch {
+            host: self.host.clone(),
+            what: what.to_string(),
+            expected: expected.to_string(),
+            actual,
+        })
+    }
+
+    /// A 200 with an HTML page is a web login or a proxy's page, never the API.
+    fn refuse_html(&self, what: &str, resp: &Response) -> Result<(), RegistryError> {
+        let content_type = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        match content_type {
+            Some(t) if t.trim().to_ascii_lowercase().starts_with("text/html") => Err(RegistryError::NotRegistry {
+                host: self.host.clone(),
+                what: what.to_string(),
+                detail: "an HTML page (a login page or a proxy?)".into(),
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -508,23 +570,13 @@ impl Client {
         if !resp.status().is_success() {
             return Err(self.unexpected("the token endpoint", resp).await);
         }
-        #[derive(serde::Deserialize)]
-        struct TokenReply {
-            token: Option<String>,
-            access_token: Option<String>,
-        }
         let status = resp.status();
-        let reply: TokenReply = resp.json().await.map_err(|e| RegistryError::Unexpected {
+        let body = self.read_capped("the token endpoint", resp, MAX_TOKEN_REPLY_BYTES).await?;
+        token_from_reply(&body).map_err(|detail| RegistryError::Unexpected {
             host: self.host.clone(),
             what: "the token endpoint".into(),
             status,
-            detail: format!("unreadable token reply: {e}"),
-        })?;
-        reply.token.or(reply.access_token).filter(|t| !t.is_empty()).ok_or_else(|| RegistryError::Unexpected {
-            host: self.host.clone(),
-            what: "the token endpoint".into(),
-            status,
-            detail: "the reply holds no token".into(),
+            detail,
         })
     }
 
@@ -550,6 +602,12 @@ impl Client {
                     format!("answered {}", resp.status())
                 }
                 Ok(resp) => return Ok(resp),
+                Err(e) if e.is_redirect() => {
+                    return Err(RegistryError::Unreachable {
+                        host: self.host.clone(),
+                        detail: format!("{what} was redirected in a loop (more than 10 redirects)"),
+                    });
+                }
                 Err(e) => {
                     let detail = describe_reqwest(&e);
                     if attempt >= self.retry.attempts {
@@ -587,7 +645,7 @@ impl Client {
 
     async fn unexpected(&self, what: &str, resp: Response) -> RegistryError {
         let status = resp.status();
-        let body = resp.text().await.unwrap_or_default();
+        let body = limits::read_prefix(resp, MAX_ERROR_BODY_BYTES).await;
         RegistryError::Unexpected {
             host: self.host.clone(),
             what: what.to_string(),
@@ -625,6 +683,9 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
 
 /// The `message` of a distribution error body (`{"errors":[{"code":…,"message":…}]}`), else the raw text.
 pub fn registry_error_message(body: &str) -> String {
+    if limits::looks_like_html(body.as_bytes()) {
+        return "an HTML page (a login page or a proxy in front of the registry?)".into();
+    }
     let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
     let msgs: Vec<String> = parsed
         .as_ref()
@@ -643,7 +704,19 @@ pub fn registry_error_message(body: &str) -> String {
     if msgs.is_empty() { body.trim().chars().take(300).collect() } else { msgs.join("; ") }
 }
 
-fn parse_challenge(header: &str) -> Option<Scheme> {
+/// The token in a token endpoint's reply (`token`, or OAuth2's `access_token`).
+pub(crate) fn token_from_reply(body: &[u8]) -> Result<String, String> {
+    #[derive(serde::Deserialize)]
+    struct TokenReply {
+        token: Option<String>,
+        access_token: Option<String>,
+    }
+    let reply: TokenReply =
+        serde_json::from_slice(body).map_err(|e| format!("unreadable token reply: {}", limits::not_json(body, &e)))?;
+    reply.token.or(reply.access_token).filter(|t| !t.is_empty()).ok_or_else(|| "the reply holds no token".into())
+}
+
+pub(crate) fn parse_challenge(header: &str) -> Option<Scheme> {
     let header = header.trim();
     let (kind, params) = header.split_once(' ').unwrap_or((header, ""));
     if kind.eq_ignore_ascii_case("basic") {

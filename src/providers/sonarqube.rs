@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::CliError;
+use crate::providers::limits::{self, MAX_SONAR_ANSWER_BYTES, ReadError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SonarError {
@@ -24,6 +25,8 @@ pub enum SonarError {
     Api { status: u16, what: String, message: String },
     #[error("cannot reach SonarQube at {url}: {detail}")]
     Transport { url: String, detail: String },
+    #[error("SonarQube at {url} answered {what} with an HTML page (a login page or a proxy?), not its web API")]
+    NotTheApi { url: String, what: String },
 }
 
 impl From<SonarError> for CliError {
@@ -40,6 +43,8 @@ impl From<SonarError> for CliError {
                 .hint("check `[check.sonarqube] project_key`: the project must exist and have been analysed once"),
             SonarError::Api { .. } => CliError::failure(message),
             SonarError::Transport { .. } => CliError::failure(message).hint("check `[check.sonarqube] url` and the network"),
+            SonarError::NotTheApi { .. } => CliError::failure(message)
+                .hint("`[check.sonarqube] url` must be the server's base URL (the API answers under /api), reachable with the token alone"),
         }
     }
 }
@@ -300,9 +305,33 @@ impl Sonar {
         if let Some(t) = &self.token {
             req = req.basic_auth(t, Some(""));
         }
-        let resp = req.send().await.map_err(transport)?;
+        let resp = req.send().await.map_err(|e| match e.is_redirect() {
+            true => SonarError::Transport { url: self.base.clone(), detail: format!("{what}: redirected in a loop") },
+            false => transport(e),
+        })?;
         let status = resp.status();
-        let body = resp.text().await.map_err(transport)?;
+        let is_html = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("text/html"));
+        let body = limits::read_capped(resp, MAX_SONAR_ANSWER_BYTES).await.map_err(|e| match e {
+            ReadError::TooLarge { limit } => SonarError::Api {
+                status: status.as_u16(),
+                what: what.to_string(),
+                message: format!("the answer is larger than {}; shipit stops reading there", limits::size(limit)),
+            },
+            ReadError::Transport(e) if limits::broke_off(&crate::error::chain(&e)) => SonarError::Api {
+                status: status.as_u16(),
+                what: what.to_string(),
+                message: "the answer broke off before its end (a truncated answer)".into(),
+            },
+            ReadError::Transport(e) => transport(e),
+        })?;
+        let body = String::from_utf8_lossy(&body);
+        if status.is_success() && (is_html || limits::looks_like_html(body.as_bytes())) {
+            return Err(SonarError::NotTheApi { url: self.base.clone(), what: what.to_string() });
+        }
         if !status.is_success() {
             // Errors come as {"errors":[{"msg":"Component key 'x' not found"}]}.
             let message = serde_json::from_str::<serde_json::Value>(&body)
@@ -319,7 +348,7 @@ impl Sonar {
         serde_json::from_str(&body).map_err(|e| SonarError::Api {
             status: status.as_u16(),
             what: what.to_string(),
-            message: format!("unexpected response: {e}"),
+            message: format!("unexpected response: {}", limits::not_json(body.as_bytes(), &e)),
         })
     }
 
@@ -370,6 +399,25 @@ impl Sonar {
         let what = format!("compute-engine tasks of {}", scope.project_key);
         self.get("/api/ce/component", &[("component", scope.project_key.clone())], &what, &scope.project_key).await
     }
+}
+
+/// Every answer shipit reads from SonarQube, parsed and described, for the fuzz targets.
+#[doc(hidden)]
+pub fn fuzz_answers(body: &[u8]) -> Vec<String> {
+    let scope = Scope { project_key: "acme_api".into(), branch: Some("main".into()), pull_request: None };
+    let mut out = Vec::new();
+    if let Ok(page) = serde_json::from_slice::<SearchPage>(body) {
+        out.extend(
+            page.analyses.iter().map(|a| format!("{} {:?} {}", a.when(), a.short_revision(), a.is_of("be6c75b"))),
+        );
+    }
+    if let Ok(env) = serde_json::from_slice::<Envelope>(body) {
+        out.extend(env.project_status.conditions.iter().map(Condition::describe));
+    }
+    if let Ok(ce) = serde_json::from_slice::<ComputeEngine>(body) {
+        out.extend(ce.describe(&scope));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -25,6 +25,8 @@ pub enum TrivyError {
     Timeout(Duration),
     #[error("trivy failed (exit code {code})")]
     Failed { code: String, stderr: String },
+    #[error("trivy's report is larger than {}; shipit stops reading there", crate::providers::limits::size(*limit))]
+    ReportTooLarge { limit: usize },
 }
 
 pub const INSTALL_HINT: &str = "install Trivy (https://trivy.dev/latest/getting-started/installation/: apt, brew or the release binary), put it on PATH or set SHIPIT_TRIVY=/path/to/trivy";
@@ -50,6 +52,8 @@ impl From<TrivyError> for CliError {
                 .hint("in an emergency: `shipit scan --skip-scan --reason \"…\"` (recorded in the release)"),
             TrivyError::Timeout(_) => CliError::failure(message)
                 .hint("raise `scan.timeout` in ship.toml; the first scan of a large image is the slowest"),
+            TrivyError::ReportTooLarge { .. } => CliError::failure(message)
+                .hint("a report that large is not a scan of one image; check the image reference and the trivy version"),
             TrivyError::Failed { stderr, .. } => CliError::failure(message).detail(stderr).hint("run `shipit scan -v` to see trivy's full log"),
         }
     }
@@ -190,7 +194,13 @@ pub async fn scan_image(trivy: &Path, scan: &ImageScan, reporter: &dyn Reporter)
     let stderr = child.stderr.take().expect("stderr is piped");
     let reader = tokio::spawn(async move {
         let mut buf = Vec::new();
-        stdout.read_to_end(&mut buf).await.map(|_| buf)
+        let limit = crate::providers::limits::MAX_TRIVY_REPORT_BYTES;
+        (&mut stdout).take(limit as u64 + 1).read_to_end(&mut buf).await?;
+        if buf.len() > limit {
+            // Drain the rest so trivy can exit; the report is refused below.
+            let _ = tokio::io::copy(&mut stdout, &mut tokio::io::sink()).await;
+        }
+        Ok::<_, std::io::Error>(buf)
     });
 
     let run = async {
@@ -207,7 +217,8 @@ pub async fn scan_image(trivy: &Path, scan: &ImageScan, reporter: &dyn Reporter)
                 }
                 _ => {}
             }
-            tail.push(line);
+            // A line is kept whole up to a limit: a log line of megabytes is not a message.
+            tail.push(line.chars().take(2000).collect());
             if tail.len() > 40 {
                 tail.remove(0);
             }
@@ -223,10 +234,13 @@ pub async fn scan_image(trivy: &Path, scan: &ImageScan, reporter: &dyn Reporter)
         .await
         .map_err(|e| TrivyError::Run { path: trivy.to_path_buf(), detail: e.to_string() })?
         .map_err(|e| TrivyError::Run { path: trivy.to_path_buf(), detail: e.to_string() })?;
+    if stdout.len() > crate::providers::limits::MAX_TRIVY_REPORT_BYTES {
+        return Err(TrivyError::ReportTooLarge { limit: crate::providers::limits::MAX_TRIVY_REPORT_BYTES });
+    }
     if status.success() {
         return Ok(stdout);
     }
-    let stderr = tail.join("\n");
+    let stderr = crate::providers::limits::log_tail(&tail.join("\n"));
     let code = status.code().map(|c| c.to_string()).unwrap_or_else(|| "killed by a signal".into());
     Err(classify(scan, code, stderr))
 }

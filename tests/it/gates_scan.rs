@@ -437,6 +437,26 @@ fn trivy_failures_are_explained() {
 }
 
 #[test]
+fn a_trivy_output_of_an_empty_object_is_not_a_clean_report() {
+    // Issue 16: `{}` (or a report that names no image) used to read as "0 findings". Real trivy leaves out
+    // `Results` for a clean image but always writes SchemaVersion, ArtifactName and Metadata.
+    let repo = Repo::with_ship_toml(&ship_toml(""));
+    let dir = tempfile::tempdir().unwrap();
+    for (name, body) in
+        [("empty.json", "{}"), ("no-image.json", r#"{"SchemaVersion":2,"ArtifactName":"api","Metadata":{}}"#)]
+    {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        let trivy = FakeTrivy::emitting(&path);
+        let out = scan(&repo, &trivy.path, &[]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", describe(&out));
+        let err = text(&out.stderr);
+        assert!(err.contains("trivy's output is not a complete report"), "{name}: {err}");
+        assert!(!err.contains("0 CRITICAL"), "{name} must not read as a verdict: {err}");
+    }
+}
+
+#[test]
 fn choosing_the_image() {
     let two = "[app]\nname = \"api\"\n\n[registries.ghcr]\ntype = \"ghcr\"\nrepository = \"ghcr.io/acme/api\"\n\n[registries.local]\ntype = \"oci\"\nrepository = \"127.0.0.1:5000/api\"\n";
     let repo = Repo::with_ship_toml(two);

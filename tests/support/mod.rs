@@ -8,5 +8,6 @@ pub mod fake_kube;
 pub mod fake_trivy;
 pub mod fault_proxy;
 pub mod git_repo;
+pub mod hostile;
 pub mod images;
 pub mod tmux;

@@ -150,7 +150,7 @@ impl DockerTarget {
         Ok(Some(LiveState {
             revision: labels.get(LABEL_REVISION).cloned(),
             digest: ImageRef::parse_pinned(&image).map(|r| r.digest),
-            commit: labels.get(LABEL_COMMIT).cloned(),
+            commit: labels.get(LABEL_COMMIT).map(|v| crate::providers::limits::label(v)),
             image,
             rollout: if running { "RUNNING".into() } else { status.to_uppercase() },
             desired: 1,
@@ -173,8 +173,8 @@ impl DockerTarget {
                     revision: revision_of(c).to_string(),
                     digest: ImageRef::parse_pinned(&image).map(|r| r.digest),
                     image,
-                    commit: labels.get(LABEL_COMMIT).cloned(),
-                    deployer: labels.get(LABEL_DEPLOYER).cloned(),
+                    commit: labels.get(LABEL_COMMIT).map(|v| crate::providers::limits::label(v)),
+                    deployer: labels.get(LABEL_DEPLOYER).map(|v| crate::providers::limits::label(v)),
                     created: labels
                         .get(LABEL_DEPLOYED_AT)
                         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())

@@ -55,7 +55,7 @@ impl EcsError {
         let message = match (err.code(), err.message()) {
             (Some(code), Some(msg)) => format!("{code}: {msg}"),
             (Some(code), None) => code.to_string(),
-            _ => crate::error::chain(&err),
+            _ => not_the_api(&err).unwrap_or_else(|| crate::error::chain(&err)),
         };
         EcsError::Api { op, code, message }
     }
@@ -66,6 +66,38 @@ impl EcsError {
             EcsError::Api { code, .. } => code.as_deref(),
             _ => None,
         }
+    }
+}
+
+/// What the endpoint sent instead of an ECS answer, in words: an HTML page, an empty or truncated body, an
+/// answer over the size cap. `None` when the SDK's own message is the best there is.
+fn not_the_api<E>(err: &SdkError<E, aws_sdk_ecs::config::http::HttpResponse>) -> Option<String>
+where
+    E: std::error::Error + 'static,
+{
+    use crate::providers::limits;
+    let chain = crate::error::chain(err);
+    if chain.contains(super::body_cap::TOO_LARGE) {
+        return Some(format!(
+            "the answer is larger than {}; shipit stops reading there (is `endpoint_url` an ECS endpoint?)",
+            limits::size(limits::MAX_ECS_ANSWER_BYTES)
+        ));
+    }
+    if limits::broke_off(&chain) {
+        return Some("the answer broke off before its end (a truncated answer)".into());
+    }
+    let raw = err.raw_response()?;
+    let status = raw.status().as_u16();
+    let content_type = raw.headers().get("content-type").unwrap_or("");
+    let body = raw.body().bytes()?;
+    if content_type.trim().to_ascii_lowercase().starts_with("text/html") || limits::looks_like_html(body) {
+        return Some(format!(
+            "the endpoint answered {status} with an HTML page (a login page or a proxy?), not the ECS API"
+        ));
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Err(e) => Some(format!("the endpoint answered {status}, but {}", limits::not_json(body, &e))),
+        Ok(_) => None,
     }
 }
 

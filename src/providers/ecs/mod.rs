@@ -2,6 +2,7 @@
 //! image (pinned by digest), the service pointed at it, and the rollout watched until ECS says how it ended.
 //! Rollback points the service at an existing revision: no rebuild, no re-register.
 
+mod body_cap;
 pub mod error;
 mod history;
 mod lock;
@@ -67,6 +68,7 @@ impl EcsTarget {
                     .operation_attempt_timeout(Duration::from_secs(30))
                     .build(),
             )
+            .interceptor(body_cap::BodyCap)
             .build();
         EcsTarget {
             client: Client::from_conf(conf),
@@ -75,6 +77,20 @@ impl EcsTarget {
             service: env.service.clone(),
             container: env.container.clone().unwrap_or_else(|| app_name.to_string()),
             region: sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into()),
+            service_arn: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// A target over a client made elsewhere (the fuzz targets answer its requests themselves).
+    #[doc(hidden)]
+    pub fn with_client(client: Client, env_name: &str, cluster: &str, service: &str, container: &str) -> EcsTarget {
+        EcsTarget {
+            client,
+            env_name: env_name.to_string(),
+            cluster: cluster.to_string(),
+            service: service.to_string(),
+            container: container.to_string(),
+            region: "us-east-1".into(),
             service_arn: std::sync::OnceLock::new(),
         }
     }
@@ -128,7 +144,7 @@ impl EcsTarget {
             revision: Some(td.revision.to_string()),
             digest: ImageRef::parse_pinned(&image).map(|r| r.digest),
             image,
-            commit: tag(&tags, TAG_COMMIT).map(str::to_string),
+            commit: tag(&tags, TAG_COMMIT).map(crate::providers::limits::label),
             rollout,
             desired: p.map_or(service.desired_count, |d| d.desired_count).into(),
             running: p.map_or(service.running_count, |d| d.running_count).into(),
@@ -559,6 +575,25 @@ pub(crate) async fn describe_service(client: &Client, cluster: &str, name: &str)
         .find(|s| s.service_name() == Some(name) || s.service_arn().is_some_and(|a| a.ends_with(&format!("/{name}"))))
         .cloned()
         .ok_or_else(|| EcsError::ServiceNotFound { cluster: cluster.to_string(), service: name.to_string() })
+}
+
+/// One poll of the rollout watch of service `api` in cluster `c`, as a deploy runs it, for the fuzz targets.
+#[doc(hidden)]
+pub async fn watch_once(client: &Client, task_definition: &str, deployment_id: Option<String>) -> String {
+    let watch = Watch {
+        client,
+        cluster: "c",
+        service: "api",
+        task_definition,
+        deployment_id,
+        known_events: HashSet::new(),
+        timeout: Duration::ZERO,
+        reporter: &crate::report::Silent,
+    };
+    match watch.run().await {
+        Ok(rollout) => format!("{rollout:?}"),
+        Err(e) => e.to_string(),
+    }
 }
 
 fn event_ids(service: &Service) -> HashSet<String> {

@@ -51,6 +51,9 @@ pub enum KubeError {
 
     #[error("Kubernetes API error while trying to {action}: {message}")]
     Api { action: String, code: u16, message: String },
+
+    #[error("the Kubernetes API at {server} answered {action} with something shipit cannot read: {detail}")]
+    BadAnswer { server: String, action: String, detail: String },
 }
 
 /// What we were doing, so an API error can say which permission or object it was about.
@@ -100,6 +103,38 @@ impl KubeError {
                     },
                 }
             }
+            kube::Error::SerdeError(e) => KubeError::BadAnswer {
+                server: target.server.clone(),
+                action: format!("{} {}", action.verb, action.resource),
+                detail: if e.is_eof() {
+                    "the JSON ends early (a truncated answer?)".into()
+                } else if e.line() == 1 && e.column() <= 1 {
+                    "it is not JSON (an HTML login page, or a proxy in front of the API server?)".into()
+                } else {
+                    format!("it is not the Kubernetes object asked for: {e}")
+                },
+            },
+            other if crate::error::chain(&other).contains(super::body_cap::REDIRECTED) => KubeError::BadAnswer {
+                server: target.server.clone(),
+                action: format!("{} {}", action.verb, action.resource),
+                detail: format!(
+                    "{}; the API server never redirects: is the kubeconfig's server the API server itself?",
+                    crate::error::chain(&other).split(super::body_cap::REDIRECTED).nth(1).unwrap_or("").trim()
+                ),
+            },
+            other if crate::providers::limits::broke_off(&crate::error::chain(&other)) => KubeError::BadAnswer {
+                server: target.server.clone(),
+                action: format!("{} {}", action.verb, action.resource),
+                detail: "the answer broke off before its end (a truncated answer)".into(),
+            },
+            other if crate::error::chain(&other).contains(super::body_cap::TOO_LARGE) => KubeError::BadAnswer {
+                server: target.server.clone(),
+                action: format!("{} {}", action.verb, action.resource),
+                detail: format!(
+                    "it is larger than {}; shipit stops reading there",
+                    crate::providers::limits::size(crate::providers::limits::MAX_KUBE_ANSWER_BYTES)
+                ),
+            },
             other => KubeError::Unreachable {
                 server: target.server.clone(),
                 context: target.context.clone(),
@@ -166,6 +201,8 @@ impl From<KubeError> for CliError {
             KubeError::LockLost { .. } => CliError::locked(message)
                 .hint("someone broke the lock with --force-unlock; `shipit status <env>` shows what runs now"),
             KubeError::Api { .. } => CliError::failure(message).hint("run again with -v to see the API calls"),
+            KubeError::BadAnswer { .. } => CliError::failure(message)
+                .hint("the kubeconfig's server must be the API server itself (`kubectl cluster-info` shows it), not a web page or a proxy that rewrites answers"),
         }
     }
 }

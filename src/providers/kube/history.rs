@@ -82,8 +82,8 @@ pub fn revisions(dep: &Deployment, sets: &[ReplicaSet], containers: &[String]) -
             Revision {
                 digest: digest_of(image.as_deref(), annotation(template, &rs.metadata, ANN_DIGEST)),
                 image: image.unwrap_or_default(),
-                commit: annotation(template, &rs.metadata, ANN_COMMIT).cloned(),
-                deployer: annotation(template, &rs.metadata, ANN_DEPLOYER).cloned(),
+                commit: annotation(template, &rs.metadata, ANN_COMMIT).map(|v| crate::providers::limits::label(v)),
+                deployer: annotation(template, &rs.metadata, ANN_DEPLOYER).map(|v| crate::providers::limits::label(v)),
                 created: rs.metadata.creation_timestamp.as_ref().and_then(|t| to_chrono(&t.0)),
                 live: live.as_deref() == Some(revision.as_str()),
                 failed: marked_failed(&rs.metadata),
@@ -152,7 +152,7 @@ pub fn live_state(dep: &Deployment, containers: &[String]) -> LiveState {
     LiveState {
         revision: revision_of(dep),
         digest: digest_of(Some(&image), None),
-        commit: annotation(template, &dep.metadata, ANN_COMMIT).cloned(),
+        commit: annotation(template, &dep.metadata, ANN_COMMIT).map(|v| crate::providers::limits::label(v)),
         image,
         rollout: rollout_state(dep).to_string(),
         desired,

@@ -5,11 +5,12 @@
 //! - watch.rs: the rollout watcher (Deployment, ReplicaSets and Pods watched, never polled)
 //! - history.rs: revisions (the Deployment's ReplicaSets) and the live state
 
+mod body_cap;
 mod error;
-mod history;
+pub(crate) mod history;
 mod lease;
-mod patch;
-mod watch;
+pub(crate) mod patch;
+pub(crate) mod watch;
 
 use std::path::PathBuf;
 
@@ -120,7 +121,7 @@ impl KubeTarget {
         let namespace =
             env.namespace.as_deref().map(str::to_string).unwrap_or_else(|| config.default_namespace.clone());
         let server = config.cluster_url.to_string();
-        let client = Client::try_from(config)
+        let client = body_cap::client(config)
             .map_err(|e| KubeError::Kubeconfig { source_desc, detail: crate::error::chain(&e) })?;
         Ok(KubeTarget { client, env_name: env_name.to_string(), context, namespace, deployment, containers, server })
     }
@@ -469,7 +470,7 @@ fn connect_in_cluster(
     bound_reads(&mut config);
     let namespace = env.namespace.as_deref().map(str::to_string).unwrap_or_else(|| config.default_namespace.clone());
     let server = config.cluster_url.to_string();
-    let client = Client::try_from(config).map_err(|e| KubeError::Kubeconfig {
+    let client = body_cap::client(config).map_err(|e| KubeError::Kubeconfig {
         source_desc: "in-cluster service account".into(),
         detail: crate::error::chain(&e),
     })?;

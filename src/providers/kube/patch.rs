@@ -235,7 +235,7 @@ pub fn in_progress(dep: &Deployment) -> Option<String> {
     if updated < desired {
         Some(format!("{updated} of {desired} replicas updated"))
     } else if total > updated {
-        Some(format!("{} old replicas pending termination", total - updated))
+        Some(format!("{} old replicas pending termination", i64::from(total) - i64::from(updated)))
     } else if available < updated {
         Some(format!("{available} of {updated} updated replicas available"))
     } else {

@@ -43,7 +43,7 @@ pub struct RolloutReplicaSet {
 impl RolloutReplicaSet {
     /// The new ReplicaSet, once the controller has acted on `generation` (before that, the Deployment's
     /// revision still names the old one, which must not take the blame).
-    fn of(view: &RolloutView, generation: i64) -> Option<RolloutReplicaSet> {
+    pub(crate) fn of(view: &RolloutView, generation: i64) -> Option<RolloutReplicaSet> {
         let rs = view.new_replicaset().filter(|_| assessable(view, generation))?;
         Some(RolloutReplicaSet {
             name: rs.metadata.name.clone()?,
@@ -138,7 +138,8 @@ pub fn assess(view: &RolloutView, generation: i64) -> Assessment {
         rs_status.ready_replicas.unwrap_or(0),
         rs_status.available_replicas.unwrap_or(0),
     );
-    let old = status.replicas.unwrap_or(0) - status.updated_replicas.unwrap_or(0);
+    // i64: the counts are the API server's, and nothing stops one from being i32::MIN.
+    let old = i64::from(status.replicas.unwrap_or(0)) - i64::from(status.updated_replicas.unwrap_or(0));
     if old > 0 {
         line.push_str(&format!(", {old} old pending termination"));
     }

@@ -1,0 +1,5 @@
+#![no_main]
+//! See shipit::fuzz_api::kube_rollout and docs/security.md.
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| shipit::fuzz_api::kube_rollout(data));
