@@ -331,13 +331,17 @@ async fn pulls_from_a_private_registry_with_dockers_credentials() {
     p.repository = repository.clone();
     let out = p.shipit().args(["push"]).env("PRIVATE_PW", &env.ghcr_password).output().unwrap();
     assert!(out.status.success(), "{}", describe(&out));
-    // Nothing of it left in the engine: the deploy has to pull.
+    // Nothing of it left in the engine: the deploy has to pull. `--no-prune`: its untagged parent layers are
+    // the build cache other tests' builds share at this very moment, and must stay.
     let ids = std::process::Command::new("docker")
         .args(["-H", &env.docker_host, "images", "-q", &repository])
         .output()
         .unwrap();
     for id in text(&ids.stdout).split_whitespace().collect::<std::collections::BTreeSet<_>>() {
-        let rm = std::process::Command::new("docker").args(["-H", &env.docker_host, "rmi", "-f", id]).output().unwrap();
+        let rm = std::process::Command::new("docker")
+            .args(["-H", &env.docker_host, "rmi", "-f", "--no-prune", id])
+            .output()
+            .unwrap();
         assert!(rm.status.success(), "{}", text(&rm.stderr));
     }
 
