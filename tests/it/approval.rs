@@ -143,7 +143,8 @@ async fn on_a_terminal_d_shows_details_n_declines_y_deploys() {
 
     // d: the details, then the question again; n: declined.
     let tmux = run(&[&["d"]]);
-    let screen = tmux.wait_for("findings", Duration::from_secs(10));
+    // The details list the fixed CVE with its package (the screen above only counts them).
+    let screen = tmux.wait_for("CVE-2019-18224 (libidn2-0)", Duration::from_secs(10));
     assert!(screen.contains("fixed") && screen.contains("CVE-2019-18224"), "the fixed CVE is listed: {screen}");
     tmux.keys(&["n"]);
     let screen = tmux.wait_for("nothing was changed", Duration::from_secs(10));

@@ -146,15 +146,38 @@ async fn image_files(docker: &bollard::Docker, image: &str) -> Vec<String> {
         .collect()
 }
 
+/// Remove a test's tags without ever deleting an image: the classic builder's cache is made of images, and
+/// another test's build running at the same moment may be standing on this very one (an image identical to
+/// its intermediate step) — deleting it fails that build with "unable to find image". So the image keeps a
+/// `shipit-test-cache:<id>` tag (a few MB per run), and its untagged parents stay (`noprune`).
 pub(crate) async fn remove_images(docker: &bollard::Docker, references: &[String]) {
     for r in references {
+        keep(docker, r).await;
         let _ = docker
             .remove_image(
                 r,
-                Some(bollard::query_parameters::RemoveImageOptions { force: true, ..Default::default() }),
+                Some(bollard::query_parameters::RemoveImageOptions {
+                    force: true,
+                    noprune: true,
+                    ..Default::default()
+                }),
                 None,
             )
             .await;
+    }
+}
+
+/// Tag the image `reference` names as `shipit-test-cache:<id>`, so removing the test's own tags deletes nothing.
+pub(crate) async fn keep(docker: &bollard::Docker, reference: &str) {
+    if let Ok(info) = docker.inspect_image(reference).await
+        && let Some(id) = info.id
+    {
+        let hex = id.trim_start_matches("sha256:");
+        let opts = bollard::query_parameters::TagImageOptionsBuilder::default()
+            .repo("shipit-test-cache")
+            .tag(&hex[..hex.len().min(20)])
+            .build();
+        let _ = docker.tag_image(&id, Some(opts)).await;
     }
 }
 

@@ -500,7 +500,12 @@ impl Drop for Images {
             rt.block_on(async {
                 let docker = bollard::Docker::connect_with_unix(&socket, 60, bollard::API_DEFAULT_VERSION).unwrap();
                 for t in tags {
-                    let opts = bollard::query_parameters::RemoveImageOptionsBuilder::default().force(true).build();
+                    crate::build_push::keep(&docker, &t).await;
+                    // Never the untagged parents: they are the build cache concurrent tests use.
+                    let opts = bollard::query_parameters::RemoveImageOptionsBuilder::default()
+                        .force(true)
+                        .noprune(true)
+                        .build();
                     let _ = docker.remove_image(&t, Some(opts), None).await;
                 }
             })
