@@ -10,6 +10,7 @@ use super::engine::DeployReport;
 use crate::config::{Config, Environment, Loaded, Notify, NotifyEvent};
 use crate::providers::github::{self, GitHub};
 use crate::providers::webhook;
+use crate::release::short_digest;
 use crate::rollout::Outcome;
 use crate::ui::Ui;
 
@@ -77,7 +78,8 @@ impl Announcer {
             return None;
         };
         let payload = json!({ "app": self.app, "image": ev.image, "digest": ev.digest, "change": ev.change });
-        let description = format!("shipit {} of {}", ev.change, ev.digest.map(short).unwrap_or(ev.image));
+        let description =
+            format!("shipit {} of {}", ev.change, ev.digest.map(short_digest).unwrap_or_else(|| ev.image.to_string()));
         let made = tokio::time::timeout(GITHUB_TIMEOUT, gh.create_deployment(sha, ev.env_name, &description, payload));
         let id = match made.await {
             Ok(Ok(id)) => id,
@@ -177,11 +179,7 @@ impl Announcer {
     }
 }
 
-fn short(digest: &str) -> &str {
-    digest.get(..19).unwrap_or(digest)
-}
-
-/// The generic webhook's JSON body (documented in docs/notifications.md).
+/// The generic webhook's JSON body (documented in docs/approval.md#notifications).
 pub fn webhook_body(
     app: &str,
     event: NotifyEvent,
@@ -220,7 +218,7 @@ pub fn slack_body(
         NotifyEvent::Failed => ":x:",
         NotifyEvent::RolledBack => ":leftwards_arrow_with_hook:",
     };
-    let what = ev.digest.map(short).unwrap_or(ev.image);
+    let what = ev.digest.map(short_digest).unwrap_or_else(|| ev.image.to_string());
     let mut text = format!("{icon} *{app}* {} to *{}*: {message} (`{what}`, by {})", ev.change, ev.env_name, ev.actor);
     if let Some(url) = ev.env.url.as_deref() {
         text.push_str(&format!(" <{url}|open>"));

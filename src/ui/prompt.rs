@@ -2,7 +2,7 @@
 //! names the flag to use), because CI has no one to ask.
 
 use dialoguer::theme::ColorfulTheme;
-use dialoguer::{Confirm, Input, Select};
+use dialoguer::{Input, Select};
 
 use super::Ui;
 use crate::error::CliError;
@@ -13,24 +13,6 @@ fn prompt_error(e: dialoguer::Error) -> CliError {
 }
 
 impl Ui {
-    /// Ask yes/no. Without a terminal, `--yes` answers yes; otherwise it is an approval error (exit 4) whose
-    /// hint names `what_flag`.
-    pub fn confirm(&self, question: &str, default: bool, what_flag: &str) -> Result<bool, CliError> {
-        if self.assume_yes {
-            self.info(format!("{} {question} yes (--yes)", console::style("?").cyan()));
-            return Ok(true);
-        }
-        if !self.interactive {
-            return Err(CliError::approval(format!("{question} — no terminal to ask on"))
-                .hint(format!("pass {what_flag} to approve non-interactively")));
-        }
-        Confirm::with_theme(&ColorfulTheme::default())
-            .with_prompt(question)
-            .default(default)
-            .interact()
-            .map_err(prompt_error)
-    }
-
     /// The approval question, `QUESTION [y/N/d]`: `y` approves, `n` or Enter declines, `d` prints
     /// `details()` and asks again. Without a terminal it is `--yes` or an approval error (exit 4) at once,
     /// naming `what_flag`.
